@@ -1,0 +1,11 @@
+using System.CommandLine;
+
+namespace NativeSeg.Cli.Commands;
+
+/// <summary>The top-level commands, in the order `nativeseg --help` lists them.</summary>
+internal static class CommandList
+{
+    public static IEnumerable<Command> All() =>
+    [
+    ];
+}

@@ -1,0 +1,34 @@
+namespace NativeSeg.Engine.Devices;
+
+/// <summary>
+/// Row-major single-precision GEMM on device pointers: C = alpha·op(A)·op(B) + beta·C, with op(A) of
+/// size m×k, op(B) k×n, C m×n, and leading dimensions in elements (row strides).
+/// </summary>
+public interface IDeviceBlas
+{
+    void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha, nint a, int lda, nint b, int ldb, float beta, nint c, int ldc);
+
+    /// <summary>The same GEMM over <paramref name="batch"/> matrices, each a fixed stride (elements) from the last.</summary>
+    void SgemmStridedBatched(bool transA, bool transB, int m, int n, int k, float alpha,
+        nint a, int lda, long strideA, nint b, int ldb, long strideB, float beta, nint c, int ldc, long strideC, int batch);
+}
+
+/// <summary>Geometry of a 2-D convolution (NCHW input, KCRS weight, NKPQ output).</summary>
+public readonly record struct Conv2dGeometry(
+    int N, int C, int H, int W, int K, int R, int S,
+    int StrideH, int StrideW, int PadH, int PadW, int DilationH, int DilationW, int Groups)
+{
+    public int OutH => (H + 2 * PadH - DilationH * (R - 1) - 1) / StrideH + 1;
+
+    public int OutW => (W + 2 * PadW - DilationW * (S - 1) - 1) / StrideW + 1;
+
+    /// <summary>Multiply-adds of the whole convolution; FLOPs are twice this.</summary>
+    public long Macs => (long)N * K * OutH * OutW * (C / Groups) * R * S;
+}
+
+/// <summary>Vendor convolution (cuDNN): the algorithm is chosen once per geometry and cached.</summary>
+public interface IDeviceConvolution
+{
+    /// <summary>y = conv(x, w) without bias; x, w, y are contiguous float32 device pointers.</summary>
+    void Forward(in Conv2dGeometry geometry, nint x, nint w, nint y);
+}
