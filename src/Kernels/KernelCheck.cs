@@ -1,0 +1,24 @@
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Tensors;
+
+namespace NativeSeg.Kernels;
+
+/// <summary>
+/// One reproducible exercise of an op: seeded random inputs, run on a device, outputs copied back to
+/// the CPU. Running the same check on the CPU and on a CUDA device (real, or the tests' host emulation)
+/// and comparing the outputs is how every kernel is verified against its CPU twin: the tests do it
+/// under emulation, <c>nativeseg kernels verify</c> does it on a GPU.
+/// </summary>
+public abstract class KernelCheck
+{
+    /// <summary>Unique name, "op/case", e.g. "roi_align/aligned-boxes-outside".</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Largest allowed relative error: max|a−b| / max(1, max|reference|), per output.</summary>
+    public virtual double Tolerance => 1e-4;
+
+    /// <summary>Runs the op on <paramref name="device"/> and returns its outputs on the CPU (caller disposes).</summary>
+    public abstract IReadOnlyList<Tensor> Run(Device device);
+
+    public override string ToString() => Name;
+}

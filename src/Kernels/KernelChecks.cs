@@ -1,0 +1,10 @@
+namespace NativeSeg.Kernels;
+
+/// <summary>Every kernel check, listed explicitly so a trimmed publish keeps them all.</summary>
+public static class KernelChecks
+{
+    public static IReadOnlyList<KernelCheck> All { get; } =
+    [
+        .. Activations.ActivationChecks.All,
+    ];
+}
