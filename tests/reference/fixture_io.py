@@ -1,0 +1,46 @@
+"""Writes test fixtures as .safetensors files without the safetensors package (not in Debian).
+
+The format: 8-byte little-endian header length, a JSON header mapping names to dtype, shape and
+[begin, end) byte offsets into the data that follows, padded with spaces to a multiple of 8.
+"""
+import json
+import struct
+
+import numpy as np
+
+_DTYPES = {
+    np.dtype("float32"): "F32",
+    np.dtype("float16"): "F16",
+    np.dtype("int32"): "I32",
+    np.dtype("int64"): "I64",
+    np.dtype("uint8"): "U8",
+}
+
+
+def save(path, tensors, metadata=None):
+    """tensors: dict name -> numpy array or torch tensor. Names are written in sorted order."""
+    header = {}
+    blobs = []
+    offset = 0
+    for name in sorted(tensors):
+        value = tensors[name]
+        if hasattr(value, "detach"):
+            value = value.detach().cpu().contiguous().numpy()
+        array = np.ascontiguousarray(value)
+        data = array.tobytes()
+        header[name] = {
+            "dtype": _DTYPES[array.dtype],
+            "shape": list(array.shape),
+            "data_offsets": [offset, offset + len(data)],
+        }
+        blobs.append(data)
+        offset += len(data)
+    if metadata:
+        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
