@@ -26,7 +26,8 @@ def save(path, tensors, metadata=None):
         value = tensors[name]
         if hasattr(value, "detach"):
             value = value.detach().cpu().contiguous().numpy()
-        array = np.ascontiguousarray(value)
+        # asarray keeps 0-d arrays 0-d (ascontiguousarray would make them [1]).
+        array = np.asarray(value, order="C")
         data = array.tobytes()
         header[name] = {
             "dtype": _DTYPES[array.dtype],
