@@ -6,5 +6,13 @@ public static class KernelChecks
     public static IReadOnlyList<KernelCheck> All { get; } =
     [
         .. Activations.ActivationChecks.All,
+        .. Normalization.NormalizationChecks.All,
+        .. Pooling.PoolingChecks.All,
+        .. Resampling.ResamplingChecks.All,
+        .. Softmax.SoftmaxChecks.All,
+        .. Elementwise.ElementwiseChecks.All,
+        .. Selection.SelectionChecks.All,
+        .. Indexing.IndexingChecks.All,
+        .. Conversion.ConversionChecks.All,
     ];
 }

@@ -1,0 +1,43 @@
+#include "nativeseg.cuh"
+
+// The host passes torch's float scale per axis (1 when the size is unchanged, 0.5 for exact doubling,
+// so the special cases of torch's nearest_idx fall out of the same formula).
+extern "C" __global__ void resize_nearest_f32(const float* x, float* y, int64_t planes, int h, int w, int oh, int ow,
+    float scale_h, float scale_w)
+{
+    NS_GRID_LOOP(i, planes * oh * ow) {
+        int ox = (int)(i % ow);
+        int oy = (int)((i / ow) % oh);
+        int64_t plane = i / ((int64_t)ow * oh);
+        int sy = min((int)floorf((float)oy * scale_h), h - 1);
+        int sx = min((int)floorf((float)ox * scale_w), w - 1);
+        y[i] = x[plane * h * w + (int64_t)sy * w + sx];
+    }
+}
+
+// torch's area_pixel_compute_source_index: half-pixel centres clamped at 0 unless align_corners.
+__device__ inline void resize_linear_source(int dst, int in, float scale, int align_corners, int* i0, int* i1, float* lambda1)
+{
+    float s = align_corners ? scale * (float)dst : scale * ((float)dst + 0.5f) - 0.5f;
+    if (s < 0.0f) s = 0.0f;
+    int a = min((int)s, in - 1);
+    *i0 = a;
+    *i1 = a < in - 1 ? a + 1 : a;
+    *lambda1 = fminf(fmaxf(s - (float)a, 0.0f), 1.0f);
+}
+
+extern "C" __global__ void resize_bilinear_f32(const float* x, float* y, int64_t planes, int h, int w, int oh, int ow,
+    float scale_h, float scale_w, int align_corners)
+{
+    NS_GRID_LOOP(i, planes * oh * ow) {
+        int ox = (int)(i % ow);
+        int oy = (int)((i / ow) % oh);
+        const float* p = x + (i / ((int64_t)ow * oh)) * h * w;
+        int y0, y1, x0, x1;
+        float ly, lx;
+        resize_linear_source(oy, h, scale_h, align_corners, &y0, &y1, &ly);
+        resize_linear_source(ox, w, scale_w, align_corners, &x0, &x1, &lx);
+        float hy = 1.0f - ly, hx = 1.0f - lx;
+        y[i] = hy * (hx * p[y0 * w + x0] + lx * p[y0 * w + x1]) + ly * (hx * p[y1 * w + x0] + lx * p[y1 * w + x1]);
+    }
+}

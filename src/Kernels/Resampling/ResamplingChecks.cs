@@ -1,0 +1,33 @@
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Tensors;
+
+namespace NativeSeg.Kernels.Resampling;
+
+internal static class ResamplingChecks
+{
+    public static IEnumerable<KernelCheck> All =>
+    [
+        new Case("resize_nearest/fpn-scale-2", [1, 3, 5, 7], x => Resize.NearestScaled(x, 2.0, 2.0)),
+        new Case("resize_nearest/size-up-odd", [2, 2, 3, 5], x => Resize.Nearest(x, 7, 11)),
+        new Case("resize_nearest/size-down-odd", [1, 2, 13, 9], x => Resize.Nearest(x, 5, 4)),
+        new Case("resize_nearest/scale-non-integer", [1, 1, 6, 5], x => Resize.NearestScaled(x, 1.7, 0.6)),
+        new Case("resize_bilinear/up-half-pixel", [2, 3, 4, 5], x => Resize.Bilinear(x, 9, 13, alignCorners: false)),
+        new Case("resize_bilinear/up-align-corners", [1, 2, 4, 5], x => Resize.Bilinear(x, 9, 13, alignCorners: true)),
+        new Case("resize_bilinear/down-half-pixel", [1, 2, 17, 12], x => Resize.Bilinear(x, 5, 7, alignCorners: false)),
+        new Case("resize_bilinear/down-align-corners", [1, 2, 17, 12], x => Resize.Bilinear(x, 5, 7, alignCorners: true)),
+        new Case("resize_bilinear/scale-4", [1, 4, 3, 3], x => Resize.BilinearScaled(x, 4.0, 4.0, alignCorners: false)),
+        new Case("resize_bilinear/to-one-pixel", [1, 1, 6, 4], x => Resize.Bilinear(x, 1, 1, alignCorners: false)),
+        new Case("resize_bilinear/empty-batch", [0, 2, 4, 4], x => Resize.Bilinear(x, 8, 8, alignCorners: false)),
+    ];
+
+    private sealed class Case(string name, int[] shape, Func<Tensor, Tensor> op) : KernelCheck
+    {
+        public override string Name => name;
+
+        public override IReadOnlyList<Tensor> Run(Device device)
+        {
+            using var x = RandomTensors.Uniform(device, 31, -4, 4, shape);
+            return [RandomTensors.ToCpu(op(x))];
+        }
+    }
+}
