@@ -6,6 +6,10 @@ public static class KernelChecks
     public static IReadOnlyList<KernelCheck> All { get; } =
     [
         .. Activations.ActivationChecks.All,
+        .. RoiAlign.RoiAlignChecks.All,
+        .. Nms.NmsChecks.All,
+        .. BoxCoder.BoxCoderChecks.All,
+        .. MaskPaste.MaskPasteChecks.All,
         .. Normalization.NormalizationChecks.All,
         .. Pooling.PoolingChecks.All,
         .. Resampling.ResamplingChecks.All,

@@ -1,0 +1,158 @@
+using NativeSeg.Engine.Cpu;
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Tensors;
+
+namespace NativeSeg.Kernels.BoxCoder;
+
+/// <summary>Box arithmetic conventions: detectron2 and torchvision agree; maskrcnn-benchmark adds 1 to sides.</summary>
+public enum BoxConvention
+{
+    /// <summary>width = x2 − x1, x2 = ctr + w/2, clip to [0, W] (detectron2, torchvision).</summary>
+    Detectron2,
+
+    /// <summary>width = x2 − x1 + 1, x2 = ctr + w/2 − 1, clip to [0, W − 1] (maskrcnn-benchmark, MS R-CNN).</summary>
+    MaskRcnnBenchmark,
+}
+
+/// <summary>Divisors of the (dx, dy, dw, dh) deltas.</summary>
+public readonly record struct BoxWeights(float X, float Y, float W, float H)
+{
+    /// <summary>RPN proposals.</summary>
+    public static BoxWeights Rpn => new(1, 1, 1, 1);
+
+    /// <summary>The R-CNN box head.</summary>
+    public static BoxWeights RoiHeads => new(10, 10, 5, 5);
+}
+
+/// <summary>Decoding of box regression deltas and the small-box filter that follows it.</summary>
+public static class BoxCoder
+{
+    /// <summary>log(1000 / 16): the largest dw, dh applied, so exp() cannot blow a box up.</summary>
+    public static readonly float DefaultScaleClamp = (float)Math.Log(1000.0 / 16);
+
+    private static KernelSource Source => KernelCatalog.Get("BoxCoder/BoxCoder.cu");
+
+    /// <summary>
+    /// Applies deltas [R, 4K] to reference boxes [R, 4] (x1, y1, x2, y2), giving [R, 4K]; with
+    /// <paramref name="clipTo"/> (image height, width) the result is clipped to the image.
+    /// </summary>
+    public static Tensor Decode(Tensor deltas, Tensor boxes, BoxWeights weights, BoxConvention convention, (int Height, int Width)? clipTo, float? scaleClamp = null)
+    {
+        const string op = "box_decode";
+        Check.Rank(deltas, 2, op, "deltas");
+        Check.DType(deltas, DType.Float32, op, "deltas");
+        Check.Rank(boxes, 2, op, "boxes");
+        Check.DType(boxes, DType.Float32, op, "boxes");
+        Check.That(boxes.Shape[1] == 4, op, $"boxes must be [R, 4], got {boxes.Shape}");
+        Check.That(deltas.Shape[1] % 4 == 0 && deltas.Shape[0] == boxes.Shape[0], op,
+            $"deltas {deltas.Shape} must be [R, 4K] for boxes {boxes.Shape}");
+        Check.That(clipTo is null || (clipTo.Value.Height > 0 && clipTo.Value.Width > 0), op, $"clip size {clipTo} must be positive");
+        Check.SameDevice(op, deltas, boxes);
+
+        int rows = boxes.Shape[0], perRow = deltas.Shape[1] / 4;
+        bool plusOne = convention == BoxConvention.MaskRcnnBenchmark;
+        float clamp = scaleClamp ?? DefaultScaleClamp;
+        float clipW = -1, clipH = -1;
+        if (clipTo is { } size)
+        {
+            clipW = plusOne ? size.Width - 1 : size.Width;
+            clipH = plusOne ? size.Height - 1 : size.Height;
+        }
+        var output = Tensor.Empty(deltas.Shape, DType.Float32, deltas.Device);
+        if (output.Numel == 0) return output;
+        if (deltas.Device.IsCpu) DecodeCpu(deltas, boxes, output, perRow, weights, clamp, plusOne, clipW, clipH);
+        else LaunchDecode(deltas, boxes, output, rows, perRow, weights, clamp, plusOne, clipW, clipH);
+        return output;
+    }
+
+    /// <summary>
+    /// uint8 [N] (1 = keep) for boxes [N, 4] (or [R, 4K], read as N = R·K boxes): both sides ≥ <paramref name="minSize"/>
+    /// (torchvision's remove_small_boxes), or &gt; it when <paramref name="strict"/> (detectron2's nonempty).
+    /// </summary>
+    public static Tensor KeepMask(Tensor boxes, float minSize = 1e-3f, bool strict = false)
+    {
+        const string op = "box_keep";
+        Check.Rank(boxes, 2, op, "boxes");
+        Check.DType(boxes, DType.Float32, op, "boxes");
+        Check.That(boxes.Shape[1] % 4 == 0, op, $"boxes must be [N, 4K], got {boxes.Shape}");
+        long count = boxes.Numel / 4;
+        var keep = Tensor.Empty(boxes.Device, DType.UInt8, checked((int)count));
+        if (count == 0) return keep;
+        if (boxes.Device.IsCpu)
+        {
+            var b = boxes.AsSpan<float>();
+            var k = keep.AsSpan<byte>();
+            for (int i = 0; i < count; i++)
+            {
+                float w = b[i * 4 + 2] - b[i * 4], h = b[i * 4 + 3] - b[i * 4 + 1];
+                k[i] = (byte)((strict ? w > minSize && h > minSize : w >= minSize && h >= minSize) ? 1 : 0);
+            }
+        }
+        else
+        {
+            LaunchKeep(boxes, keep, count, minSize, strict);
+        }
+        return keep;
+    }
+
+    private static unsafe void DecodeCpu(Tensor deltas, Tensor boxes, Tensor output, int perRow, BoxWeights wt, float clamp, bool plusOne, float clipW, float clipH)
+    {
+        float* d = (float*)deltas.Pointer, b = (float*)boxes.Pointer, o = (float*)output.Pointer;
+        float extra = plusOne ? 1f : 0f;
+        CpuThreads.For(boxes.Shape[0], (start, end) =>
+        {
+            for (int r = start; r < end; r++)
+            {
+                float* box = b + r * 4;
+                float width = box[2] - box[0] + extra, height = box[3] - box[1] + extra;
+                float ctrX = box[0] + 0.5f * width, ctrY = box[1] + 0.5f * height;
+                for (int k = 0; k < perRow; k++)
+                {
+                    long i = (long)r * perRow + k;
+                    float* delta = d + i * 4;
+                    float dx = delta[0] / wt.X, dy = delta[1] / wt.Y, dw = delta[2] / wt.W, dh = delta[3] / wt.H;
+                    dw = dw > clamp ? clamp : dw;
+                    dh = dh > clamp ? clamp : dh;
+                    float predX = dx * width + ctrX, predY = dy * height + ctrY;
+                    float predW = MathF.Exp(dw) * width, predH = MathF.Exp(dh) * height;
+                    float halfW = 0.5f * predW, halfH = 0.5f * predH;
+                    float x1 = predX - halfW, y1 = predY - halfH, x2 = predX + halfW - extra, y2 = predY + halfH - extra;
+                    if (clipW >= 0)
+                    {
+                        x1 = Clamp(x1, clipW);
+                        x2 = Clamp(x2, clipW);
+                        y1 = Clamp(y1, clipH);
+                        y2 = Clamp(y2, clipH);
+                    }
+                    float* dst = o + i * 4;
+                    dst[0] = x1;
+                    dst[1] = y1;
+                    dst[2] = x2;
+                    dst[3] = y2;
+                }
+            }
+        });
+    }
+
+    /// <summary>torch.clamp(v, 0, hi): NaN passes through.</summary>
+    private static float Clamp(float v, float hi) => v < 0 ? 0 : v > hi ? hi : v;
+
+    private static unsafe void LaunchDecode(Tensor deltas, Tensor boxes, Tensor output, int rows, int perRow, BoxWeights wt, float clamp, bool plusOne, float clipW, float clipH)
+    {
+        var gpu = deltas.Device.Gpu;
+        nint d = deltas.Pointer, b = boxes.Pointer, o = output.Pointer;
+        float wx = wt.X, wy = wt.Y, ww = wt.W, wh = wt.H;
+        int plus = plusOne ? 1 : 0;
+        void** args = stackalloc void*[] { &d, &b, &o, &rows, &perRow, &wx, &wy, &ww, &wh, &clamp, &plus, &clipW, &clipH };
+        gpu.Launch(gpu.GetKernel(Source, "box_decode_f32"), Dim3.Cover((long)rows * perRow, 256), new Dim3(256), 0, args, 13);
+    }
+
+    private static unsafe void LaunchKeep(Tensor boxes, Tensor keep, long count, float minSize, bool strict)
+    {
+        var gpu = boxes.Device.Gpu;
+        nint b = boxes.Pointer, k = keep.Pointer;
+        int s = strict ? 1 : 0;
+        void** args = stackalloc void*[] { &b, &k, &count, &minSize, &s };
+        gpu.Launch(gpu.GetKernel(Source, "box_keep_f32"), Dim3.Cover(count, 256), new Dim3(256), 0, args, 5);
+    }
+}

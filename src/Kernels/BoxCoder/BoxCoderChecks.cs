@@ -1,0 +1,78 @@
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Tensors;
+
+namespace NativeSeg.Kernels.BoxCoder;
+
+internal static class BoxCoderChecks
+{
+    public static IEnumerable<KernelCheck> All =>
+    [
+        new Decode("box_decode/detectron2-roi-heads-clip", 53, 3, BoxWeights.RoiHeads, BoxConvention.Detectron2, (61, 83)),
+        new Decode("box_decode/maskrcnn-benchmark-clip", 41, 2, BoxWeights.RoiHeads, BoxConvention.MaskRcnnBenchmark, (61, 83)),
+        new Decode("box_decode/rpn-no-clip", 77, 1, BoxWeights.Rpn, BoxConvention.Detectron2, null),
+        new Decode("box_decode/empty", 0, 4, BoxWeights.RoiHeads, BoxConvention.Detectron2, (10, 10)),
+        new Keep("box_keep/remove-small-1e-3", 1e-3f, false),
+        new Keep("box_keep/nonempty-strict-0", 0, true),
+    ];
+
+    /// <summary>
+    /// Reference boxes (some zero-width, some outside a 61×83 image) and deltas whose dw, dh often exceed
+    /// the log(1000/16) clamp once divided by the weights.
+    /// </summary>
+    internal static (float[] Deltas, float[] Boxes) RandomDeltas(int seed, int rows, int perRow)
+    {
+        var rng = new Random(seed);
+        var boxes = new float[rows * 4];
+        var deltas = new float[rows * perRow * 4];
+        for (int r = 0; r < rows; r++)
+        {
+            float x = (float)(rng.NextDouble() * 120 - 20), y = (float)(rng.NextDouble() * 90 - 15);
+            float w = r % 7 == 3 ? 0 : (float)(rng.NextDouble() * 60), h = (float)(rng.NextDouble() * 50);
+            boxes[r * 4] = x;
+            boxes[r * 4 + 1] = y;
+            boxes[r * 4 + 2] = x + w;
+            boxes[r * 4 + 3] = y + h;
+        }
+        for (int i = 0; i < deltas.Length; i++)
+            deltas[i] = (float)((rng.NextDouble() * 2 - 1) * (i % 4 < 2 ? 3 : 30));
+        return (deltas, boxes);
+    }
+
+    private sealed class Decode(string name, int rows, int perRow, BoxWeights weights, BoxConvention convention, (int, int)? clip) : KernelCheck
+    {
+        public override string Name => name;
+
+        public override IReadOnlyList<Tensor> Run(Device device)
+        {
+            var (d, b) = RandomDeltas(rows + perRow, rows, perRow);
+            using var deltas = RandomTensors.OnDevice(Tensor.FromArray(d, rows, perRow * 4), device);
+            using var boxes = RandomTensors.OnDevice(Tensor.FromArray(b, rows, 4), device);
+            return [RandomTensors.ToCpu(BoxCoder.Decode(deltas, boxes, weights, convention, clip))];
+        }
+    }
+
+    private sealed class Keep(string name, float minSize, bool strict) : KernelCheck
+    {
+        public override string Name => name;
+
+        public override double Tolerance => 0;
+
+        public override IReadOnlyList<Tensor> Run(Device device)
+        {
+            const int count = 203;
+            var rng = new Random(17);
+            var boxes = new float[count * 4];
+            float[] sides = [0, 1e-4f, 1e-3f, 2e-3f, -1, 5];
+            for (int i = 0; i < count; i++)
+            {
+                float x = (float)(rng.NextDouble() * 50), y = (float)(rng.NextDouble() * 50);
+                boxes[i * 4] = x;
+                boxes[i * 4 + 1] = y;
+                boxes[i * 4 + 2] = x + sides[rng.Next(sides.Length)];
+                boxes[i * 4 + 3] = y + sides[rng.Next(sides.Length)];
+            }
+            using var t = RandomTensors.OnDevice(Tensor.FromArray(boxes, count, 4), device);
+            return [RandomTensors.ToCpu(BoxCoder.KeepMask(t, minSize, strict))];
+        }
+    }
+}

@@ -1,0 +1,105 @@
+#include "nativeseg.cuh"
+
+// Pastes per-instance M×M mask probabilities into full-image binary masks, one thread per output pixel.
+// Every step is unfused float arithmetic in the reference's order: a pixel flips when its interpolated
+// probability moves across 0.5 by one ulp.
+
+#ifdef NATIVESEG_EMULATION
+#define mp_mul(a, b) ((a) * (b))
+#define mp_add(a, b) ((a) + (b))
+#else
+#define mp_mul(a, b) __fmul_rn(a, b)
+#define mp_add(a, b) __fadd_rn(a, b)
+#endif
+
+__device__ inline float mp_tap(const float* mask, int m, int y, int x)
+{
+    return (y >= 0 && y < m && x >= 0 && x < m) ? mask[y * m + x] : 0.0f;
+}
+
+// detectron2 _do_paste_mask: grid_sample (bilinear, zero padding, align_corners=False) at pixel centres,
+// limited to [floor(x0) - 1, ceil(x1) + 1) × [floor(y0) - 1, ceil(y1) + 1) clipped to the image; >= threshold.
+extern "C" __global__ void mask_paste_detectron2_f32(
+    const float* masks, const float* boxes, uint8_t* out, int count, int m, int height, int width, float threshold)
+{
+    int64_t total = (int64_t)count * height * width;
+    NS_GRID_LOOP(i, total) {
+        int x = (int)(i % width);
+        int y = (int)((i / width) % height);
+        int r = (int)(i / ((int64_t)width * height));
+        const float* b = boxes + (int64_t)r * 4;
+        float x0 = b[0], y0 = b[1], x1 = b[2], y1 = b[3];
+        float x_lo = fmaxf(floorf(x0) - 1.0f, 0.0f), y_lo = fmaxf(floorf(y0) - 1.0f, 0.0f);
+        float x_hi = fminf(ceilf(x1) + 1.0f, (float)width), y_hi = fminf(ceilf(y1) + 1.0f, (float)height);
+        uint8_t on = 0;
+        if ((float)x >= x_lo && (float)x < x_hi && (float)y >= y_lo && (float)y < y_hi) {
+            float gx = mp_add(mp_mul((mp_add((float)x, 0.5f) - x0) / (x1 - x0), 2.0f), -1.0f);
+            float gy = mp_add(mp_mul((mp_add((float)y, 0.5f) - y0) / (y1 - y0), 2.0f), -1.0f);
+            float half = (float)m / 2.0f;
+            float ix = mp_add(mp_mul(mp_add(gx, 1.0f), half), -0.5f);
+            float iy = mp_add(mp_mul(mp_add(gy, 1.0f), half), -0.5f);
+            float fx = floorf(ix), fy = floorf(iy);
+            float w = ix - fx, n = iy - fy, e = 1.0f - w, s = 1.0f - n;
+            int cx = (int)fx, cy = (int)fy;
+            const float* mask = masks + (int64_t)r * m * m;
+            float v = mp_mul(mp_tap(mask, m, cy, cx), mp_mul(s, e));
+            v = mp_add(v, mp_mul(mp_tap(mask, m, cy, cx + 1), mp_mul(s, w)));
+            v = mp_add(v, mp_mul(mp_tap(mask, m, cy + 1, cx), mp_mul(n, e)));
+            v = mp_add(v, mp_mul(mp_tap(mask, m, cy + 1, cx + 1), mp_mul(n, w)));
+            on = v >= threshold ? 1 : 0;
+        }
+        out[i] = on;
+    }
+}
+
+// Source coordinate and weight of upsample_bilinear2d (align_corners=False) along one axis. The
+// reference forms scale * (dst + 0.5) - 0.5 in double and rounds once; the product is exact in double,
+// so one fused multiply-add reproduces that rounding in float.
+__device__ inline void mp_linear(int dst, int in_size, int out_size, int* i0, int* i1, float* l1)
+{
+    if (in_size == out_size) { *i0 = dst; *i1 = dst; *l1 = 0.0f; return; }
+    float scale = (float)in_size / (float)out_size;
+    float src = fmaf(scale, (float)dst + 0.5f, -0.5f);
+    if (src < 0.0f) src = 0.0f;
+    *i0 = (int)src;
+    *i1 = *i0 + (*i0 < in_size - 1 ? 1 : 0);
+    *l1 = fminf(fmaxf(src - (float)*i0, 0.0f), 1.0f);
+}
+
+// torchvision paste_masks_in_image: the mask zero-padded by `padding`, its box expanded by
+// (M + 2p) / M about the centre and truncated to integers, resized with bilinear interpolation to the
+// box's (w + 1) × (h + 1) pixels, pasted where it overlaps the image; > threshold.
+extern "C" __global__ void mask_paste_torchvision_f32(
+    const float* masks, const float* boxes, uint8_t* out, int count, int m, int padding, int height, int width, float threshold)
+{
+    int64_t total = (int64_t)count * height * width;
+    NS_GRID_LOOP(i, total) {
+        int x = (int)(i % width);
+        int y = (int)((i / width) % height);
+        int r = (int)(i / ((int64_t)width * height));
+        const float* b = boxes + (int64_t)r * 4;
+        int padded = m + 2 * padding;
+        float scale = (float)padded / (float)m;
+        float w_half = mp_mul(b[2] - b[0], 0.5f), h_half = mp_mul(b[3] - b[1], 0.5f);
+        float x_c = mp_mul(mp_add(b[2], b[0]), 0.5f), y_c = mp_mul(mp_add(b[3], b[1]), 0.5f);
+        w_half = mp_mul(w_half, scale);
+        h_half = mp_mul(h_half, scale);
+        int64_t bx0 = (int64_t)(x_c - w_half), bx1 = (int64_t)mp_add(x_c, w_half);
+        int64_t by0 = (int64_t)(y_c - h_half), by1 = (int64_t)mp_add(y_c, h_half);
+        uint8_t on = 0;
+        if (x >= bx0 && x <= bx1 && y >= by0 && y <= by1) {
+            int bw = (int)max(bx1 - bx0 + 1, (int64_t)1), bh = (int)max(by1 - by0 + 1, (int64_t)1);
+            int x0i, x1i, y0i, y1i;
+            float lx, ly;
+            mp_linear((int)(x - bx0), padded, bw, &x0i, &x1i, &lx);
+            mp_linear((int)(y - by0), padded, bh, &y0i, &y1i, &ly);
+            const float* mask = masks + (int64_t)r * m * m;
+            float lx0 = 1.0f - lx, ly0 = 1.0f - ly;
+            float top = mp_add(mp_mul(mp_tap(mask, m, y0i - padding, x0i - padding), lx0), mp_mul(mp_tap(mask, m, y0i - padding, x1i - padding), lx));
+            float bottom = mp_add(mp_mul(mp_tap(mask, m, y1i - padding, x0i - padding), lx0), mp_mul(mp_tap(mask, m, y1i - padding, x1i - padding), lx));
+            float v = mp_add(mp_mul(top, ly0), mp_mul(bottom, ly));
+            on = v > threshold ? 1 : 0;
+        }
+        out[i] = on;
+    }
+}

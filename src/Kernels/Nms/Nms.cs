@@ -1,0 +1,155 @@
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Tensors;
+
+namespace NativeSeg.Kernels.Nms;
+
+/// <summary>
+/// Batched non-maximum suppression, torchvision.ops.batched_nms semantics: boxes [N, 4] (x1, y1, x2, y2)
+/// float32, scores [N] float32, class ids [N] int64; a box is suppressed by a higher-ranked kept box of
+/// the same class with IoU strictly above the threshold. Ranking is by descending score, ties to the lower
+/// index (a stable sort), so the result does not depend on scheduling. Boxes of different classes never
+/// interact (no coordinate-offset trick, hence none of its float rounding).
+/// </summary>
+public static class Nms
+{
+    private const string Op = "batched_nms";
+
+    /// <summary>The sweep keeps one removed bit per box in 48 KiB of shared memory.</summary>
+    public const int MaxBoxes = 48 * 1024 * 8;
+
+    private static KernelSource Source => KernelCatalog.Get("Nms/Nms.cu");
+
+    /// <summary>
+    /// Kept indices, int64 [K], in descending score order. On a GPU this reads the 8-byte count back to
+    /// size the result; pipelines that must not sync use <see cref="BatchedPadded"/>.
+    /// </summary>
+    /// <param name="plusOne">maskrcnn-benchmark box arithmetic: widths and areas use x2 − x1 + 1.</param>
+    public static Tensor Batched(Tensor boxes, Tensor scores, Tensor classes, float iouThreshold, bool plusOne = false)
+    {
+        var (keep, count) = BatchedPadded(boxes, scores, classes, iouThreshold, plusOne);
+        using (keep)
+        using (count)
+        {
+            long kept = count.ToArray<long>()[0];
+            return keep.Slice(0, (int)kept);
+        }
+    }
+
+    /// <summary>
+    /// Kept indices in descending score order followed by −1 up to N (int64 [N]), and their count
+    /// (int64 [1]), both on the input's device, with no host synchronisation.
+    /// </summary>
+    public static (Tensor Keep, Tensor Count) BatchedPadded(Tensor boxes, Tensor scores, Tensor classes, float iouThreshold, bool plusOne = false)
+    {
+        Check.Rank(boxes, 2, Op, "boxes");
+        Check.DType(boxes, DType.Float32, Op, "boxes");
+        Check.That(boxes.Shape[1] == 4, Op, $"boxes must be [N, 4], got {boxes.Shape}");
+        Check.Rank(scores, 1, Op, "scores");
+        Check.DType(scores, DType.Float32, Op, "scores");
+        Check.Rank(classes, 1, Op, "classes");
+        Check.DType(classes, DType.Int64, Op, "classes");
+        int n = boxes.Shape[0];
+        Check.That(scores.Shape[0] == n && classes.Shape[0] == n, Op,
+            $"boxes {boxes.Shape}, scores {scores.Shape} and classes {classes.Shape} must have the same length");
+        Check.That(n <= MaxBoxes, Op, $"{n} boxes exceed the {MaxBoxes} the device sweep holds");
+        Check.SameDevice(Op, boxes, scores, classes);
+
+        var keep = Tensor.Empty(boxes.Device, DType.Int64, n);
+        var count = Tensor.Empty(boxes.Device, DType.Int64, 1);
+        if (boxes.Device.IsCpu)
+        {
+            int kept = RunCpu(boxes.AsSpan<float>(), scores.AsSpan<float>(), classes.AsSpan<long>(), iouThreshold, plusOne, keep.AsSpan<long>());
+            keep.AsSpan<long>()[kept..].Fill(-1);
+            count.AsSpan<long>()[0] = kept;
+        }
+        else if (n == 0)
+        {
+            count.Fill(0);
+        }
+        else
+        {
+            Launch(boxes, scores, classes, iouThreshold, plusOne, keep, count);
+        }
+        return (keep, count);
+    }
+
+    /// <summary>True when score b (index j) ranks before score a (index i); the device's nms_before.</summary>
+    private static bool Before(float b, int j, float a, int i)
+    {
+        bool bNaN = float.IsNaN(b), aNaN = float.IsNaN(a);
+        if (bNaN || aNaN) return bNaN && (!aNaN || j < i);
+        return b > a || (b == a && j < i);
+    }
+
+    private static int RunCpu(ReadOnlySpan<float> boxes, ReadOnlySpan<float> scores, ReadOnlySpan<long> classes, float threshold, bool plusOne, Span<long> keep)
+    {
+        int n = scores.Length;
+        var order = new int[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        var s = scores.ToArray();
+        Array.Sort(order, (a, b) => a == b ? 0 : Before(s[b], b, s[a], a) ? 1 : -1);
+
+        // Greedy per class, each class's boxes visited in global rank order; a box is only compared with
+        // the later boxes of its own class that are still alive.
+        var byClass = new Dictionary<long, List<int>>();
+        foreach (int i in order)
+        {
+            if (!byClass.TryGetValue(classes[i], out var list)) byClass[classes[i]] = list = [];
+            list.Add(i);
+        }
+        var removed = new bool[n];
+        float extra = plusOne ? 1f : 0f;
+        foreach (var list in byClass.Values)
+        {
+            for (int a = 0; a < list.Count; a++)
+            {
+                int i = list[a];
+                if (removed[i]) continue;
+                var bi = boxes.Slice(i * 4, 4);
+                for (int b = a + 1; b < list.Count; b++)
+                {
+                    int j = list[b];
+                    if (!removed[j] && Iou(bi, boxes.Slice(j * 4, 4), extra) > threshold) removed[j] = true;
+                }
+            }
+        }
+        int kept = 0;
+        foreach (int i in order)
+        {
+            if (!removed[i]) keep[kept++] = i;
+        }
+        return kept;
+    }
+
+    /// <summary>Same operation order as the device's nms_iou (and torchvision's kernels).</summary>
+    private static float Iou(ReadOnlySpan<float> a, ReadOnlySpan<float> b, float extra)
+    {
+        float left = MathF.Max(a[0], b[0]), top = MathF.Max(a[1], b[1]);
+        float right = MathF.Min(a[2], b[2]), bottom = MathF.Min(a[3], b[3]);
+        float width = MathF.Max(right - left + extra, 0f), height = MathF.Max(bottom - top + extra, 0f);
+        float inter = width * height;
+        float areaA = (a[2] - a[0] + extra) * (a[3] - a[1] + extra);
+        float areaB = (b[2] - b[0] + extra) * (b[3] - b[1] + extra);
+        return inter / (areaA + areaB - inter);
+    }
+
+    private static unsafe void Launch(Tensor boxes, Tensor scores, Tensor classes, float threshold, bool plusOne, Tensor keep, Tensor count)
+    {
+        var gpu = boxes.Device.Gpu;
+        var source = Source;
+        int n = boxes.Shape[0], colBlocks = (n + 63) / 64, plus = plusOne ? 1 : 0;
+        using var order = Tensor.Empty(boxes.Device, DType.Int32, n);
+        using var mask = Tensor.Empty(boxes.Device, DType.Int64, n, colBlocks);
+        nint scorePtr = scores.Pointer, boxPtr = boxes.Pointer, classPtr = classes.Pointer, orderPtr = order.Pointer;
+        nint maskPtr = mask.Pointer, keepPtr = keep.Pointer, countPtr = count.Pointer;
+
+        void** rankArgs = stackalloc void*[] { &scorePtr, &n, &orderPtr };
+        gpu.Launch(gpu.GetKernel(source, "nms_rank_f32"), Dim3.Cover(n, 256), new Dim3(256), 0, rankArgs, 3);
+
+        void** maskArgs = stackalloc void*[] { &boxPtr, &classPtr, &orderPtr, &n, &colBlocks, &threshold, &plus, &maskPtr };
+        gpu.Launch(gpu.GetKernel(source, "nms_mask_f32"), new Dim3((uint)colBlocks, (uint)colBlocks), new Dim3(64), 0, maskArgs, 8);
+
+        void** sweepArgs = stackalloc void*[] { &maskPtr, &orderPtr, &n, &colBlocks, &keepPtr, &countPtr };
+        gpu.Launch(gpu.GetKernel(source, "nms_sweep"), new Dim3(1), new Dim3(256), colBlocks * sizeof(ulong), sweepArgs, 6);
+    }
+}

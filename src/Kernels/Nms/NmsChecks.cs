@@ -1,0 +1,71 @@
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Tensors;
+
+namespace NativeSeg.Kernels.Nms;
+
+internal static class NmsChecks
+{
+    public static IEnumerable<KernelCheck> All =>
+    [
+        new Case("nms/ties-duplicates-5-classes", 300, 5, 8, 0.5f, false, false),
+        new Case("nms/one-class-rpn-0.7", 1000, 1, 0, 0.7f, false, false),
+        new Case("nms/plus-one-odd-count", 131, 3, 20, 0.5f, true, false),
+        new Case("nms/padded-many-classes", 200, 60, 4, 0.3f, false, true),
+        new Case("nms/all-equal-scores", 97, 2, 1, 0.5f, false, false),
+        new Case("nms/empty", 0, 1, 0, 0.5f, false, true),
+    ];
+
+    /// <summary>
+    /// Clustered boxes (so suppression happens) with exact duplicates, zero-area and inverted boxes, and
+    /// scores drawn from <paramref name="scoreLevels"/> values (0 = continuous) so many scores tie exactly.
+    /// </summary>
+    internal static (float[] Boxes, float[] Scores, long[] Classes) RandomDetections(int seed, int n, int classCount, int scoreLevels)
+    {
+        var rng = new Random(seed);
+        var boxes = new float[n * 4];
+        var scores = new float[n];
+        var classes = new long[n];
+        var centres = new (float X, float Y)[Math.Max(1, n / 8)];
+        for (int c = 0; c < centres.Length; c++) centres[c] = ((float)(rng.NextDouble() * 600), (float)(rng.NextDouble() * 400));
+        for (int i = 0; i < n; i++)
+        {
+            classes[i] = rng.Next(classCount);
+            scores[i] = scoreLevels > 0 ? rng.Next(scoreLevels) / (float)scoreLevels : (float)rng.NextDouble();
+            if (i % 10 == 9)
+            {
+                // An exact copy of an earlier box (usually with another score and class).
+                int j = rng.Next(i);
+                boxes.AsSpan(j * 4, 4).CopyTo(boxes.AsSpan(i * 4, 4));
+                continue;
+            }
+            var (cx, cy) = centres[rng.Next(centres.Length)];
+            float x = cx + (float)(rng.NextDouble() * 30 - 15), y = cy + (float)(rng.NextDouble() * 30 - 15);
+            float w = (float)(10 + rng.NextDouble() * 90), h = (float)(10 + rng.NextDouble() * 90);
+            if (i % 23 == 7) w = 0;
+            if (i % 29 == 11) h = -h * 0.5f;
+            boxes[i * 4] = x;
+            boxes[i * 4 + 1] = y;
+            boxes[i * 4 + 2] = x + w;
+            boxes[i * 4 + 3] = y + h;
+        }
+        return (boxes, scores, classes);
+    }
+
+    private sealed class Case(string name, int n, int classCount, int scoreLevels, float threshold, bool plusOne, bool padded) : KernelCheck
+    {
+        public override string Name => name;
+
+        public override double Tolerance => 0;
+
+        public override IReadOnlyList<Tensor> Run(Device device)
+        {
+            var (b, s, c) = RandomDetections(n + classCount, n, classCount, scoreLevels);
+            using var boxes = RandomTensors.OnDevice(Tensor.FromArray(b, n, 4), device);
+            using var scores = RandomTensors.OnDevice(Tensor.FromArray(s, n), device);
+            using var classes = RandomTensors.OnDevice(Tensor.FromArray(c, n), device);
+            if (!padded) return [RandomTensors.ToCpu(Nms.Batched(boxes, scores, classes, threshold, plusOne))];
+            var (keep, count) = Nms.BatchedPadded(boxes, scores, classes, threshold, plusOne);
+            return [RandomTensors.ToCpu(keep), RandomTensors.ToCpu(count)];
+        }
+    }
+}
