@@ -6,6 +6,9 @@ public static class KernelChecks
     public static IReadOnlyList<KernelCheck> All { get; } =
     [
         .. Activations.ActivationChecks.All,
+        .. Convolution.Conv2dChecks.All,
+        .. Convolution.ConvTranspose2dChecks.All,
+        .. Dense.LinearChecks.All,
         .. RoiAlign.RoiAlignChecks.All,
         .. Nms.NmsChecks.All,
         .. BoxCoder.BoxCoderChecks.All,

@@ -1,0 +1,231 @@
+using NativeSeg.Engine.Cpu;
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+
+namespace NativeSeg.Kernels.Convolution;
+
+/// <summary>
+/// Transposed 2-D convolution (torch's ConvTranspose2d: weight [Cin, Cout/groups, R, S]), float32.
+/// Per group a GEMM Wᵀ·x gives every input pixel's contribution to each (co, r, s) tap; col2im then
+/// gathers, for each output element, the taps that land on it, adds the bias and applies ReLU. Output
+/// rows are processed in blocks so the column buffer stays bounded.
+/// </summary>
+public static class ConvTranspose2d
+{
+    private const string Op = "conv_transpose2d";
+
+    internal const long CpuColumnBudgetBytes = 32L << 20;
+    internal const long CudaColumnBudgetBytes = 256L << 20;
+
+    private static KernelSource Source => KernelCatalog.Get("ConvTranspose2d/ConvTranspose2d.cu");
+
+    public static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, ConvTranspose2dParams p) =>
+        Forward(x, weight, bias, p, x.Device.IsCpu ? CpuColumnBudgetBytes : CudaColumnBudgetBytes);
+
+    internal static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, ConvTranspose2dParams p, long columnBudgetBytes)
+    {
+        var g = Validate(x, weight, bias, p);
+        var y = Tensor.Empty(new Shape(g.N, g.Cout, g.OutH, g.OutW), DType.Float32, x.Device);
+        if (y.Numel == 0) return y;
+        var plan = new Plan(g, columnBudgetBytes);
+        if (x.Device.IsCpu) RunCpu(plan, x, weight, bias, y, p.FuseRelu);
+        else RunCuda(plan, x, weight, bias, y, p.FuseRelu);
+        return y;
+    }
+
+    /// <summary>Sizes of one call: input [N, Cin, H, W], output [N, Cout, OutH, OutW].</summary>
+    internal readonly record struct Geometry(
+        int N, int Cin, int H, int W, int Cout, int R, int S, int StrideH, int StrideW, int PadH, int PadW,
+        int DilationH, int DilationW, int OutH, int OutW, int Groups)
+    {
+        public long Macs => (long)N * Cin * H * W * (Cout / Groups) * R * S;
+    }
+
+    internal static Geometry Validate(Tensor x, Tensor weight, Tensor? bias, ConvTranspose2dParams p)
+    {
+        Check.Rank(x, 4, Op, "input");
+        Check.Rank(weight, 4, Op, "weight");
+        Check.DType(x, DType.Float32, Op, "input");
+        Check.DType(weight, DType.Float32, Op, "weight");
+        Check.SameDevice(Op, bias is null ? [x, weight] : [x, weight, bias]);
+        Check.That(p.Groups >= 1, Op, $"groups must be at least 1, got {p.Groups}");
+        Check.That(p.Stride.H >= 1 && p.Stride.W >= 1, Op, $"stride must be positive, got {p.Stride}");
+        Check.That(p.Dilation.H >= 1 && p.Dilation.W >= 1, Op, $"dilation must be positive, got {p.Dilation}");
+        Check.That(p.Padding.H >= 0 && p.Padding.W >= 0, Op, $"padding must not be negative, got {p.Padding}");
+        Check.That(p.OutputPadding.H >= 0 && p.OutputPadding.W >= 0
+            && (p.OutputPadding.H < p.Stride.H || p.OutputPadding.H < p.Dilation.H)
+            && (p.OutputPadding.W < p.Stride.W || p.OutputPadding.W < p.Dilation.W), Op,
+            $"output padding {p.OutputPadding} must be smaller than stride {p.Stride} or dilation {p.Dilation}");
+        int cin = x.Shape[1];
+        Check.That(weight.Shape[0] == cin && cin > 0, Op, $"input {x.Shape} has {cin} channels but weight {weight.Shape} expects {weight.Shape[0]}");
+        Check.That(cin % p.Groups == 0, Op, $"input {x.Shape}: {cin} channels do not divide into {p.Groups} groups");
+        int cout = weight.Shape[1] * p.Groups;
+        if (bias is not null)
+        {
+            Check.DType(bias, DType.Float32, Op, "bias");
+            Check.That(bias.Rank == 1 && bias.Shape[0] == cout, Op, $"bias {bias.Shape} must be [{cout}] for weight {weight.Shape} and {p.Groups} groups");
+        }
+        int h = x.Shape[2], w = x.Shape[3], r = weight.Shape[2], s = weight.Shape[3];
+        int outH = (h - 1) * p.Stride.H - 2 * p.Padding.H + p.Dilation.H * (r - 1) + p.OutputPadding.H + 1;
+        int outW = (w - 1) * p.Stride.W - 2 * p.Padding.W + p.Dilation.W * (s - 1) + p.OutputPadding.W + 1;
+        Check.That(h > 0 && w > 0 && outH > 0 && outW > 0, Op,
+            $"input {x.Shape} with weight {weight.Shape}, stride {p.Stride}, padding {p.Padding} gives an empty output");
+        return new Geometry(x.Shape[0], cin, h, w, cout, r, s, p.Stride.H, p.Stride.W, p.Padding.H, p.Padding.W,
+            p.Dilation.H, p.Dilation.W, outH, outW, p.Groups);
+    }
+
+    /// <summary>
+    /// Blocks of output rows of one image, or whole images at a time when their columns fit. A block
+    /// of output rows needs the input rows whose taps reach it, a few more than rows / stride.
+    /// </summary>
+    private readonly struct Plan
+    {
+        public Plan(in Geometry g, long budgetBytes)
+        {
+            G = g;
+            long perInputRow = (long)g.Cout * g.R * g.S * g.W * sizeof(float);
+            long perImage = perInputRow * g.H;
+            if (perImage <= budgetBytes)
+            {
+                ImagesPerBlock = (int)Math.Clamp(budgetBytes / perImage, 1, g.N);
+                OutRowsPerBlock = g.OutH;
+                InputRowsPerBlock = g.H;
+            }
+            else
+            {
+                long inputRows = Math.Max(1, budgetBytes / perInputRow);
+                ImagesPerBlock = 1;
+                OutRowsPerBlock = (int)Math.Clamp((inputRows - 1) * g.StrideH - (long)(g.R - 1) * g.DilationH + 1, 1, g.OutH);
+                InputRowsPerBlock = (int)Math.Min(g.H, ((long)OutRowsPerBlock - 1 + (long)(g.R - 1) * g.DilationH) / g.StrideH + 1);
+            }
+        }
+
+        public Geometry G { get; }
+
+        public int ImagesPerBlock { get; }
+
+        public int OutRowsPerBlock { get; }
+
+        /// <summary>Most input rows any block of output rows needs.</summary>
+        public int InputRowsPerBlock { get; }
+
+        public long ColumnFloatsPerImage => (long)G.Cout * G.R * G.S * InputRowsPerBlock * G.W;
+
+        /// <summary>Input rows [i0, i0 + count) whose taps reach output rows [o0, o0 + rows).</summary>
+        public (int Start, int Count) InputRows(int o0, int rows)
+        {
+            int low = o0 + G.PadH - (G.R - 1) * G.DilationH;
+            int start = low <= 0 ? 0 : (low + G.StrideH - 1) / G.StrideH;
+            int high = o0 + rows - 1 + G.PadH;
+            int end = high < 0 ? 0 : Math.Min(G.H, high / G.StrideH + 1);
+            return (start, Math.Max(0, end - start));
+        }
+    }
+
+    private static unsafe void RunCpu(in Plan plan, Tensor x, Tensor weight, Tensor? bias, Tensor y, bool relu)
+    {
+        var g = plan.G;
+        int cinG = g.Cin / g.Groups, coutG = g.Cout / g.Groups, taps = g.R * g.S;
+        long hw = (long)g.H * g.W, outHw = (long)g.OutH * g.OutW;
+        using var column = Tensor.Empty(new Shape(checked((int)plan.ColumnFloatsPerImage)), DType.Float32, Device.Cpu);
+        float* xp = (float*)x.Pointer, wp = (float*)weight.Pointer, yp = (float*)y.Pointer, colp = (float*)column.Pointer;
+        float* bp = bias is null ? null : (float*)bias.Pointer;
+        for (int n = 0; n < g.N; n++)
+        {
+            for (int o0 = 0; o0 < g.OutH; o0 += plan.OutRowsPerBlock)
+            {
+                int rows = Math.Min(plan.OutRowsPerBlock, g.OutH - o0);
+                var (i0, inRows) = plan.InputRows(o0, rows);
+                int cols = inRows * g.W;
+                for (int group = 0; group < g.Groups; group++)
+                {
+                    OpenBlas.Sgemm(true, false, coutG * taps, cols, cinG, 1f, wp + (long)group * cinG * coutG * taps, coutG * taps,
+                        xp + (n * g.Cin + (long)group * cinG) * hw + (long)i0 * g.W, checked((int)hw), 0f,
+                        colp + (long)group * coutG * taps * cols, cols);
+                }
+                Col2ImCpu(g, colp, bp, yp + n * g.Cout * outHw, o0, rows, i0, inRows, relu);
+            }
+        }
+    }
+
+    private static unsafe void Col2ImCpu(Geometry g, float* col, float* bias, float* y, int o0, int rows, int i0, int inRows, bool relu)
+    {
+        long cols = (long)inRows * g.W;
+        CpuThreads.For(g.Cout * rows, (start, end) =>
+        {
+            for (int item = start; item < end; item++)
+            {
+                int co = item / rows, oh = o0 + item % rows;
+                float* dst = y + ((long)co * g.OutH + oh) * g.OutW;
+                new Span<float>(dst, g.OutW).Fill(bias == null ? 0f : bias[co]);
+                for (int r = 0; r < g.R; r++)
+                {
+                    int th = oh + g.PadH - r * g.DilationH;
+                    if (th < 0 || th % g.StrideH != 0) continue;
+                    int ih = th / g.StrideH;
+                    if (ih < i0 || ih >= i0 + inRows) continue;
+                    for (int s = 0; s < g.S; s++)
+                    {
+                        float* src = col + ((long)(co * g.R + r) * g.S + s) * cols + (long)(ih - i0) * g.W;
+                        // Output columns ow = iw·stride + s·dilation − pad for iw in [0, W).
+                        int offset = s * g.DilationW - g.PadW;
+                        int iwBegin = offset >= 0 ? 0 : (-offset + g.StrideW - 1) / g.StrideW;
+                        int iwEnd = Math.Min(g.W, g.OutW - offset <= 0 ? 0 : (g.OutW - offset + g.StrideW - 1) / g.StrideW);
+                        for (int iw = iwBegin; iw < iwEnd; iw++) dst[iw * g.StrideW + offset] += src[iw];
+                    }
+                }
+                if (relu)
+                {
+                    var row = new Span<float>(dst, g.OutW);
+                    TensorPrimitives.Max(row, 0f, row);
+                }
+            }
+        });
+    }
+
+    private static unsafe void RunCuda(in Plan plan, Tensor x, Tensor weight, Tensor? bias, Tensor y, bool relu)
+    {
+        var g = plan.G;
+        var gpu = x.Device.Gpu;
+        int cinG = g.Cin / g.Groups, coutG = g.Cout / g.Groups, taps = g.R * g.S;
+        long hw = (long)g.H * g.W, outHw = (long)g.OutH * g.OutW;
+        using var column = Tensor.Empty(new Shape(checked((int)(plan.ColumnFloatsPerImage * plan.ImagesPerBlock))), DType.Float32, x.Device);
+        var col2im = gpu.GetKernel(Source, "conv_transpose2d_col2im_f32");
+        for (int n0 = 0; n0 < g.N; n0 += plan.ImagesPerBlock)
+        {
+            int images = Math.Min(plan.ImagesPerBlock, g.N - n0);
+            for (int o0 = 0; o0 < g.OutH; o0 += plan.OutRowsPerBlock)
+            {
+                int rows = Math.Min(plan.OutRowsPerBlock, g.OutH - o0);
+                var (i0, inRows) = plan.InputRows(o0, rows);
+                int cols = inRows * g.W;
+                long columnImageStride = (long)g.Cout * taps * cols;
+                if (cols > 0)
+                {
+                    for (int group = 0; group < g.Groups; group++)
+                    {
+                        gpu.Blas.SgemmStridedBatched(true, false, coutG * taps, cols, cinG, 1f,
+                            weight.Pointer + (nint)((long)group * cinG * coutG * taps * sizeof(float)), coutG * taps, 0,
+                            x.Pointer + (nint)(((n0 * g.Cin + (long)group * cinG) * hw + (long)i0 * g.W) * sizeof(float)), checked((int)hw), g.Cin * hw, 0f,
+                            column.Pointer + (nint)((long)group * coutG * taps * cols * sizeof(float)), cols, columnImageStride, images);
+                    }
+                }
+                LaunchCol2Im(gpu, col2im, g, column.Pointer, bias?.Pointer ?? 0, y.Pointer + (nint)(n0 * g.Cout * outHw * sizeof(float)),
+                    images, o0, rows, i0, inRows, relu, (long)images * g.Cout * rows * g.OutW);
+            }
+        }
+    }
+
+    private static unsafe void LaunchCol2Im(IDeviceRuntime gpu, IKernel kernel, Geometry g, nint col, nint bias, nint y,
+        int images, int o0, int rows, int i0, int inRows, bool relu, long total)
+    {
+        int cout = g.Cout, h = g.H, w = g.W, r = g.R, s = g.S, sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW;
+        int dh = g.DilationH, dw = g.DilationW, outH = g.OutH, outW = g.OutW, reluFlag = relu ? 1 : 0;
+        void** args = stackalloc void*[]
+        {
+            &col, &bias, &y, &images, &cout, &h, &w, &r, &s, &sh, &sw, &ph, &pw, &dh, &dw, &outH, &outW, &o0, &rows, &i0, &inRows, &reluFlag,
+        };
+        gpu.Launch(kernel, Dim3.Cover(total, 256), new Dim3(256), 0, args, 22);
+    }
+}

@@ -1,0 +1,54 @@
+using NativeSeg.Engine.Cpu;
+using NativeSeg.Engine.Tensors;
+using NativeSeg.Kernels.Convolution;
+
+namespace NativeSeg.Kernels.Dense;
+
+/// <summary>
+/// Fully connected layer y = x·Wᵀ + b with torch's weight layout [out, in], float32, over the last
+/// dimension of x. One GEMM (OpenBLAS on the CPU, the device BLAS on CUDA) and the conv epilogue for
+/// bias and optional ReLU.
+/// </summary>
+public static class Linear
+{
+    private const string Op = "linear";
+
+    public static Tensor Forward(Tensor x, Tensor weight, Tensor? bias = null, bool fuseRelu = false)
+    {
+        Check.That(x.Rank >= 1, Op, $"input {x.Shape} must have at least one dimension");
+        Check.Rank(weight, 2, Op, "weight");
+        Check.DType(x, DType.Float32, Op, "input");
+        Check.DType(weight, DType.Float32, Op, "weight");
+        Check.SameDevice(Op, bias is null ? [x, weight] : [x, weight, bias]);
+        int inFeatures = x.Shape[-1], outFeatures = weight.Shape[0];
+        Check.That(weight.Shape[1] == inFeatures, Op, $"input {x.Shape} has {inFeatures} features but weight {weight.Shape} expects {weight.Shape[1]}");
+        if (bias is not null)
+        {
+            Check.DType(bias, DType.Float32, Op, "bias");
+            Check.That(bias.Rank == 1 && bias.Shape[0] == outFeatures, Op, $"bias {bias.Shape} must be [{outFeatures}] for weight {weight.Shape}");
+        }
+        var shape = x.Shape.WithDim(-1, outFeatures);
+        var y = Tensor.Empty(shape, DType.Float32, x.Device);
+        if (y.Numel == 0) return y;
+        int rows = checked((int)(y.Numel / outFeatures));
+        if (x.Device.IsCpu) RunCpu(x, weight, bias, y, rows, inFeatures, outFeatures, fuseRelu);
+        else RunCuda(x, weight, bias, y, rows, inFeatures, outFeatures, fuseRelu);
+        return y;
+    }
+
+    private static unsafe void RunCpu(Tensor x, Tensor weight, Tensor? bias, Tensor y, int rows, int inFeatures, int outFeatures, bool relu)
+    {
+        float* yp = (float*)y.Pointer;
+        if (inFeatures == 0) y.Fill(0);
+        else OpenBlas.Sgemm(false, true, rows, outFeatures, inFeatures, 1f, (float*)x.Pointer, inFeatures, (float*)weight.Pointer, inFeatures, 0f, yp, outFeatures);
+        BiasActivation.VectorRows(yp, outFeatures, rows, bias is null ? null : (float*)bias.Pointer, relu);
+    }
+
+    private static void RunCuda(Tensor x, Tensor weight, Tensor? bias, Tensor y, int rows, int inFeatures, int outFeatures, bool relu)
+    {
+        var gpu = x.Device.Gpu;
+        if (inFeatures == 0) y.Fill(0);
+        else gpu.Blas.Sgemm(false, true, rows, outFeatures, inFeatures, 1f, x.Pointer, inFeatures, weight.Pointer, inFeatures, 0f, y.Pointer, outFeatures);
+        BiasActivation.Launch(gpu, y.Pointer, bias?.Pointer ?? 0, y.Numel, 1, outFeatures, relu);
+    }
+}
