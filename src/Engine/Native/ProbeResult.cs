@@ -24,7 +24,7 @@ public sealed class ProbeResult
 
     public bool Found => Handle != 0;
 
-    /// <summary>The file the loader opened, resolved through symlinks where the loader reports it.</summary>
+    /// <summary>The file the loader opened (as the loader names it: symlinks are not resolved).</summary>
     public string? Path { get; }
 
     public nint Handle { get; }

@@ -1,0 +1,55 @@
+using System.CommandLine;
+using NativeSeg.Engine.Cpu;
+using NativeSeg.Engine.Cuda;
+using NativeSeg.Engine.Native;
+
+namespace NativeSeg.Cli.Commands;
+
+/// <summary>`nativeseg info`: the devices and every native library, found (path, version) or missing (where it looked).</summary>
+internal static class InfoCommand
+{
+    private static readonly NativeLibrarySpec[] Libraries =
+    [
+        NativeLibrarySpec.CudaDriver, NativeLibrarySpec.Nvrtc, NativeLibrarySpec.Cublas, NativeLibrarySpec.Cudnn,
+        NativeLibrarySpec.OpenBlas, NativeLibrarySpec.TurboJpeg, NativeLibrarySpec.Spng,
+    ];
+
+    public static Command Create()
+    {
+        var command = new Command("info", "List devices and the native libraries NativeSeg found (or where it looked)");
+        command.SetAction(parseResult =>
+        {
+            Write(parseResult.InvocationConfiguration.Output);
+            return 0;
+        });
+        return command;
+    }
+
+    private static void Write(TextWriter output)
+    {
+        output.WriteLine("devices:");
+        output.WriteLine($"  cpu ({CpuThreads.Count} threads)");
+        try
+        {
+            var devices = CudaDeviceInfo.All();
+            if (devices.Count == 0) output.WriteLine("  cuda: the driver sees no device");
+            foreach (var device in devices) output.WriteLine($"  {device}");
+        }
+        catch (CudaUnavailableException e)
+        {
+            output.WriteLine($"  cuda: none ({e.Reason})");
+        }
+
+        output.WriteLine("libraries:");
+        foreach (var spec in Libraries)
+        {
+            var probe = LibraryProbe.Find(spec);
+            string detail = probe.Found
+                ? $"{probe.Path}{(LibraryVersion.Read(probe) is { } version ? $" ({version})" : "")}"
+                : $"missing: {probe.DescribeMissing()}";
+            output.WriteLine($"  {spec.DisplayName,-14} {detail}");
+        }
+        output.WriteLine($"library folders searched first: {string.Join(":", LibraryProbe.Folders())} (prepend with {LibraryProbe.PathVariable})");
+        output.WriteLine($"kernel cache: {KernelCache.DefaultDirectory()}");
+    }
+}
