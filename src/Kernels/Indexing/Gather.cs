@@ -20,8 +20,8 @@ public static class Gather
     public static Tensor Rows(Tensor x, Tensor index)
     {
         Check.That(x.Rank >= 1, Op, $"input must have at least one dimension, got {x.Shape}");
-        Check.DType(index, DType.Int64, Op, "index");
-        Check.Rank(index, 1, Op, "index");
+        Check.That(index.DType == DType.Int64 && index.Rank == 1, Op,
+            $"index must be a 1-D int64 tensor, got {index.DType.Name()} {index.Shape} (input {x.Shape})");
         Check.That(index.Device.IsCpu || ReferenceEquals(index.Device, x.Device), Op,
             $"index lives on {index.Device}, input {x.Shape} on {x.Device}");
         if (index.Device.IsCpu) Validate(index.AsSpan<long>(), x.Shape);
