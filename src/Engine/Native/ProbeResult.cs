@@ -31,11 +31,16 @@ public sealed class ProbeResult
 
     public IReadOnlyList<ProbeAttempt> Attempts { get; }
 
-    /// <summary>e.g. "libcuda.so.1 not found in /opt/x, /usr/local/cuda/lib64, default loader search".</summary>
+    /// <summary>
+    /// e.g. "libcuda.so.1 not found in /opt/x, /usr/local/cuda/lib64, default loader search", followed by
+    /// the loader's reason for every candidate that was there but failed to load.
+    /// </summary>
     public string DescribeMissing()
     {
         var places = Attempts.Select(a => Place(a.Candidate)).Distinct();
-        return $"{string.Join(" / ", Spec.Sonames)} not found in {string.Join(", ", places)}";
+        // A file that exists but will not load (wrong architecture, missing dependency) is the likely culprit.
+        var failures = Attempts.Where(a => a.Outcome != "absent").Select(a => $"; {a}");
+        return $"{string.Join(" / ", Spec.Sonames)} not found in {string.Join(", ", places)}{string.Concat(failures)}";
     }
 
     /// <summary>The attempts one per line, for diagnostics.</summary>

@@ -1,5 +1,6 @@
 using NativeSeg.Cli;
 using NativeSeg.Engine.Native;
+using NativeSeg.Kernels;
 
 namespace NativeSeg.Tests.Cuda;
 
@@ -38,9 +39,9 @@ public sealed class CliCommandTests : IDisposable
         using var env = new ScopedEnvironment("NATIVESEG_KERNEL_CACHE", _cache.Path);
         var (code, output, error) = Run("kernels", "compile", "--arch", "sm_90");
         Assert.True(code == 0, error);
-        foreach (var source in Kernels.KernelCatalog.All)
+        foreach (var source in KernelCatalog.All)
             Assert.Contains(source.Name, output);
-        Assert.Contains($"{Kernels.KernelCatalog.All.Count} sources compiled", output);
+        Assert.Contains($"{KernelCatalog.All.Count} sources compiled", output);
         Assert.NotEmpty(Directory.GetFiles(_cache.Path, "*.cubin"));
     }
 

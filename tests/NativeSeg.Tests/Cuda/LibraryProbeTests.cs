@@ -42,6 +42,7 @@ public sealed class LibraryProbeTests : IDisposable
         Assert.Contains(_bogus.Path, message);
         Assert.Contains("default loader search", message);
         Assert.Contains(LibraryProbe.PathVariable, message);
+        Assert.Contains($"; {bogus.Candidate}: load failed: ", message);
     }
 
     [Fact]
