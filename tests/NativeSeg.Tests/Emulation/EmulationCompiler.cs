@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.RegularExpressions;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Kernels;
 
@@ -15,6 +16,9 @@ namespace NativeSeg.Tests.Emulation;
 internal static class EmulationCompiler
 {
     private const string Flags = "-std=c++20 -O1 -pthread -shared -fPIC -fvisibility=hidden -fno-gnu-unique";
+
+    // Block-level cooperation visible in a source; without any, blocks need no barrier between them.
+    private static readonly Regex Cooperation = new(@"__shared__|NS_DYNAMIC_SHARED|__syncthreads|__syncwarp|_sync\s*\(|__activemask");
 
     // Two cores: more compiles at once only slow each other down.
     private static readonly SemaphoreSlim Slots = new(2);
@@ -75,13 +79,14 @@ internal static class EmulationCompiler
     /// <summary>The translation unit: the source itself, then one extern "C" shim per entry point.</summary>
     private static string Shim(KernelSource source)
     {
+        string independent = Cooperation.IsMatch(source.Code) ? "false" : "true";
         var text = new StringBuilder();
         text.Append("#include \"").Append(source.Name).Append("\"\n\n");
         foreach (string entry in KernelCatalog.EntryPoints(source))
         {
             text.Append("extern \"C\" __attribute__((visibility(\"default\"))) int ").Append(ShimName(entry))
                 .Append("(const unsigned* dims, unsigned shared, void** args, int count, char* error, int capacity)\n{\n")
-                .Append("    return ns_emulation_launch<&").Append(entry).Append(">(\"").Append(entry)
+                .Append("    return ns_emulation_launch<&").Append(entry).Append(", ").Append(independent).Append(">(\"").Append(entry)
                 .Append("\", dims, shared, args, count, error, capacity);\n}\n");
         }
         return text.ToString();

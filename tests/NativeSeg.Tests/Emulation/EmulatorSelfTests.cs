@@ -10,6 +10,10 @@ public unsafe class EmulatorSelfTests
     private static readonly KernelSource Source = new(
         "TestKernels/SelfTest.cu", EmulationCompiler.ReadResource("emulation/SelfTest.cu"), KernelCatalog.All.First().Headers);
 
+    private static readonly KernelSource IndependentSource = new(
+        "TestKernels/Independent.cu", EmulationCompiler.ReadResource("emulation/Independent.cu"),
+        new Dictionary<string, string>(Source.Headers) { ["block_helper.cuh"] = "__device__ inline void wait_for_block() { __syncthreads(); }\n" });
+
     private static EmulatedRuntime Runtime => EmulatedDevice.Runtime;
 
     private static Device Device => EmulatedDevice.Device;
@@ -128,6 +132,30 @@ public unsafe class EmulatorSelfTests
     }
 
     [Fact]
+    public void BlocksWithoutCooperationRunWithoutBarriersAndLoseNoAtomic()
+    {
+        const int n = 10_000;
+        var data = Enumerable.Range(0, n).Select(i => i * 0.25f).ToArray();
+        using var x = Tensor.FromArray(data, n).To(Device);
+        using var y = Tensor.Empty(Device, DType.Float32, n);
+        using var count = Tensor.Zeros(new Shape(1), DType.Int64, Device);
+        nint px = x.Pointer, py = y.Pointer, pc = count.Pointer;
+        long length = n;
+        void** args = stackalloc void*[] { &px, &py, &pc, &length };
+        Runtime.Launch(Runtime.GetKernel(IndependentSource, "scale_and_count"), new Dim3(7), new Dim3(128), 0, args, 4);
+        Assert.Equal(data.Select(v => 2 * v), y.ToArray<float>());
+        Assert.Equal(n, count.ToArray<long>()[0]);
+    }
+
+    [Fact]
+    public void CooperationTheSourceTextHidesFailsTheLaunch()
+    {
+        using var y = Tensor.Empty(Device, DType.Float32, 64);
+        var e = Assert.Throws<InvalidOperationException>(() => Launch(IndependentSource, "hidden_barrier", new Dim3(2), new Dim3(64), y.Pointer));
+        Assert.Contains("__syncthreads", e.Message);
+    }
+
+    [Fact]
     public void MatchingOutputPasses()
     {
         var result = KernelCheckRunner.Run(new CopyCheck("copy", 1000), Device);
@@ -201,10 +229,13 @@ public unsafe class EmulatorSelfTests
         Runtime.Launch(Runtime.GetKernel(Source, entry), grid, block, sharedBytes, args, count);
 
     /// <summary>Launches a kernel whose arguments are one pointer (passed <paramref name="count"/> times).</summary>
-    private static void Launch(string entry, Dim3 grid, Dim3 block, nint pointer, int count = 1)
+    private static void Launch(string entry, Dim3 grid, Dim3 block, nint pointer, int count = 1) =>
+        Launch(Source, entry, grid, block, pointer, count);
+
+    private static void Launch(KernelSource source, string entry, Dim3 grid, Dim3 block, nint pointer, int count = 1)
     {
         void** args = stackalloc void*[] { &pointer, &pointer };
-        Launch(entry, grid, block, 0, args, count);
+        Runtime.Launch(Runtime.GetKernel(source, entry), grid, block, 0, args, count);
     }
 
     /// <summary>A copy whose device side runs <paramref name="entry"/> over the first elements only.</summary>

@@ -12,8 +12,17 @@
 // live lanes of their mask inside one warp of 32 consecutive linear thread ids; the last warp of a
 // block may be partial.
 //
+// Independent blocks. When a kernel source shows no block-level cooperation (EmulationCompiler reads
+// the text: no shared memory, barriers or warp collectives), the team skips the barrier between
+// blocks and each thread runs its part of every block straight through: CUDA promises no order
+// between blocks, and the barriers' thread wake-ups are most of the emulator's cost. Should such a
+// kernel still reach a barrier, a collective or dynamic shared memory (say through a header), the
+// launch fails rather than run unsynchronised.
+//
 // Failures. A kernel that throws or calls __trap ends its launch with an error message instead of
-// killing the process, and so does a launch configuration CUDA would reject. Out-of-bounds memory
+// killing the process, and so does a launch configuration CUDA would reject. A deadlock (every live
+// thread of a block asleep in barriers or collectives the others never reach) is detected and fails
+// the launch after about half a second. Out-of-bounds memory
 // accesses are not caught: they corrupt or crash the process as they would corrupt the GPU.
 #pragma once
 #define NATIVESEG_EMULATION 1
@@ -222,12 +231,16 @@ struct Launch {
     // Copied from `failed` only while the whole team waits between blocks, so every thread reads
     // the same value and leaves the block loop together.
     bool stop = false;
+    // Set when the source shows no block-level cooperation (no shared memory, barriers or warp
+    // collectives): each thread then runs its part of every block with no team barrier in between,
+    // which is valid since CUDA blocks may run in any order. Cooperation seen at run time traps.
+    bool independent;
 
-    Launch(void (*k)(void**), void** a, dim3 g, dim3 b, size_t bytes)
+    Launch(void (*k)(void**), void** a, dim3 g, dim3 b, size_t bytes, bool independent_blocks)
         : kernel(k), args(a), grid(g), block(b), threads(b.x * b.y * b.z),
           blocks((unsigned long long)g.x * g.y * g.z), shared_bytes(bytes),
           shared(new unsigned char[bytes > 0 ? bytes : 16]), warps((threads + 31) / 32),
-          team((std::ptrdiff_t)threads, BetweenBlocks{this})
+          team((std::ptrdiff_t)threads, BetweenBlocks{this}), independent(independent_blocks)
     {
         progress.threads = threads;
         sync.progress = &progress;
@@ -268,7 +281,16 @@ static constexpr int warpSize = 32;
 static thread_local ns_emulation::Launch* ns_emulation_current;
 static thread_local unsigned ns_emulation_linear;
 
-static inline void* ns_emulation_dynamic_shared() { return ns_emulation_current->shared.get(); }
+static inline ns_emulation::Launch& ns_emulation_cooperating(const char* feature)
+{
+    auto& launch = *ns_emulation_current;
+    if (launch.independent)
+        throw ns_emulation::Trap(std::string("the emulator found no block-level cooperation in this kernel's source, yet it used ") +
+                                 feature + "; name it in the source (EmulationCompiler looks for it)");
+    return launch;
+}
+
+static inline void* ns_emulation_dynamic_shared() { return ns_emulation_cooperating("dynamic shared memory").shared.get(); }
 
 [[noreturn]] static inline void __trap() { throw ns_emulation::Trap("__trap() called"); }
 
@@ -276,7 +298,7 @@ static inline void* ns_emulation_dynamic_shared() { return ns_emulation_current-
 
 static inline int ns_emulation_sync(int contribution)
 {
-    auto& b = ns_emulation_current->sync;
+    auto& b = ns_emulation_cooperating("__syncthreads").sync;
     std::unique_lock lock(b.mutex);
     b.arrived++;
     b.accumulated += contribution;
@@ -307,7 +329,7 @@ static inline void __nanosleep(unsigned) { std::this_thread::yield(); }
 template <class Read>
 static inline auto ns_emulation_warp(unsigned mask, unsigned long long value, Read read)
 {
-    auto& w = ns_emulation_current->warps[ns_emulation_linear / 32];
+    auto& w = ns_emulation_cooperating("a warp collective").warps[ns_emulation_linear / 32];
     unsigned lane = ns_emulation_linear % 32;
     if (((mask >> lane) & 1u) == 0)
         throw ns_emulation::Trap("warp collective called by lane " + std::to_string(lane) + " outside its mask");
@@ -415,7 +437,7 @@ static inline void __syncwarp(unsigned mask = 0xffffffffu)
 // which under emulation (no divergence tracking) are all of them.
 static inline unsigned __activemask()
 {
-    auto& w = ns_emulation_current->warps[ns_emulation_linear / 32];
+    auto& w = ns_emulation_cooperating("a warp collective").warps[ns_emulation_linear / 32];
     std::lock_guard lock(w.mutex);
     return w.lanes & ~w.exited;
 }
@@ -639,6 +661,19 @@ template <class T> static inline void __stwt(T* p, T v) { *p = v; }
 
 namespace ns_emulation {
 
+inline void run_block(Launch& launch, unsigned long long b)
+{
+    blockIdx = {(unsigned)(b % launch.grid.x), (unsigned)(b / launch.grid.x % launch.grid.y),
+                (unsigned)(b / ((unsigned long long)launch.grid.x * launch.grid.y))};
+    try {
+        launch.kernel(launch.args);
+    } catch (const std::exception& e) {
+        launch.fail(e.what());
+    } catch (...) {
+        launch.fail("unknown exception");
+    }
+}
+
 inline void run_member(Launch& launch, unsigned linear, std::atomic<int>& gate)
 {
     ns_emulation_current = &launch;
@@ -648,17 +683,14 @@ inline void run_member(Launch& launch, unsigned linear, std::atomic<int>& gate)
     threadIdx = {linear % launch.block.x, linear / launch.block.x % launch.block.y, linear / (launch.block.x * launch.block.y)};
     gate.wait(0);
     if (gate.load() < 0) return;  // the team could not be created in full
+    if (launch.independent) {
+        for (unsigned long long b = 0; b < launch.blocks && !launch.failed.load(std::memory_order_relaxed); b++)
+            run_block(launch, b);
+        return;
+    }
     auto& warp = launch.warps[linear / 32];
     for (unsigned long long b = 0; b < launch.blocks && !launch.stop; b++) {
-        blockIdx = {(unsigned)(b % launch.grid.x), (unsigned)(b / launch.grid.x % launch.grid.y),
-                    (unsigned)(b / ((unsigned long long)launch.grid.x * launch.grid.y))};
-        try {
-            launch.kernel(launch.args);
-        } catch (const std::exception& e) {
-            launch.fail(e.what());
-        } catch (...) {
-            launch.fail("unknown exception");
-        }
+        run_block(launch, b);
         {
             std::lock_guard lock(launch.sync.mutex);
             launch.sync.exited++;
@@ -690,13 +722,13 @@ inline std::string configuration_error(dim3 grid, dim3 block, size_t shared)
     return {};
 }
 
-inline int launch(void (*kernel)(void**), dim3 grid, dim3 block, size_t shared, void** args, char* error, int capacity) noexcept
+inline int launch(void (*kernel)(void**), dim3 grid, dim3 block, size_t shared, bool independent, void** args, char* error, int capacity) noexcept
 {
     std::string failure;
     try {
         failure = configuration_error(grid, block, shared);
         if (failure.empty()) {
-            Launch state(kernel, args, grid, block, shared);
+            Launch state(kernel, args, grid, block, shared, independent);
             std::atomic<int> gate{0};
             std::vector<std::thread> team;
             team.reserve(state.threads);
@@ -741,7 +773,7 @@ inline void unpack(void** args)
 
 // Entry of every generated shim: `count` is what the launch passed, checked against the kernel's
 // parameters since a mismatch reads garbage on the GPU.
-template <auto Kernel>
+template <auto Kernel, bool IndependentBlocks>
 static inline int ns_emulation_launch(const char* name, const unsigned* dims, unsigned shared, void** args, int count, char* error, int capacity)
 {
     int expected = ns_emulation::parameter_count(Kernel);
@@ -749,5 +781,5 @@ static inline int ns_emulation_launch(const char* name, const unsigned* dims, un
         std::snprintf(error, (size_t)capacity, "kernel %s takes %d arguments, the launch passed %d", name, expected, count);
         return 1;
     }
-    return ns_emulation::launch(&ns_emulation::unpack<Kernel>, dim3(dims[0], dims[1], dims[2]), dim3(dims[3], dims[4], dims[5]), shared, args, error, capacity);
+    return ns_emulation::launch(&ns_emulation::unpack<Kernel>, dim3(dims[0], dims[1], dims[2]), dim3(dims[3], dims[4], dims[5]), shared, IndependentBlocks, args, error, capacity);
 }
