@@ -17,7 +17,8 @@ public static class Program
             var result = root.Parse(args);
             return result.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        // Host memory exhaustion is fatal; running out of GPU memory is an ordinary, reportable error.
+        catch (Exception e) when (e is not OutOfMemoryException || e is Engine.Cuda.DeviceOutOfMemoryException)
         {
             error.WriteLine($"error: {e.Message}");
             return 1;

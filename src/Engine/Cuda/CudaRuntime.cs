@@ -20,7 +20,8 @@ public sealed unsafe class CudaRuntime : IDeviceRuntime
     private readonly NativeHandle _stream;
     private readonly CachingPool _pool;
     private readonly KernelCompiler _compiler;
-    private readonly ConcurrentDictionary<string, CudaModule> _modules = new(StringComparer.Ordinal);
+    // Lazy, so two threads asking for a new source at once compile and load it once.
+    private readonly ConcurrentDictionary<string, Lazy<CudaModule>> _modules = new(StringComparer.Ordinal);
     private readonly Lazy<CudaBlas> _blas;
     private readonly CudnnConvolution? _convolution;
     private bool _disposed;
@@ -109,8 +110,8 @@ public sealed unsafe class CudaRuntime : IDeviceRuntime
     public IKernel GetKernel(KernelSource source, string entryPoint)
     {
         if (!_modules.TryGetValue(source.Hash, out var module))
-            module = _modules.GetOrAdd(source.Hash, _ => LoadModule(source));
-        return module.Get(entryPoint);
+            module = _modules.GetOrAdd(source.Hash, _ => new Lazy<CudaModule>(() => LoadModule(source)));
+        return module.Value.Get(entryPoint);
     }
 
     private CudaModule LoadModule(KernelSource source)
@@ -155,7 +156,7 @@ public sealed unsafe class CudaRuntime : IDeviceRuntime
         _convolution?.Dispose();
         if (_blas.IsValueCreated) _blas.Value.Dispose();
         _pool.Dispose();
-        foreach (var module in _modules.Values) module.Dispose();
+        foreach (var module in _modules.Values.Where(m => m.IsValueCreated)) module.Value.Dispose();
         _modules.Clear();
         _api.cuStreamSynchronize(_stream.Value);
         _stream.Dispose();
