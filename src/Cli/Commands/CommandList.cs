@@ -9,5 +9,6 @@ internal static class CommandList
     [
         InfoCommand.Create(),
         KernelsCommand.Create(),
+        BenchCommand.Create(),
     ];
 }

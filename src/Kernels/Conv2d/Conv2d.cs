@@ -5,9 +5,10 @@ using NativeSeg.Engine.Tensors;
 namespace NativeSeg.Kernels.Convolution;
 
 /// <summary>
-/// 2-D convolution (NCHW input, KCRS weight, torch semantics), float32. CPU: im2col over blocks of
-/// output rows plus OpenBLAS SGEMM per group, bias and ReLU fused into one pass per block. CUDA: cuDNN
-/// when the runtime has it, else the same im2col + device GEMM with our kernels.
+/// 2-D convolution (NCHW input, KCRS weight, torch semantics), float32. CPU: an AVX-512 implicit GEMM
+/// (<see cref="Conv2dImplicitGemm"/>) where the CPU has it, else im2col over blocks of output rows plus
+/// OpenBLAS SGEMM per group; bias and ReLU fused either way. CUDA: cuDNN when the runtime has it, else
+/// the same im2col + device GEMM with our kernels.
 /// </summary>
 public static class Conv2d
 {
@@ -58,11 +59,23 @@ public static class Conv2d
         return g;
     }
 
-    internal static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p, long columnBudgetBytes)
+    /// <summary>
+    /// <paramref name="implicitGemm"/> false forces the im2col + OpenBLAS path on CPUs with AVX-512,
+    /// so tests cover both CPU paths on any machine.
+    /// </summary>
+    internal static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p, long columnBudgetBytes, bool implicitGemm = true)
     {
         var g = Geometry(x, weight, bias, p);
         var y = Tensor.Empty(new Shape(g.N, g.K, g.OutH, g.OutW), DType.Float32, x.Device);
         if (y.Numel == 0) return y;
+        if (x.Device.IsCpu && implicitGemm && Conv2dImplicitGemm.IsSupported)
+        {
+            unsafe
+            {
+                Conv2dImplicitGemm.Run(g, (float*)x.Pointer, (float*)weight.Pointer, bias is null ? null : (float*)bias.Pointer, (float*)y.Pointer, p.FuseRelu);
+            }
+            return y;
+        }
         var plan = new Plan(g, columnBudgetBytes);
         if (x.Device.IsCpu) RunCpu(plan, x, weight, bias, y, p.FuseRelu);
         else RunCuda(plan, x, weight, bias, y, p.FuseRelu);

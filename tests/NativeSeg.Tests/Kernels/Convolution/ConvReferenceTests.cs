@@ -19,6 +19,10 @@ public class ConvReferenceTests
         { [1, 5, 9, 9], [2, 5, 1, 1], 3, 2, 1, 0, 1, 1, 1, 0 },
         { [1, 4, 13, 5], [3, 4, 5, 3], 1, 2, 2, 1, 1, 1, 1, 4 * 15 * 3 * 4 },
         { [2, 2, 7, 9], [4, 1, 3, 3], 2, 2, 1, 1, 1, 1, 2, 1 },
+        // Implicit GEMM edges: filters not a multiple of 8, panels of 48 pixels spanning rows and images.
+        { [3, 5, 7, 9], [13, 5, 3, 3], 1, 1, 1, 1, 1, 1, 1, 0 },
+        { [2, 16, 20, 30], [24, 8, 3, 3], 1, 1, 1, 1, 1, 1, 2, 0 },
+        { [1, 3, 31, 37], [9, 3, 7, 7], 2, 2, 3, 3, 1, 1, 1, 0 },
     };
 
     [Theory]
@@ -29,9 +33,12 @@ public class ConvReferenceTests
         using var w = RandomTensors.Uniform(Device.Cpu, 12, -1, 1, wShape);
         using var b = RandomTensors.Uniform(Device.Cpu, 13, -1, 1, wShape[0]);
         var p = new Conv2dParams { Stride = new(sh, sw), Padding = new(ph, pw), Dilation = new(dh, dw), Groups = groups, FuseRelu = true };
-        using var y = budget == 0 ? Conv2d.Forward(x, w, b, p) : Conv2d.Forward(x, w, b, p, budget);
         using var expected = DirectConv2d(x, w, b, p);
+        // Both CPU paths: the implicit GEMM (where AVX-512 exists) and im2col + OpenBLAS with the budget.
+        using var y = Conv2d.Forward(x, w, b, p);
         ConvAssert.Close(expected, y);
+        using var viaColumns = Conv2d.Forward(x, w, b, p, budget == 0 ? Conv2d.CpuColumnBudgetBytes : budget, implicitGemm: false);
+        ConvAssert.Close(expected, viaColumns);
     }
 
     public static TheoryData<int[], int[], int, int, int, int, int, long> ConvTransposeCases => new()

@@ -1,0 +1,102 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using NativeSeg.Engine.Cpu;
+using NativeSeg.Engine.Devices;
+using NativeSeg.Kernels;
+
+namespace NativeSeg.Cli.Commands;
+
+/// <summary>
+/// `nativeseg bench kernels [--device cpu|cuda] [--filter NAME] [--sizes small|paper|large] [--json OUT]`:
+/// times every registered kernel benchmark (warm-up, then repeated runs over rotated input copies) and
+/// prints the median, p10/p90, min/max and the rates at the median.
+/// </summary>
+internal static class BenchKernelsCommand
+{
+    public static Command Create()
+    {
+        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "auto" };
+        var filter = new Option<string?>("--filter") { Description = "only sizes whose name (\"op/label\") contains this text" };
+        var sizes = new Option<string>("--sizes") { Description = "small, paper or large", DefaultValueFactory = _ => "paper" };
+        sizes.AcceptOnlyFromAmong("small", "paper", "large");
+        var json = new Option<string?>("--json") { Description = "also write the results to this JSON file" };
+        var repeats = new Option<int>("--repeats") { Description = "timed runs per size", DefaultValueFactory = _ => 10 };
+        var warmup = new Option<int>("--warmup") { Description = "untimed runs first", DefaultValueFactory = _ => 2 };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: NATIVESEG_THREADS or all cores)" };
+        var command = new Command("kernels", "Time the kernels at preset sizes") { device, filter, sizes, json, repeats, warmup, threads };
+        command.SetAction(parseResult =>
+        {
+            var config = parseResult.InvocationConfiguration;
+            if (parseResult.GetValue(threads) is int n) CpuThreads.Count = n;
+            var options = new KernelBenchmarkOptions { Repeats = parseResult.GetValue(repeats), Warmup = parseResult.GetValue(warmup) };
+            var preset = Enum.Parse<BenchmarkPreset>(parseResult.GetValue(sizes)!, ignoreCase: true);
+            return Run(DeviceSelector.Select(parseResult.GetValue(device)!, config.Error), preset, parseResult.GetValue(filter),
+                options, parseResult.GetValue(json), config.Output);
+        });
+        return command;
+    }
+
+    private static int Run(Device device, BenchmarkPreset preset, string? filter, KernelBenchmarkOptions options, string? jsonPath, TextWriter output)
+    {
+        if (options.Repeats < 1 || options.Warmup < 0)
+            throw new ArgumentException($"bench kernels: --repeats must be at least 1 and --warmup at least 0, got {options.Repeats} and {options.Warmup}");
+        var selected = KernelBenchmarks.All
+            .SelectMany(b => b.Sizes(preset))
+            .Where(s => filter is null || s.FullName.Contains(filter, StringComparison.OrdinalIgnoreCase))
+            .ToArray();
+        if (selected.Length == 0)
+        {
+            output.WriteLine($"no kernel benchmark size matches '{filter}' in the {preset.ToString().ToLowerInvariant()} sizes");
+            return 1;
+        }
+        string threads = device.IsCpu ? $", {CpuThreads.Count} threads" : "";
+        output.WriteLine($"kernel benchmarks on {device}{threads}, {preset.ToString().ToLowerInvariant()} sizes, median of {options.Repeats} runs after {options.Warmup} warm-up");
+        int width = Math.Max(4, selected.Max(s => s.FullName.Length));
+        output.WriteLine($"{"case".PadRight(width)}  {"median ms",10}  {"p10",9}  {"p90",9}  {"min",9}  {"max",9}  {"GFLOP/s",8}  {"GB/s",7}");
+        var results = new List<KernelBenchmarkResult>();
+        foreach (var size in selected)
+        {
+            var r = KernelBenchmarkRunner.Measure(size, device, options);
+            results.Add(r);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{r.FullName.PadRight(width)}  {r.Median,10:0.000}  {r.P10,9:0.000}  {r.P90,9:0.000}  {r.Min,9:0.000}  {r.Max,9:0.000}  {r.GflopsPerSecond,8:0.0}  {r.GigabytesPerSecond,7:0.0}"));
+        }
+        if (jsonPath is not null) WriteJson(jsonPath, device, preset, results);
+        return 0;
+    }
+
+    private static void WriteJson(string path, Device device, BenchmarkPreset preset, IReadOnlyList<KernelBenchmarkResult> results)
+    {
+        using var stream = File.Create(path);
+        using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        json.WriteStartObject();
+        json.WriteString("device", device.ToString());
+        if (device.IsCpu) json.WriteNumber("threads", CpuThreads.Count);
+        json.WriteString("sizes", preset.ToString().ToLowerInvariant());
+        json.WriteStartArray("results");
+        foreach (var r in results)
+        {
+            json.WriteStartObject();
+            json.WriteString("name", r.FullName);
+            json.WriteString("op", r.Benchmark);
+            json.WriteString("label", r.Label);
+            json.WriteNumber("runs", r.Milliseconds.Count);
+            json.WriteNumber("median_ms", r.Median);
+            json.WriteNumber("p10_ms", r.P10);
+            json.WriteNumber("p90_ms", r.P90);
+            json.WriteNumber("min_ms", r.Min);
+            json.WriteNumber("max_ms", r.Max);
+            json.WriteNumber("flops", r.Flops);
+            json.WriteNumber("bytes", r.Bytes);
+            json.WriteNumber("gflops_per_s", r.GflopsPerSecond);
+            json.WriteNumber("gbytes_per_s", r.GigabytesPerSecond);
+            json.WriteStartArray("samples_ms");
+            foreach (double t in r.Milliseconds) json.WriteNumberValue(t);
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+}

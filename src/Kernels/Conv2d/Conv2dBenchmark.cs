@@ -1,0 +1,69 @@
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Tensors;
+
+namespace NativeSeg.Kernels.Convolution;
+
+/// <summary>conv2d with bias (+ReLU where the model fuses it) at the shapes of ResNet-50-FPN Mask R-CNN.</summary>
+internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
+{
+    public sealed record Size(string Name, int N, int C, int H, int W, int K, int R, int Stride, int Padding, int Groups, bool Relu)
+    {
+        public Conv2dParams Params => new() { Stride = Stride, Padding = Padding, Groups = Groups, FuseRelu = Relu };
+    }
+
+    public override string Name => "conv2d";
+
+    protected override IEnumerable<Size> SizesOf(BenchmarkPreset preset) => preset switch
+    {
+        BenchmarkPreset.Small =>
+        [
+            new("3x3-32", 1, 32, 34, 50, 32, 3, 1, 1, 1, true),
+            new("1x1-64", 2, 64, 17, 25, 48, 1, 1, 0, 1, false),
+            new("3x3-s2-grouped", 1, 32, 33, 41, 32, 3, 2, 1, 4, true),
+        ],
+        BenchmarkPreset.Paper =>
+        [
+            // The stem and one conv per kind in the backbone, FPN and mask head at an 800×1088 input.
+            new("stem-7x7-s2", 1, 3, 800, 1088, 64, 7, 2, 3, 1, true),
+            new("res2-1x1-256-64", 1, 256, 200, 272, 64, 1, 1, 0, 1, true),
+            new("fpn-3x3-256", 1, 256, 200, 272, 256, 3, 1, 1, 1, false),
+            new("res4-3x3-256", 1, 256, 50, 68, 256, 3, 1, 1, 1, true),
+            new("mask-head-3x3-256", 100, 256, 14, 14, 256, 3, 1, 1, 1, true),
+        ],
+        BenchmarkPreset.Large =>
+        [
+            new("fpn-3x3-256-b2", 2, 256, 200, 272, 256, 3, 1, 1, 1, false),
+            new("res5-3x3-512-s2", 1, 512, 100, 136, 512, 3, 2, 1, 1, true),
+            new("resnext-3x3-g32", 1, 512, 100, 136, 512, 3, 1, 1, 32, true),
+        ],
+        _ => throw new ArgumentOutOfRangeException(nameof(preset)),
+    };
+
+    protected override string Label(Size s) =>
+        $"{s.Name} {s.N}x{s.C}x{s.H}x{s.W}";
+
+    protected override (long Flops, long Bytes) Cost(Size s)
+    {
+        var g = Geometry(s);
+        long x = (long)s.N * s.C * s.H * s.W, w = (long)s.K * (s.C / s.Groups) * s.R * s.R, y = (long)s.N * s.K * g.OutH * g.OutW;
+        return (2 * g.Macs, (x + w + s.K + y) * sizeof(float));
+    }
+
+    protected override BenchmarkCase Setup(Device device, Size s, int copies)
+    {
+        var xs = new Tensor[copies];
+        var ws = new Tensor[copies];
+        var bs = new Tensor[copies];
+        for (int i = 0; i < copies; i++)
+        {
+            xs[i] = RandomTensors.Uniform(device, 10 * i + 1, -1, 1, s.N, s.C, s.H, s.W);
+            ws[i] = RandomTensors.Uniform(device, 10 * i + 2, -0.05f, 0.05f, s.K, s.C / s.Groups, s.R, s.R);
+            bs[i] = RandomTensors.Uniform(device, 10 * i + 3, -1, 1, s.K);
+        }
+        var p = s.Params;
+        return new BenchmarkCase(copies, i => Conv2d.Forward(xs[i], ws[i], bs[i], p).Dispose(), [.. xs, .. ws, .. bs]);
+    }
+
+    private static Conv2dGeometry Geometry(Size s) =>
+        new(s.N, s.C, s.H, s.W, s.K, s.R, s.R, s.Stride, s.Stride, s.Padding, s.Padding, 1, 1, s.Groups);
+}

@@ -1,0 +1,13 @@
+namespace NativeSeg.Kernels;
+
+/// <summary>Every kernel benchmark, listed explicitly (as <see cref="KernelChecks"/>) so a trimmed publish keeps them all.</summary>
+public static class KernelBenchmarks
+{
+    public static IReadOnlyList<KernelBenchmark> All { get; } =
+    [
+        new Convolution.Conv2dBenchmark(),
+        new Convolution.ConvTranspose2dBenchmark(),
+        new Dense.LinearBenchmark(),
+        new Activations.ReluBenchmark(),
+    ];
+}
