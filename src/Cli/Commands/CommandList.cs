@@ -10,5 +10,7 @@ internal static class CommandList
         InfoCommand.Create(),
         KernelsCommand.Create(),
         BenchCommand.Create(),
+        EvalCommand.Create(),
+        SynthCommand.Create(),
     ];
 }

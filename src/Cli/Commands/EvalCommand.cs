@@ -1,0 +1,78 @@
+using System.CommandLine;
+using System.Diagnostics;
+using NativeSeg.Engine.Formats;
+using NativeSeg.Engine.Formats.Coco;
+using NativeSeg.Engine.Formats.Images;
+using NativeSeg.Models.Evaluation;
+using NativeSeg.Models.Inference;
+
+namespace NativeSeg.Cli.Commands;
+
+/// <summary>`nativeseg eval`: COCO AP (segm, bbox or Boundary AP) of a results file or a model's predictions.</summary>
+internal static class EvalCommand
+{
+    public static Command Create()
+    {
+        var annotations = new Option<string>("--annotations") { Description = "COCO instances JSON (ground truth)", Required = true };
+        var results = new Option<string?>("--results") { Description = "detections in COCO results format (JSON array)" };
+        var model = new Option<string?>("--model") { Description = "model to run on --images instead of reading --results" };
+        var images = new Option<string?>("--images") { Description = "folder holding the annotation file's images (with --model)" };
+        var iouType = new Option<string>("--iou-type") { Description = "segm, bbox or boundary", DefaultValueFactory = _ => "segm" };
+        iouType.AcceptOnlyFromAmong("segm", "bbox", "boundary");
+        var json = new Option<string?>("--json") { Description = "also write the numbers to this JSON file" };
+        var command = new Command("eval", "COCO evaluation with pycocotools' semantics, plus Boundary AP and an occlusion breakdown")
+        {
+            annotations, results, model, images, iouType, json,
+        };
+        command.SetAction(parseResult =>
+        {
+            var config = parseResult.InvocationConfiguration;
+            string? resultsPath = parseResult.GetValue(results), modelPath = parseResult.GetValue(model), imageDir = parseResult.GetValue(images);
+            if ((resultsPath is null) == (modelPath is null))
+            {
+                config.Error.WriteLine("error: give either --results or --model (with --images)");
+                return 2;
+            }
+            if (modelPath is not null && imageDir is null)
+            {
+                config.Error.WriteLine("error: --model needs --images, the folder of the annotation file's images");
+                return 2;
+            }
+            var type = Enum.Parse<IouType>(parseResult.GetValue(iouType)!, ignoreCase: true);
+            return Run(parseResult.GetValue(annotations)!, resultsPath, modelPath, imageDir, type, parseResult.GetValue(json), config.Output);
+        });
+        return command;
+    }
+
+    private static int Run(string annotationsPath, string? resultsPath, string? modelPath, string? imageDir, IouType type, string? jsonPath, TextWriter output)
+    {
+        var clock = Stopwatch.StartNew();
+        var dataset = CocoJson.ReadDataset(annotationsPath);
+        var detections = resultsPath is not null ? CocoJson.ReadResults(resultsPath) : Predict(dataset, modelPath!, imageDir!, type);
+        double loaded = clock.Elapsed.TotalSeconds;
+        var result = CocoEvaluator.Evaluate(dataset, detections, type);
+        output.WriteLine($"Evaluate annotation type *{type.ToString().ToLowerInvariant()}*: {dataset.Images.Count} images, {dataset.Annotations.Count} annotations, {detections.Count} results");
+        output.Write(result.FormatSummary());
+        output.WriteLine($"(read {loaded:F2} s, evaluated {clock.Elapsed.TotalSeconds - loaded:F2} s)");
+        if (jsonPath is not null) AtomicFile.Write(jsonPath, result.WriteJson);
+        return 0;
+    }
+
+    private static List<CocoAnnotation> Predict(CocoDataset dataset, string modelPath, string imageDir, IouType type)
+    {
+        using var segmenter = InstanceSegmenters.Open(modelPath);
+        var results = new List<CocoAnnotation>();
+        foreach (var image in dataset.Images)
+        {
+            var pixels = ImageFile.Read(Path.Combine(imageDir, image.FileName));
+            foreach (var p in segmenter.Predict(pixels))
+                results.Add(new CocoAnnotation
+                {
+                    ImageId = image.Id, CategoryId = p.CategoryId, Score = p.Score,
+                    // As detectron2 does: no box for mask evaluation, or pycocotools would take areas from boxes.
+                    Segmentation = new RleSegmentation(p.Mask), Box = type == IouType.Bbox ? p.Box : null,
+                });
+        }
+        return results;
+    }
+}

@@ -1,0 +1,34 @@
+using NativeSeg.Engine.Formats.Coco;
+using NativeSeg.Engine.Formats.Images;
+
+namespace NativeSeg.Models.Inference;
+
+/// <summary>One detected instance: a COCO category id, a confidence and a full-image mask.</summary>
+public sealed record InstancePrediction(long CategoryId, double Score, Rle Mask, CocoBox? Box = null);
+
+/// <summary>A loaded model that segments instances in one image; what `nativeseg eval --model` runs.</summary>
+public interface IInstanceSegmenter : IDisposable
+{
+    IReadOnlyList<InstancePrediction> Predict(Image image);
+}
+
+/// <summary>Opens a model file with the first loader that recognises it.</summary>
+public static class InstanceSegmenters
+{
+    /// <summary>
+    /// Model families add a loader here: it returns null for files that are not theirs. None exists yet,
+    /// which <see cref="Open"/> reports rather than failing on an empty lookup.
+    /// </summary>
+    private static readonly List<Func<string, IInstanceSegmenter?>> Loaders = [];
+
+    public static IInstanceSegmenter Open(string modelPath)
+    {
+        if (!File.Exists(modelPath) && !Directory.Exists(modelPath))
+            throw new FileNotFoundException($"model {modelPath} does not exist", modelPath);
+        foreach (var load in Loaders)
+            if (load(modelPath) is { } model) return model;
+        throw new NotSupportedException(Loaders.Count == 0
+            ? $"cannot run model {modelPath}: this build has no model runner yet (no IInstanceSegmenter implementation is registered in NativeSeg.Models.Inference.InstanceSegmenters); evaluate a results file with --results instead"
+            : $"no model loader recognises {modelPath}");
+    }
+}
