@@ -30,16 +30,17 @@ public sealed unsafe class CudaRuntime : IDeviceRuntime
     {
         _api = api;
         Info = info;
+        // Settle the architecture first: a device NVRTC cannot target fails before anything is created.
+        _compiler = new KernelCompiler(nvrtc, new KernelCache(KernelCache.DefaultDirectory()));
+        Architecture = _compiler.ArchitectureFor(info.Major, info.Minor);
         _context = new PrimaryContext(api, info.Ordinal);
         _context.MakeCurrent();
         nint stream;
         api.Check(api.cuStreamCreate(&stream, StreamNonBlocking));
         _stream = new NativeHandle(stream, api.cuStreamDestroy);
         var allocator = new DeviceAllocator(api, _context, stream, info.MemoryPools);
-        // Cache up to a quarter of the card: enough to make steady-state inference allocation-free.
+        // Bounded, so blocks held for reuse never starve cuBLAS and cuDNN, which allocate outside the pool.
         _pool = new CachingPool(allocator.Allocate, allocator.Release, info.TotalMemory / 4);
-        _compiler = new KernelCompiler(nvrtc, new KernelCache(KernelCache.DefaultDirectory()));
-        Architecture = _compiler.ArchitectureFor(info.Major, info.Minor);
         // cuBLAS is needed only by ops that multiply matrices; load it on first use so kernel work runs without it.
         _blas = new Lazy<CudaBlas>(() => new CudaBlas(CublasApi.Load(), _context, _stream.Value));
         var cudnn = CudnnApi.TryLoad();
