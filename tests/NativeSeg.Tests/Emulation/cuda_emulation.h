@@ -494,6 +494,9 @@ static inline T ns_emulation_atomic_update(T* address, Update update)
 static inline int atomicAdd(int* a, int v) { return ns_emulation_atomic(a).fetch_add(v); }
 static inline unsigned atomicAdd(unsigned* a, unsigned v) { return ns_emulation_atomic(a).fetch_add(v); }
 static inline unsigned long long atomicAdd(unsigned long long* a, unsigned long long v) { return ns_emulation_atomic(a).fetch_add(v); }
+// g++'s int64_t/uint64_t are long/unsigned long where NVRTC's are long long: these overloads let
+// kernels apply atomics to int64_t/uint64_t words as they can under NVRTC.
+static inline unsigned long atomicAdd(unsigned long* a, unsigned long v) { return ns_emulation_atomic(a).fetch_add(v); }
 static inline float atomicAdd(float* a, float v) { return ns_emulation_atomic(a).fetch_add(v); }
 static inline double atomicAdd(double* a, double v) { return ns_emulation_atomic(a).fetch_add(v); }
 static inline int atomicSub(int* a, int v) { return ns_emulation_atomic(a).fetch_sub(v); }
@@ -501,6 +504,7 @@ static inline unsigned atomicSub(unsigned* a, unsigned v) { return ns_emulation_
 static inline int atomicExch(int* a, int v) { return ns_emulation_atomic(a).exchange(v); }
 static inline unsigned atomicExch(unsigned* a, unsigned v) { return ns_emulation_atomic(a).exchange(v); }
 static inline unsigned long long atomicExch(unsigned long long* a, unsigned long long v) { return ns_emulation_atomic(a).exchange(v); }
+static inline unsigned long atomicExch(unsigned long* a, unsigned long v) { return ns_emulation_atomic(a).exchange(v); }
 static inline float atomicExch(float* a, float v) { return ns_emulation_atomic(a).exchange(v); }
 
 #define NS_EMULATION_MINMAX(type) \
@@ -510,6 +514,8 @@ NS_EMULATION_MINMAX(int)
 NS_EMULATION_MINMAX(unsigned)
 NS_EMULATION_MINMAX(long long)
 NS_EMULATION_MINMAX(unsigned long long)
+NS_EMULATION_MINMAX(long)
+NS_EMULATION_MINMAX(unsigned long)
 #undef NS_EMULATION_MINMAX
 
 #define NS_EMULATION_BITWISE(type) \
@@ -519,6 +525,7 @@ NS_EMULATION_MINMAX(unsigned long long)
 NS_EMULATION_BITWISE(int)
 NS_EMULATION_BITWISE(unsigned)
 NS_EMULATION_BITWISE(unsigned long long)
+NS_EMULATION_BITWISE(unsigned long)
 #undef NS_EMULATION_BITWISE
 
 template <class T>
@@ -530,6 +537,7 @@ static inline T ns_emulation_cas(T* a, T compare, T value)
 static inline int atomicCAS(int* a, int compare, int value) { return ns_emulation_cas(a, compare, value); }
 static inline unsigned atomicCAS(unsigned* a, unsigned compare, unsigned value) { return ns_emulation_cas(a, compare, value); }
 static inline unsigned long long atomicCAS(unsigned long long* a, unsigned long long compare, unsigned long long value) { return ns_emulation_cas(a, compare, value); }
+static inline unsigned long atomicCAS(unsigned long* a, unsigned long compare, unsigned long value) { return ns_emulation_cas(a, compare, value); }
 static inline unsigned short atomicCAS(unsigned short* a, unsigned short compare, unsigned short value) { return ns_emulation_cas(a, compare, value); }
 
 static inline unsigned atomicInc(unsigned* a, unsigned limit)

@@ -45,7 +45,7 @@ extern "C" __global__ void shuffles(int* out)
 
 // Many threads updating the same few words.
 extern "C" __global__ void atomics(const int* values, int n, int* histogram, int* extremes, unsigned* bits,
-                                   unsigned long long* count, float* sum, float* largest)
+                                   uint64_t* count, float* sum, float* largest)
 {
     NS_GRID_LOOP(i, n) {
         int v = values[i];
@@ -54,7 +54,7 @@ extern "C" __global__ void atomics(const int* values, int n, int* histogram, int
         atomicMax(&extremes[0], v);
         atomicMin(&extremes[1], v);
         atomicOr(bits, 1u << (v % 32));
-        atomicAdd(count, 1ull);
+        atomicAdd(count, 1ull);  // uint64_t: unsigned long long under NVRTC, unsigned long under g++
         atomicAdd(sum, 0.5f);
         // Float maximum the way kernels build it: a compare-and-swap loop on the bits.
         int* word = (int*)largest;
