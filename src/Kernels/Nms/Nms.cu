@@ -89,25 +89,34 @@ extern "C" __global__ void nms_mask_f32(
     }
 }
 
-// Greedy sweep in score order, one block: thread 0 settles the next 64 boxes from the diagonal word,
+// Greedy sweep in score order, one block of at least 64 threads: the block's 64 diagonal words are
+// staged in shared memory (so the serial part waits on no global loads), thread 0 settles the 64 boxes,
 // then every thread ORs the kept boxes' rows into the removed bits of the later blocks.
 extern "C" __global__ void nms_sweep(const uint64_t* mask, const int* order, int n, int col_blocks, int64_t* keep, int64_t* count)
 {
     NS_DYNAMIC_SHARED(uint64_t, removed);
+    __shared__ uint64_t diagonal[64];
+    __shared__ int rows_order[64];
     __shared__ uint64_t kept_bits;
     __shared__ int kept_total;
     for (int w = threadIdx.x; w < col_blocks; w += blockDim.x) removed[w] = 0;
     if (threadIdx.x == 0) kept_total = 0;
     __syncthreads();
     for (int b = 0; b < col_blocks; b++) {
+        int rows = min(n - b * 64, 64);
+        if ((int)threadIdx.x < rows) {
+            diagonal[threadIdx.x] = mask[(int64_t)(b * 64 + threadIdx.x) * col_blocks + b];
+            rows_order[threadIdx.x] = order[b * 64 + threadIdx.x];
+        }
+        __syncthreads();
         if (threadIdx.x == 0) {
             uint64_t word = removed[b], bits = 0;
-            int total = kept_total, rows = min(n - b * 64, 64);
+            int total = kept_total;
             for (int k = 0; k < rows; k++) {
                 if ((word >> k) & 1ull) continue;
                 bits |= 1ull << k;
-                word |= mask[(int64_t)(b * 64 + k) * col_blocks + b];
-                keep[total++] = order[b * 64 + k];
+                word |= diagonal[k];
+                keep[total++] = rows_order[k];
             }
             kept_bits = bits;
             kept_total = total;

@@ -25,8 +25,9 @@ internal static class NmsChecks
         var boxes = new float[n * 4];
         var scores = new float[n];
         var classes = new long[n];
-        var centres = new (float X, float Y)[Math.Max(1, n / 8)];
-        for (int c = 0; c < centres.Length; c++) centres[c] = ((float)(rng.NextDouble() * 600), (float)(rng.NextDouble() * 400));
+        var centres = new (float X, float Y, float W, float H)[Math.Max(1, n / 24)];
+        for (int c = 0; c < centres.Length; c++)
+            centres[c] = ((float)(rng.NextDouble() * 600), (float)(rng.NextDouble() * 400), (float)(10 + rng.NextDouble() * 90), (float)(10 + rng.NextDouble() * 90));
         for (int i = 0; i < n; i++)
         {
             classes[i] = rng.Next(classCount);
@@ -38,9 +39,10 @@ internal static class NmsChecks
                 boxes.AsSpan(j * 4, 4).CopyTo(boxes.AsSpan(i * 4, 4));
                 continue;
             }
-            var (cx, cy) = centres[rng.Next(centres.Length)];
-            float x = cx + (float)(rng.NextDouble() * 30 - 15), y = cy + (float)(rng.NextDouble() * 30 - 15);
-            float w = (float)(10 + rng.NextDouble() * 90), h = (float)(10 + rng.NextDouble() * 90);
+            // Boxes around a centre share its size up to ±20% and sit within 15% of it: IoUs spread around the thresholds.
+            var (cx, cy, cw, ch) = centres[rng.Next(centres.Length)];
+            float x = cx + (float)((rng.NextDouble() - 0.5) * 0.3 * cw), y = cy + (float)((rng.NextDouble() - 0.5) * 0.3 * ch);
+            float w = cw * (float)(0.8 + rng.NextDouble() * 0.4), h = ch * (float)(0.8 + rng.NextDouble() * 0.4);
             if (i % 23 == 7) w = 0;
             if (i % 29 == 11) h = -h * 0.5f;
             boxes[i * 4] = x;
