@@ -2,6 +2,7 @@ using System.Text.Json;
 using NativeSeg.Cli;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Kernels;
+using NativeSeg.Tests.Emulation;
 using NativeSeg.Tests.Formats;
 
 namespace NativeSeg.Tests.Cli;
@@ -60,6 +61,18 @@ public class BenchKernelsCommandTests
             var r = KernelBenchmarkRunner.Measure(size, Device.Cpu, new KernelBenchmarkOptions { Warmup = 0, Repeats = 1, Copies = 2 });
             Assert.True(r.Flops > 0 && r.Bytes > 0 && r.Median > 0, size.FullName);
         }
+    }
+
+    /// <summary>On a CUDA device the runner times with events; the emulated device runs that path on the host.</summary>
+    [Fact]
+    public void CudaTimingUsesDeviceEvents()
+    {
+        var size = KernelBenchmarks.All.SelectMany(b => b.Sizes(BenchmarkPreset.Small)).First(s => s.FullName == "relu/3x5x7x11");
+        var r = KernelBenchmarkRunner.Measure(size, EmulatedDevice.Device, new KernelBenchmarkOptions { Warmup = 1, Repeats = 3 });
+        Assert.Equal(3, r.Milliseconds.Count);
+        Assert.Equal(0, r.Threads);
+        Assert.Equal(EmulatedDevice.Device.ToString(), r.Device);
+        Assert.True(r.Min >= 0 && r.Max >= r.Min);
     }
 
     [Fact]
