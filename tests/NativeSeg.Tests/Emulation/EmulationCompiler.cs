@@ -10,8 +10,9 @@ namespace NativeSeg.Tests.Emulation;
 
 /// <summary>
 /// Builds a kernel source into a host shared library with g++ under cuda_emulation.h, adding one
-/// launch shim per entry point. Libraries are cached in the temp directory by a hash of everything
-/// that goes into them, so each source compiles once per machine until it changes.
+/// launch shim per entry point. Libraries, and the compiler's output when it fails, are cached in the
+/// temp directory by a hash of everything that goes into them, so each source compiles once per
+/// machine until it changes.
 /// </summary>
 internal static class EmulationCompiler
 {
@@ -34,13 +35,13 @@ internal static class EmulationCompiler
     {
         string shim = Shim(source);
         string key = Hash(source.Hash, EmulationHeader, shim, Flags);
-        string library = Path.Combine(CacheDirectory, key + ".so");
-        if (File.Exists(library)) return library;
+        string library = Path.Combine(CacheDirectory, key + ".so"), failure = Path.Combine(CacheDirectory, key + ".err");
+        if (Cached(source, library, failure)) return library;
         Slots.Wait();
         try
         {
-            if (File.Exists(library)) return library;
-            Compile(source, shim, library);
+            if (Cached(source, library, failure)) return library;
+            Compile(source, shim, library, failure);
             return library;
         }
         finally
@@ -49,7 +50,16 @@ internal static class EmulationCompiler
         }
     }
 
-    private static void Compile(KernelSource source, string shim, string library)
+    private static bool Cached(KernelSource source, string library, string failure)
+    {
+        if (File.Exists(failure)) throw CompileError(source, File.ReadAllText(failure));
+        return File.Exists(library);
+    }
+
+    private static InvalidOperationException CompileError(KernelSource source, string output) =>
+        new($"g++ could not compile {source.Name} for emulation:\n{output}");
+
+    private static void Compile(KernelSource source, string shim, string library, string failure)
     {
         string work = Path.Combine(CacheDirectory, "build-" + Guid.NewGuid().ToString("N"));
         try
@@ -62,12 +72,18 @@ internal static class EmulationCompiler
             WriteFile(header, EmulationHeader);
             string module = Path.Combine(work, "module.cpp");
             WriteFile(module, shim);
-            // Written under a unique name and renamed: other test processes may load the same path.
+            // Written under unique names and renamed: other test processes may read the same paths.
             string partial = library + "." + Guid.NewGuid().ToString("N") + ".tmp";
             string arguments = $"{Flags} -include \"{header}\" -I \"{includes}\" -I \"{sources}\" -o \"{partial}\" \"{module}\"";
             var (exitCode, output) = RunCompiler(arguments);
             if (exitCode != 0)
-                throw new InvalidOperationException($"g++ could not compile {source.Name} for emulation (exit {exitCode}):\n{output}");
+            {
+                // Only diagnostics are cached: a compiler killed for memory must be retried next run.
+                if (!output.Contains(" error: ", StringComparison.Ordinal)) throw CompileError(source, $"exit code {exitCode}\n{output}");
+                File.WriteAllText(partial, $"exit code {exitCode}\n{output}");
+                File.Move(partial, failure, overwrite: true);
+                throw CompileError(source, File.ReadAllText(failure));
+            }
             File.Move(partial, library, overwrite: true);
         }
         finally

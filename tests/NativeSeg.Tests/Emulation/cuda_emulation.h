@@ -702,7 +702,6 @@ inline void run_member(Launch& launch, unsigned linear, std::atomic<int>& gate)
         {
             std::lock_guard lock(launch.sync.mutex);
             launch.sync.exited++;
-            launch.progress.finished++;
             launch.sync.try_release();
         }
         {
@@ -710,6 +709,8 @@ inline void run_member(Launch& launch, unsigned linear, std::atomic<int>& gate)
             warp.exited |= 1u << (linear % 32);
             for (auto& s : warp.slots) warp.try_release(s);
         }
+        // Only now: until its releases are done, the deadlock check must see this thread as live.
+        launch.progress.finished++;
         launch.team.arrive_and_wait();
     }
 }
