@@ -9,5 +9,8 @@ public static class KernelBenchmarks
         new Convolution.ConvTranspose2dBenchmark(),
         new Dense.LinearBenchmark(),
         new Activations.ReluBenchmark(),
+        new RoiAlign.RoiAlignBenchmark(),
+        new Nms.NmsBenchmark(),
+        new MaskPaste.MaskPasteBenchmark(),
     ];
 }

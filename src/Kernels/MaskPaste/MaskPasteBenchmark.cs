@@ -1,0 +1,41 @@
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Tensors;
+
+namespace NativeSeg.Kernels.MaskPaste;
+
+/// <summary>Pasting the final detections' 28×28 masks into an 800×1216 image, both methods.</summary>
+internal sealed class MaskPasteBenchmark : KernelBenchmark<MaskPasteBenchmark.Size>
+{
+    public sealed record Size(int Masks, int Height, int Width, PasteMethod Method);
+
+    public override string Name => "mask_paste";
+
+    protected override IEnumerable<Size> SizesOf(BenchmarkPreset preset) => preset switch
+    {
+        BenchmarkPreset.Small => [new(10, 120, 160, PasteMethod.Detectron2), new(10, 120, 160, PasteMethod.Torchvision)],
+        BenchmarkPreset.Paper => [new(100, 800, 1216, PasteMethod.Detectron2), new(100, 800, 1216, PasteMethod.Torchvision)],
+        BenchmarkPreset.Large => [new(100, 2048, 2048, PasteMethod.Detectron2)],
+        _ => throw new ArgumentOutOfRangeException(nameof(preset)),
+    };
+
+    protected override string Label(Size s) => $"{s.Method.ToString().ToLowerInvariant()} {s.Masks}x{s.Height}x{s.Width}";
+
+    protected override (long Flops, long Bytes) Cost(Size s)
+    {
+        long pixels = (long)s.Masks * s.Height * s.Width;
+        // Every output byte is written; about a tenth of them lie in a box and interpolate (four taps).
+        return (pixels / 10 * 8, s.Masks * (28 * 28 + 4) * sizeof(float) + pixels);
+    }
+
+    protected override BenchmarkCase Setup(Device device, Size s, int copies)
+    {
+        var masks = new Tensor[copies];
+        var boxes = new Tensor[copies];
+        for (int i = 0; i < copies; i++)
+        {
+            masks[i] = RandomTensors.Uniform(device, i + 1, 0, 1, s.Masks, 28, 28);
+            boxes[i] = RandomTensors.OnDevice(Tensor.FromArray(MaskPasteChecks.RandomBoxes(i + 1, s.Masks, s.Height, s.Width), s.Masks, 4), device);
+        }
+        return new BenchmarkCase(copies, i => MaskPaste.Paste(masks[i], boxes[i], s.Height, s.Width, s.Method).Dispose(), [.. masks, .. boxes]);
+    }
+}
