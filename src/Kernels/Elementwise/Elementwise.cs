@@ -68,6 +68,38 @@ public static class Arithmetic
         return y;
     }
 
+    /// <summary>
+    /// y = max(a + b, 0): a ResNet block's residual join. One pass instead of an add and a ReLU, each of
+    /// which would read and write a whole feature map.
+    /// </summary>
+    public static unsafe Tensor AddRelu(Tensor a, Tensor b)
+    {
+        const string name = "add_relu";
+        Check.DType(a, DType.Float32, name, "left input");
+        Check.DType(b, DType.Float32, name, "right input");
+        Check.SameShape(a, b, name);
+        Check.SameDevice(name, a, b);
+        var y = Tensor.Empty(a.Shape, DType.Float32, a.Device);
+        long n = a.Numel;
+        if (n == 0) return y;
+        if (a.Device.IsCpu)
+        {
+            float* pa = (float*)a.Pointer, pb = (float*)b.Pointer, py = (float*)y.Pointer;
+            ForChunks(n, (offset, length) =>
+            {
+                var result = new Span<float>(py + offset, length);
+                TensorPrimitives.Add(new ReadOnlySpan<float>(pa + offset, length), new ReadOnlySpan<float>(pb + offset, length), result);
+                TensorPrimitives.Max(result, 0f, result);
+            });
+            return y;
+        }
+        var gpu = a.Device.Gpu;
+        nint left = a.Pointer, right = b.Pointer, output = y.Pointer;
+        void** args = stackalloc void*[] { &left, &right, &output, &n };
+        gpu.Launch(gpu.GetKernel(Source, "add_relu_f32"), Dim3.Cover(n, 256), new Dim3(256), 0, args, 4);
+        return y;
+    }
+
     /// <summary>y = x op v[c] where c is the index along <paramref name="axis"/> (1 for NCHW, 0 for CHW).</summary>
     public static unsafe Tensor BroadcastAxis(Tensor x, Tensor v, BinaryOp op, int axis = 1)
     {

@@ -18,6 +18,15 @@ extern "C" __global__ void binary_f32(const float* a, const float* b, float* y, 
     }
 }
 
+extern "C" __global__ void add_relu_f32(const float* a, const float* b, float* y, int64_t n)
+{
+    NS_GRID_LOOP(i, n) {
+        float v = a[i] + b[i];
+        // fmaxf would turn a NaN sum into 0; torch's relu keeps it, and so does the CPU twin.
+        y[i] = v > 0.0f || v != v ? v : 0.0f;
+    }
+}
+
 // v holds one value per index of the broadcast axis; inner is the product of the dims after that axis.
 extern "C" __global__ void binary_channel_f32(const float* x, const float* v, float* y, int64_t n, int64_t inner, int channels, int op)
 {

@@ -14,6 +14,7 @@ internal static class ElementwiseChecks
         new BroadcastCase("mul_broadcast/last-axis", BinaryOp.Mul, [4, 6], 1),
         new BroadcastCase("add_broadcast/chunk-crossing", BinaryOp.Add, [1, 5, 200, 131], 1),
         new AffineCase([2, 3, 17]),
+        new AddReluCase([2, 8, 9, 13]),
     ];
 
     private sealed class BinaryCase(BinaryOp op, int[] shape) : KernelCheck
@@ -49,6 +50,18 @@ internal static class ElementwiseChecks
         {
             using var x = RandomTensors.Normal(device, 55, 2, shape);
             return [RandomTensors.ToCpu(Arithmetic.Affine(x, -1.5f, 0.25f))];
+        }
+    }
+
+    private sealed class AddReluCase(int[] shape) : KernelCheck
+    {
+        public override string Name => $"add_relu/shape-{string.Join('x', shape)}";
+
+        public override IReadOnlyList<Tensor> Run(Device device)
+        {
+            using var a = RandomTensors.Normal(device, 56, 1, shape);
+            using var b = RandomTensors.Normal(device, 57, 1, shape);
+            return [RandomTensors.ToCpu(Arithmetic.AddRelu(a, b))];
         }
     }
 }
