@@ -1,0 +1,70 @@
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Formats.Coco;
+using NativeSeg.Engine.Tensors;
+using MaskPasteOp = NativeSeg.Kernels.MaskPaste.MaskPaste;
+
+namespace NativeSeg.Models.MaskRcnn;
+
+/// <summary>
+/// One detected instance in the user's image: box (x1, y1, x2, y2), box score, mask score (the box score
+/// unless a MaskIoU head rescored it), dataset category id and binary mask.
+/// </summary>
+public sealed record MaskRcnnInstance(float X1, float Y1, float X2, float Y2, float Score, float MaskScore, long CategoryId, Rle Mask);
+
+/// <summary>Maps detections from the batch image back to the original image and pastes their masks, per flavour.</summary>
+public sealed class InstancePostprocessor(MaskRcnnConfig config, Device device)
+{
+    public IReadOnlyList<MaskRcnnInstance> Run(MaskDetections detections, ImageGeometry geometry)
+    {
+        var d = detections.Boxes;
+        var boxes = new List<float>(d.Count * 4);
+        var kept = new List<int>(d.Count);
+        var (sx, sy) = Scales(geometry);
+        for (int i = 0; i < d.Count; i++)
+        {
+            float x1 = d.Boxes[i * 4] * sx, y1 = d.Boxes[i * 4 + 1] * sy, x2 = d.Boxes[i * 4 + 2] * sx, y2 = d.Boxes[i * 4 + 3] * sy;
+            if (config.Flavor == RcnnFlavor.Detectron2)
+            {
+                // detector_postprocess: clip to the output size, then drop boxes left empty.
+                x1 = Clip(x1, geometry.OriginalWidth);
+                x2 = Clip(x2, geometry.OriginalWidth);
+                y1 = Clip(y1, geometry.OriginalHeight);
+                y2 = Clip(y2, geometry.OriginalHeight);
+                if (!(x2 - x1 > 0 && y2 - y1 > 0)) continue;
+            }
+            boxes.AddRange([x1, y1, x2, y2]);
+            kept.Add(i);
+        }
+        if (kept.Count == 0) return [];
+
+        int side = detections.MaskSide, plane = side * side;
+        var probs = new float[kept.Count * plane];
+        for (int k = 0; k < kept.Count; k++) detections.MaskProbs.AsSpan(kept[k] * plane, plane).CopyTo(probs.AsSpan(k * plane));
+        using var hostMasks = Tensor.FromArray(probs, kept.Count, side, side);
+        using var hostBoxes = Tensor.FromArray(boxes.ToArray(), kept.Count, 4);
+        using var masks = hostMasks.To(device);
+        using var boxTensor = hostBoxes.To(device);
+        using var pasted = MaskPasteOp.Paste(masks, boxTensor, geometry.OriginalHeight, geometry.OriginalWidth, config.Paste);
+        var bits = pasted.ToArray<byte>();
+        int pixels = geometry.OriginalHeight * geometry.OriginalWidth;
+        var result = new List<MaskRcnnInstance>(kept.Count);
+        for (int k = 0; k < kept.Count; k++)
+        {
+            int i = kept[k];
+            var mask = Rle.FromRowMajor(bits.AsSpan(k * pixels, pixels), geometry.OriginalHeight, geometry.OriginalWidth);
+            result.Add(new MaskRcnnInstance(boxes[k * 4], boxes[k * 4 + 1], boxes[k * 4 + 2], boxes[k * 4 + 3],
+                d.Scores[i], detections.MaskScores[i], config.CategoryIds[d.Labels[i]], mask));
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// torchvision divides the float32 sizes; detectron2 and maskrcnn-benchmark divide in Python floats and
+    /// multiply the float32 boxes by the result.
+    /// </summary>
+    private (float X, float Y) Scales(ImageGeometry g) => config.Flavor == RcnnFlavor.Torchvision
+        ? ((float)g.OriginalWidth / g.Width, (float)g.OriginalHeight / g.Height)
+        : ((float)((double)g.OriginalWidth / g.Width), (float)((double)g.OriginalHeight / g.Height));
+
+    private static float Clip(float v, float hi) => v < 0 ? 0 : v > hi ? hi : v;
+}

@@ -1,0 +1,140 @@
+using NativeSeg.Engine.Tensors;
+using NativeSeg.Layers.Parameters;
+
+namespace NativeSeg.Models.MaskRcnn;
+
+/// <summary>Where one image sits in a batch: its unpadded size there and its size as the user gave it.</summary>
+public readonly record struct ImageGeometry(int Height, int Width, int OriginalHeight, int OriginalWidth);
+
+/// <summary>One image's detections with the selected-class mask probabilities [K, 28·28] and, for MS R-CNN, the mask scores.</summary>
+public sealed record MaskDetections(Detections Boxes, float[] MaskProbs, int MaskSide, float[] MaskScores);
+
+/// <summary>
+/// Everything of Mask R-CNN after the FPN: RPN, box head and its inference, mask head and (MS R-CNN)
+/// the MaskIoU head. Each stage is public so tests can feed a reference's inputs to any of them.
+/// </summary>
+public sealed class MaskRcnnHeads : IDisposable
+{
+    private static readonly int[] NominalStrides = [4, 8, 16, 32, 64];
+
+    private readonly RpnHead _rpn;
+    private readonly BoxHead _box;
+    private readonly MaskHead _mask;
+    private readonly MaskIouHead? _maskIou;
+    private readonly ProposalGenerator _proposals;
+    private readonly FastRcnnOutputs _outputs;
+    private readonly RoiPooler _boxPooler, _maskPooler;
+
+    public MaskRcnnHeads(ParameterStore store, MaskRcnnConfig config)
+    {
+        Config = config;
+        var names = HeadNames.For(config.Flavor);
+        var owned = new List<IDisposable>();
+        try
+        {
+            _rpn = Own(new RpnHead(store, names));
+            _box = Own(new BoxHead(store, names, config));
+            _mask = Own(new MaskHead(store, names, config));
+            _maskIou = config.MaskIou ? Own(new MaskIouHead(store, names, config)) : null;
+        }
+        catch
+        {
+            foreach (var o in owned) o.Dispose();
+            throw;
+        }
+        _proposals = new ProposalGenerator(config);
+        _outputs = new FastRcnnOutputs(config);
+        _boxPooler = new RoiPooler(config, 7);
+        _maskPooler = new RoiPooler(config, 14);
+
+        T Own<T>(T layer) where T : IDisposable
+        {
+            owned.Add(layer);
+            return layer;
+        }
+    }
+
+    public MaskRcnnConfig Config { get; }
+
+    /// <summary>RPN proposals per image from P2..P6 of a batch padded to <paramref name="padded"/>.</summary>
+    public IReadOnlyList<BoxList> Propose(IReadOnlyList<Tensor> features, (int H, int W) padded, IReadOnlyList<(int H, int W)> imageSizes)
+    {
+        var outputs = new List<(Tensor Logits, Tensor Deltas)>();
+        var anchors = new List<float[]>();
+        try
+        {
+            for (int l = 0; l < features.Count; l++)
+            {
+                outputs.Add(_rpn.Forward(features[l]));
+                int h = features[l].Shape[2], w = features[l].Shape[3];
+                var stride = AnchorGenerator.Stride(Config.Flavor, NominalStrides[l], padded.H, padded.W, h, w);
+                var cell = AnchorGenerator.CellAnchors(Config.Flavor, AnchorGenerator.Sizes[l], NominalStrides[l]);
+                anchors.Add(AnchorGenerator.Grid(cell, stride, h, w));
+            }
+            return _proposals.Generate(outputs, anchors, imageSizes);
+        }
+        finally
+        {
+            foreach (var (logits, deltas) in outputs)
+            {
+                logits.Dispose();
+                deltas.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Raw box-head outputs (logits, deltas) for the proposals of all images.</summary>
+    public (Tensor Logits, Tensor Deltas) BoxOutputs(IReadOnlyList<Tensor> features, IReadOnlyList<BoxList> proposals)
+    {
+        using var pooled = _boxPooler.Pool(features, proposals);
+        return _box.Forward(pooled);
+    }
+
+    /// <summary>Final boxes per image (batch-image coordinates) from the proposals.</summary>
+    public IReadOnlyList<Detections> DetectBoxes(IReadOnlyList<Tensor> features, IReadOnlyList<BoxList> proposals, IReadOnlyList<(int H, int W)> imageSizes)
+    {
+        if (proposals.All(p => p.Count == 0)) return proposals.Select(_ => new Detections([], [], [])).ToList();
+        var (logits, deltas) = BoxOutputs(features, proposals);
+        using (logits)
+        using (deltas)
+            return _outputs.Infer(logits, deltas, proposals, imageSizes);
+    }
+
+    /// <summary>Masks (and MS R-CNN mask scores) for the detections: at test time masks come from the final boxes, not the proposals.</summary>
+    public IReadOnlyList<MaskDetections> PredictMasks(IReadOnlyList<Tensor> features, IReadOnlyList<Detections> detections)
+    {
+        int total = detections.Sum(d => d.Count);
+        const int side = 28;
+        if (total == 0) return detections.Select(d => new MaskDetections(d, [], side, [])).ToList();
+        var labels = detections.SelectMany(d => d.Labels).ToList();
+        using var pooled = _maskPooler.Pool(features, detections.Select(d => d.AsBoxList()).ToList());
+        using var probs = _mask.Forward(pooled, labels);
+        float[]? ious = _maskIou?.Forward(pooled, probs, labels);
+        var all = probs.ToArray<float>();
+        var result = new List<MaskDetections>(detections.Count);
+        int start = 0;
+        foreach (var d in detections)
+        {
+            var scores = new float[d.Count];
+            for (int i = 0; i < d.Count; i++) scores[i] = ious is null ? d.Scores[i] : d.Scores[i] * ious[start + i];
+            result.Add(new MaskDetections(d, all.AsSpan(start * side * side, d.Count * side * side).ToArray(), side, scores));
+            start += d.Count;
+        }
+        return result;
+    }
+
+    /// <summary>RPN, box and mask heads on a batch's features.</summary>
+    public IReadOnlyList<MaskDetections> Forward(IReadOnlyList<Tensor> features, (int H, int W) padded, IReadOnlyList<(int H, int W)> imageSizes)
+    {
+        var proposals = Propose(features, padded, imageSizes);
+        return PredictMasks(features, DetectBoxes(features, proposals, imageSizes));
+    }
+
+    public void Dispose()
+    {
+        _rpn.Dispose();
+        _box.Dispose();
+        _mask.Dispose();
+        _maskIou?.Dispose();
+    }
+}

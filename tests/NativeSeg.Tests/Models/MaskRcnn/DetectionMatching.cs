@@ -1,0 +1,51 @@
+using NativeSeg.Engine.Formats.Coco;
+using NativeSeg.Models.MaskRcnn;
+
+namespace NativeSeg.Tests.Models.MaskRcnn;
+
+/// <summary>A reference detection: box (x1, y1, x2, y2), score, dataset category and, for the top ones, its mask.</summary>
+internal sealed record ReferenceDetection(float[] Box, float Score, long CategoryId, byte[]? Mask);
+
+/// <summary>
+/// The parity criterion: each reference detection is matched to an unused one of ours with the same
+/// category, box IoU ≥ 0.98 and |Δscore| ≤ 0.01; matched masks are compared by IoU.
+/// </summary>
+internal static class DetectionMatching
+{
+    public sealed record Outcome(int Matched, int Total, double MinMaskIou, int MasksCompared);
+
+    public static Outcome Match(IReadOnlyList<ReferenceDetection> reference, IReadOnlyList<MaskRcnnInstance> ours, int width, int height)
+    {
+        var used = new bool[ours.Count];
+        int matched = 0, compared = 0;
+        double minMaskIou = 1;
+        foreach (var r in reference)
+        {
+            int best = -1;
+            double bestIou = 0;
+            for (int j = 0; j < ours.Count; j++)
+            {
+                var o = ours[j];
+                if (used[j] || o.CategoryId != r.CategoryId || Math.Abs(o.Score - r.Score) > 0.01) continue;
+                double iou = BoxIou(r.Box, [o.X1, o.Y1, o.X2, o.Y2]);
+                if (iou >= 0.98 && iou > bestIou) (best, bestIou) = (j, iou);
+            }
+            if (best < 0) continue;
+            used[best] = true;
+            matched++;
+            if (r.Mask is null) continue;
+            var expected = Rle.FromRowMajor(r.Mask, height, width);
+            minMaskIou = Math.Min(minMaskIou, Rle.Iou(ours[best].Mask, expected, crowd: false));
+            compared++;
+        }
+        return new Outcome(matched, reference.Count, minMaskIou, compared);
+    }
+
+    public static double BoxIou(float[] a, float[] b)
+    {
+        double iw = Math.Max(0, Math.Min(a[2], b[2]) - Math.Max(a[0], b[0]));
+        double ih = Math.Max(0, Math.Min(a[3], b[3]) - Math.Max(a[1], b[1]));
+        double inter = iw * ih, union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+        return union > 0 ? inter / union : 0;
+    }
+}
