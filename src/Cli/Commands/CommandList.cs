@@ -12,5 +12,6 @@ internal static class CommandList
         BenchCommand.Create(),
         EvalCommand.Create(),
         SynthCommand.Create(),
+        ConvertCommand.Create(),
     ];
 }
