@@ -59,14 +59,15 @@ public static class MaskPaste
         byte* outData = (byte*)output.Pointer;
         CpuThreads.For(count, (start, end) =>
         {
+            var columns = new Column[width];
             for (int r = start; r < end; r++)
             {
                 var dst = new Span<byte>(outData + (long)r * height * width, height * width);
                 var mask = new ReadOnlySpan<float>(maskData + (long)r * m * m, m * m);
                 var box = new ReadOnlySpan<float>(boxData + r * 4, 4);
                 dst.Clear();
-                if (method == PasteMethod.Detectron2) PasteDetectron2(mask, m, box, dst, height, width, threshold);
-                else PasteTorchvision(mask, m, box, dst, height, width, threshold);
+                if (method == PasteMethod.Detectron2) PasteDetectron2(mask, m, box, dst, height, width, threshold, columns);
+                else PasteTorchvision(mask, m, box, dst, height, width, threshold, columns);
             }
         });
     }
@@ -74,46 +75,55 @@ public static class MaskPaste
     private static float Tap(ReadOnlySpan<float> mask, int m, int y, int x) =>
         (uint)y < (uint)m && (uint)x < (uint)m ? mask[y * m + x] : 0f;
 
-    private static void PasteDetectron2(ReadOnlySpan<float> mask, int m, ReadOnlySpan<float> box, Span<byte> dst, int height, int width, float threshold)
+    /// <summary>An output column's interpolation taps and weights, the same for every row of one mask.</summary>
+    private record struct Column(int I0, int I1, float W0, float W1);
+
+    private static void PasteDetectron2(ReadOnlySpan<float> mask, int m, ReadOnlySpan<float> box, Span<byte> dst, int height, int width, float threshold, Column[] columns)
     {
         float x0 = box[0], y0 = box[1], x1 = box[2], y1 = box[3];
         // Pixels further than one pixel outside the box cannot reach 0.5; detectron2's CPU path skips them.
         int xLo = (int)MathF.Max(MathF.Floor(x0) - 1, 0), yLo = (int)MathF.Max(MathF.Floor(y0) - 1, 0);
         int xHi = (int)MathF.Min(MathF.Ceiling(x1) + 1, width), yHi = (int)MathF.Min(MathF.Ceiling(y1) + 1, height);
         float half = m / 2f;
+        for (int x = xLo; x < xHi; x++)
+        {
+            float gx = (x + 0.5f - x0) / (x1 - x0) * 2f - 1f;
+            float ix = (gx + 1f) * half - 0.5f;
+            float fx = MathF.Floor(ix), w = ix - fx;
+            columns[x] = new Column((int)fx, (int)fx + 1, 1f - w, w);
+        }
         for (int y = yLo; y < yHi; y++)
         {
             float gy = (y + 0.5f - y0) / (y1 - y0) * 2f - 1f;
             float iy = (gy + 1f) * half - 0.5f;
             float fy = MathF.Floor(iy), n = iy - fy, s = 1f - n;
             int cy = (int)fy;
+            var row = dst.Slice(y * width, width);
             for (int x = xLo; x < xHi; x++)
             {
-                float gx = (x + 0.5f - x0) / (x1 - x0) * 2f - 1f;
-                float ix = (gx + 1f) * half - 0.5f;
-                float fx = MathF.Floor(ix), w = ix - fx, e = 1f - w;
-                int cx = (int)fx;
-                float v = Tap(mask, m, cy, cx) * (s * e);
-                v += Tap(mask, m, cy, cx + 1) * (s * w);
-                v += Tap(mask, m, cy + 1, cx) * (n * e);
-                v += Tap(mask, m, cy + 1, cx + 1) * (n * w);
-                dst[y * width + x] = (byte)(v >= threshold ? 1 : 0);
+                var c = columns[x];
+                float v = Tap(mask, m, cy, c.I0) * (s * c.W0);
+                v += Tap(mask, m, cy, c.I1) * (s * c.W1);
+                v += Tap(mask, m, cy + 1, c.I0) * (n * c.W0);
+                v += Tap(mask, m, cy + 1, c.I1) * (n * c.W1);
+                row[x] = (byte)(v >= threshold ? 1 : 0);
             }
         }
     }
 
-    /// <summary>upsample_bilinear2d's source index and weight along one axis (see mp_linear in the kernel).</summary>
-    private static (int I0, int I1, float L1) Linear(int dst, int inSize, int outSize)
+    /// <summary>upsample_bilinear2d's source indices and weights along one axis (see mp_linear in the kernel).</summary>
+    private static Column Linear(int dst, int inSize, int outSize)
     {
-        if (inSize == outSize) return (dst, dst, 0f);
+        if (inSize == outSize) return new Column(dst, dst, 1f, 0f);
         float scale = (float)inSize / outSize;
         float src = MathF.FusedMultiplyAdd(scale, dst + 0.5f, -0.5f);
         if (src < 0) src = 0;
         int i0 = (int)src;
-        return (i0, i0 + (i0 < inSize - 1 ? 1 : 0), MathF.Min(MathF.Max(src - i0, 0f), 1f));
+        float l1 = MathF.Min(MathF.Max(src - i0, 0f), 1f);
+        return new Column(i0, i0 + (i0 < inSize - 1 ? 1 : 0), 1f - l1, l1);
     }
 
-    private static void PasteTorchvision(ReadOnlySpan<float> mask, int m, ReadOnlySpan<float> box, Span<byte> dst, int height, int width, float threshold)
+    private static void PasteTorchvision(ReadOnlySpan<float> mask, int m, ReadOnlySpan<float> box, Span<byte> dst, int height, int width, float threshold, Column[] columns)
     {
         const int p = TorchvisionPadding;
         int padded = m + 2 * p;
@@ -124,17 +134,23 @@ public static class MaskPaste
         int bw = (int)Math.Max(bx1 - bx0 + 1, 1), bh = (int)Math.Max(by1 - by0 + 1, 1);
         int xStart = (int)Math.Max(bx0, 0), xEnd = (int)Math.Min(bx1 + 1, width);
         int yStart = (int)Math.Max(by0, 0), yEnd = (int)Math.Min(by1 + 1, height);
+        // Taps index the padded mask; shifting by the padding reads the zero border as "outside".
+        for (int x = xStart; x < xEnd; x++)
+        {
+            var c = Linear((int)(x - bx0), padded, bw);
+            columns[x] = c with { I0 = c.I0 - p, I1 = c.I1 - p };
+        }
         for (int y = yStart; y < yEnd; y++)
         {
-            var (y0, y1, ly) = Linear((int)(y - by0), padded, bh);
-            float ly0 = 1f - ly;
+            var r = Linear((int)(y - by0), padded, bh);
+            int y0 = r.I0 - p, y1 = r.I1 - p;
+            var row = dst.Slice(y * width, width);
             for (int x = xStart; x < xEnd; x++)
             {
-                var (x0, x1, lx) = Linear((int)(x - bx0), padded, bw);
-                float lx0 = 1f - lx;
-                float top = Tap(mask, m, y0 - p, x0 - p) * lx0 + Tap(mask, m, y0 - p, x1 - p) * lx;
-                float bottom = Tap(mask, m, y1 - p, x0 - p) * lx0 + Tap(mask, m, y1 - p, x1 - p) * lx;
-                dst[y * width + x] = (byte)(top * ly0 + bottom * ly > threshold ? 1 : 0);
+                var c = columns[x];
+                float top = Tap(mask, m, y0, c.I0) * c.W0 + Tap(mask, m, y0, c.I1) * c.W1;
+                float bottom = Tap(mask, m, y1, c.I0) * c.W0 + Tap(mask, m, y1, c.I1) * c.W1;
+                row[x] = (byte)(top * r.W0 + bottom * r.W1 > threshold ? 1 : 0);
             }
         }
     }

@@ -89,48 +89,53 @@ public static class Nms
         var s = scores.ToArray();
         Array.Sort(order, (a, b) => a == b ? 0 : Before(s[b], b, s[a], a) ? 1 : -1);
 
-        // Greedy per class, each class's boxes visited in global rank order; a box is only compared with
-        // the later boxes of its own class that are still alive.
-        var byClass = new Dictionary<long, List<int>>();
+        // Counting sort by class keeps each class's boxes in rank order, laid out as columns so the greedy
+        // pass over a class compares a kept box with that class's later, still-alive boxes only.
+        var groupOf = new Dictionary<long, int>();
+        var sizes = new List<int>();
         foreach (int i in order)
         {
-            if (!byClass.TryGetValue(classes[i], out var list)) byClass[classes[i]] = list = [];
-            list.Add(i);
+            if (!groupOf.TryGetValue(classes[i], out int g)) { groupOf[classes[i]] = g = sizes.Count; sizes.Add(0); }
+            sizes[g]++;
+        }
+        var starts = new int[sizes.Count + 1];
+        for (int g = 0; g < sizes.Count; g++) starts[g + 1] = starts[g] + sizes[g];
+        var fill = starts[..^1];
+        var member = new int[n];
+        float extra = plusOne ? 1f : 0f;
+        float[] x1 = new float[n], y1 = new float[n], x2 = new float[n], y2 = new float[n], area = new float[n];
+        foreach (int i in order)
+        {
+            int k = fill[groupOf[classes[i]]]++;
+            member[k] = i;
+            (x1[k], y1[k], x2[k], y2[k]) = (boxes[i * 4], boxes[i * 4 + 1], boxes[i * 4 + 2], boxes[i * 4 + 3]);
+            area[k] = (x2[k] - x1[k] + extra) * (y2[k] - y1[k] + extra);
         }
         var removed = new bool[n];
-        float extra = plusOne ? 1f : 0f;
-        foreach (var list in byClass.Values)
+        for (int g = 0; g < sizes.Count; g++)
         {
-            for (int a = 0; a < list.Count; a++)
+            for (int a = starts[g]; a < starts[g + 1]; a++)
             {
-                int i = list[a];
-                if (removed[i]) continue;
-                var bi = boxes.Slice(i * 4, 4);
-                for (int b = a + 1; b < list.Count; b++)
+                if (removed[a]) continue;
+                for (int b = a + 1; b < starts[g + 1]; b++)
                 {
-                    int j = list[b];
-                    if (!removed[j] && Iou(bi, boxes.Slice(j * 4, 4), extra) > threshold) removed[j] = true;
+                    if (removed[b]) continue;
+                    // The device's nms_iou operation for operation; MaxNumber/MinNumber treat NaN as fmaxf/fminf do.
+                    float width = float.MaxNumber(float.MinNumber(x2[a], x2[b]) - float.MaxNumber(x1[a], x1[b]) + extra, 0f);
+                    float height = float.MaxNumber(float.MinNumber(y2[a], y2[b]) - float.MaxNumber(y1[a], y1[b]) + extra, 0f);
+                    float inter = width * height;
+                    if (inter / (area[a] + area[b] - inter) > threshold) removed[b] = true;
                 }
             }
         }
+        var suppressed = new bool[n];
+        for (int k = 0; k < n; k++) suppressed[member[k]] = removed[k];
         int kept = 0;
         foreach (int i in order)
         {
-            if (!removed[i]) keep[kept++] = i;
+            if (!suppressed[i]) keep[kept++] = i;
         }
         return kept;
-    }
-
-    /// <summary>Same operation order as the device's nms_iou (and torchvision's kernels).</summary>
-    private static float Iou(ReadOnlySpan<float> a, ReadOnlySpan<float> b, float extra)
-    {
-        float left = MathF.Max(a[0], b[0]), top = MathF.Max(a[1], b[1]);
-        float right = MathF.Min(a[2], b[2]), bottom = MathF.Min(a[3], b[3]);
-        float width = MathF.Max(right - left + extra, 0f), height = MathF.Max(bottom - top + extra, 0f);
-        float inter = width * height;
-        float areaA = (a[2] - a[0] + extra) * (a[3] - a[1] + extra);
-        float areaB = (b[2] - b[0] + extra) * (b[3] - b[1] + extra);
-        return inter / (areaA + areaB - inter);
     }
 
     private static unsafe void Launch(Tensor boxes, Tensor scores, Tensor classes, float threshold, bool plusOne, Tensor keep, Tensor count)

@@ -126,29 +126,29 @@ public static class RoiAlign
         int binCount = o.OutputHeight * o.OutputWidth;
         CpuThreads.For(roiCount, (start, end) =>
         {
-            var samples = new List<Sample>();
+            var samples = new Sample[64];
             for (int r = start; r < end; r++)
             {
                 float* roi = roiData + r * 5;
                 int level = levelData[r];
                 int height = features[level].Shape[2], width = features[level].Shape[3];
-                Plan(roi, scales[level], height, width, o, samples);
+                int perBin = Plan(roi, scales[level], height, width, o, ref samples);
                 float* src = (float*)planes[level] + (long)(int)roi[0] * channels * height * width;
                 float* dst = outData + (long)r * channels * binCount;
-                int perBin = samples.Count / binCount;
                 float count = Math.Max(perBin, 1);
-                for (int ch = 0; ch < channels; ch++)
+                fixed (Sample* table = samples)
                 {
-                    float* plane = src + (long)ch * height * width;
-                    for (int bin = 0; bin < binCount; bin++)
+                    for (int ch = 0; ch < channels; ch++)
                     {
-                        float sum = 0;
-                        for (int s = bin * perBin, e = s + perBin; s < e; s++)
+                        float* plane = src + (long)ch * height * width;
+                        Sample* p = table;
+                        for (int bin = 0; bin < binCount; bin++)
                         {
-                            var p = samples[s];
-                            sum += p.W1 * plane[p.P1] + p.W2 * plane[p.P2] + p.W3 * plane[p.P3] + p.W4 * plane[p.P4];
+                            float sum = 0;
+                            for (Sample* e = p + perBin; p < e; p++)
+                                sum += p->W1 * plane[p->P1] + p->W2 * plane[p->P2] + p->W3 * plane[p->P3] + p->W4 * plane[p->P4];
+                            dst[ch * binCount + bin] = sum / count;
                         }
-                        dst[ch * binCount + bin] = sum / count;
                     }
                 }
             }
@@ -158,10 +158,12 @@ public static class RoiAlign
     /// <summary>One bilinear sample: four taps into a channel plane and their weights (zero outside the map).</summary>
     private readonly record struct Sample(int P1, int P2, int P3, int P4, float W1, float W2, float W3, float W4);
 
-    /// <summary>Fills the samples of every bin in bin-major order; they are the same for all channels.</summary>
-    private static unsafe void Plan(float* roi, float scale, int height, int width, RoiAlignOptions o, List<Sample> samples)
+    /// <summary>
+    /// Fills <paramref name="samples"/> with every bin's samples in bin-major order (the same for all
+    /// channels, so they are computed once per RoI) and returns the samples per bin.
+    /// </summary>
+    private static unsafe int Plan(float* roi, float scale, int height, int width, RoiAlignOptions o, ref Sample[] samples)
     {
-        samples.Clear();
         float offset = o.Aligned ? 0.5f : 0f;
         float startW = roi[1] * scale - offset, startH = roi[2] * scale - offset;
         float endW = roi[3] * scale - offset, endH = roi[4] * scale - offset;
@@ -175,7 +177,10 @@ public static class RoiAlign
         int gridH = o.SamplingRatio > 0 ? o.SamplingRatio : (int)MathF.Ceiling(roiH / o.OutputHeight);
         int gridW = o.SamplingRatio > 0 ? o.SamplingRatio : (int)MathF.Ceiling(roiW / o.OutputWidth);
         // A degenerate aligned RoI has a non-positive grid: no samples, so every bin pools to 0.
-        if (gridH <= 0 || gridW <= 0) return;
+        if (gridH <= 0 || gridW <= 0) return 0;
+        int total = o.OutputHeight * o.OutputWidth * gridH * gridW;
+        if (samples.Length < total) samples = new Sample[total];
+        int n = 0;
         for (int ph = 0; ph < o.OutputHeight; ph++)
         for (int pw = 0; pw < o.OutputWidth; pw++)
         for (int iy = 0; iy < gridH; iy++)
@@ -184,9 +189,10 @@ public static class RoiAlign
             for (int ix = 0; ix < gridW; ix++)
             {
                 float x = startW + pw * binW + (ix + 0.5f) * binW / gridW;
-                samples.Add(Bilinear(height, width, y, x));
+                samples[n++] = Bilinear(height, width, y, x);
             }
         }
+        return gridH * gridW;
     }
 
     private static Sample Bilinear(int height, int width, float y, float x)
