@@ -1,0 +1,81 @@
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Formats.Images;
+using NativeSeg.Engine.Tensors;
+using NativeSeg.Kernels.Resampling;
+
+namespace NativeSeg.Models.Preprocessing;
+
+/// <summary>
+/// Turns a decoded RGB (or gray) image into a detector's padded, normalised input batch of one, reproducing
+/// each framework's float rounding: on the CPU, where images are decoded, with one upload at the end.
+/// </summary>
+public static class ImagePreprocessor
+{
+    public static PreprocessedImage Run(Image image, PreprocessConfig config, Device device)
+    {
+        if (config.PixelMean.Length != 3 || config.PixelStd.Length != 3)
+            throw new ArgumentException($"preprocess: pixel mean and std need 3 values, got {config.PixelMean.Length} and {config.PixelStd.Length}");
+        if (config.SizeDivisibility < 1) throw new ArgumentException($"preprocess: size divisibility {config.SizeDivisibility} must be positive");
+        var rgb = image.ToRgb();
+        var (height, width) = config.ResizedSize(rgb.Height, rgb.Width);
+        Tensor normalised;
+        if (config.Flavour == PreprocessFlavour.Torchvision)
+        {
+            using var full = Normalise(rgb, config);
+            normalised = Resize.Bilinear(full, height, width, alignCorners: false);
+        }
+        else
+        {
+            normalised = Normalise(PillowResize.Bilinear(rgb, width, height), config);
+        }
+        using (normalised)
+        {
+            using var padded = Pad(normalised, config.SizeDivisibility);
+            return new PreprocessedImage(padded.To(device), rgb.Height, rgb.Width, height, width);
+        }
+    }
+
+    /// <summary>[1, 3, H, W] float32 in the network's channel order, normalised the flavour's way.</summary>
+    private static Tensor Normalise(Image rgb, PreprocessConfig config)
+    {
+        int plane = rgb.Width * rgb.Height;
+        var result = Tensor.Empty(Device.Cpu, DType.Float32, 1, 3, rgb.Height, rgb.Width);
+        var dst = result.AsSpan<float>();
+        var src = rgb.Pixels;
+        for (int c = 0; c < 3; c++)
+        {
+            int from = config.Bgr ? 2 - c : c;
+            float mean = config.PixelMean[c], std = config.PixelStd[c];
+            var lookup = new float[256];
+            for (int v = 0; v < 256; v++) lookup[v] = (Value((byte)v, config.Flavour) - mean) / std;
+            var channel = dst.Slice(c * plane, plane);
+            for (int i = 0; i < plane; i++) channel[i] = lookup[src[i * 3 + from]];
+        }
+        return result;
+    }
+
+    // Each in float32, as torch computes it: to_tensor divides by 255, maskrcnn-benchmark multiplies back
+    // (not always giving the integer back).
+    private static float Value(byte v, PreprocessFlavour flavour) => flavour switch
+    {
+        PreprocessFlavour.Detectron2 => v,
+        PreprocessFlavour.Torchvision => v / 255f,
+        _ => v / 255f * 255f,
+    };
+
+    /// <summary>Zeros on the bottom and right up to the next multiple of <paramref name="divisibility"/>, after normalisation.</summary>
+    private static Tensor Pad(Tensor x, int divisibility)
+    {
+        int c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
+        int ph = (h + divisibility - 1) / divisibility * divisibility, pw = (w + divisibility - 1) / divisibility * divisibility;
+        var padded = Tensor.Zeros(new Shape(1, c, ph, pw), DType.Float32, Device.Cpu);
+        var src = x.AsSpan<float>();
+        var dst = padded.AsSpan<float>();
+        for (int ch = 0; ch < c; ch++)
+        {
+            for (int y = 0; y < h; y++)
+                src.Slice((ch * h + y) * w, w).CopyTo(dst.Slice((ch * ph + y) * pw, w));
+        }
+        return padded;
+    }
+}
