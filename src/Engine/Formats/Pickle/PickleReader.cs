@@ -36,17 +36,8 @@ public sealed class PickleReader
 
     /// <param name="name">Names the input in error messages.</param>
     /// <param name="persistentLoad">Resolves BINPERSID ids (torch storages); without it persistent ids are refused.</param>
-    /// <param name="consumed">How many bytes the pickle took, up to and including STOP.</param>
-    public static object? Load(ReadOnlyMemory<byte> data, string name, Func<PickleTuple, object?>? persistentLoad, out int consumed, PickleLimits? limits = null)
-    {
-        var reader = new PickleReader(data, name, persistentLoad, limits ?? PickleLimits.Default);
-        object? result = reader.Run();
-        consumed = reader._pos;
-        return result;
-    }
-
     public static object? Load(ReadOnlyMemory<byte> data, string name, Func<PickleTuple, object?>? persistentLoad = null, PickleLimits? limits = null) =>
-        Load(data, name, persistentLoad, out _, limits);
+        new PickleReader(data, name, persistentLoad, limits ?? PickleLimits.Default).Run();
 
     internal CheckpointFormatException Error(string problem) => new(_name, $"pickle byte {_opcodeAt}: {problem}");
 
