@@ -22,6 +22,9 @@ internal static unsafe class Conv2dImplicitGemm
     private const int Mr = 8;
     private const int Nr = 48;
 
+    /// <summary>How many channels ahead the column gather prefetches its input rows.</summary>
+    private const int PrefetchChannels = 4;
+
     public static bool IsSupported => Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
 
     public static void Run(in Conv2dGeometry g, float* x, float* w, float* bias, float* y, bool relu)
@@ -149,40 +152,71 @@ internal static unsafe class Conv2dImplicitGemm
     {
         int cg = g.C / g.Groups;
         long hw = (long)g.H * g.W;
-        int taps = cg * g.R * g.S;
-        for (int t = 0; t < taps; t++)
+        // Per kernel column s, the output columns whose tap lands inside the image: iw = q·stride + offset in [0, W).
+        Span<int> qBegin = stackalloc int[g.S];
+        Span<int> qEnd = stackalloc int[g.S];
+        for (int s = 0; s < g.S; s++)
         {
-            int s = t % g.S, r = t / g.S % g.R, c = group * cg + t / (g.R * g.S);
-            float* dst = panel + (long)t * Nr;
-            if (width < Nr) new Span<float>(dst + width, Nr - width).Clear();
-            int offsetW = s * g.DilationW - g.PadW;
-            // Output columns whose tap lands inside the image: iw = q·stride + offsetW in [0, W).
-            int qBegin = offsetW >= 0 ? 0 : (-offsetW + g.StrideW - 1) / g.StrideW;
-            int qEnd = g.W - offsetW <= 0 ? 0 : (g.W - offsetW + g.StrideW - 1) / g.StrideW;
-            foreach (var piece in pieces)
+            int offset = s * g.DilationW - g.PadW;
+            qBegin[s] = offset >= 0 ? 0 : (-offset + g.StrideW - 1) / g.StrideW;
+            qEnd[s] = g.W - offset <= 0 ? 0 : (g.W - offset + g.StrideW - 1) / g.StrideW;
+        }
+        // Loops nest as the taps are numbered (c, r, s) so no tap index is divided back into its parts:
+        // at one tap per 48 columns the divisions would cost as much as the copies.
+        float* dst = panel;
+        for (int cl = 0; cl < cg; cl++)
+        {
+            float* channel = x + (long)(group * cg + cl) * hw;
+            for (int r = 0; r < g.R; r++)
             {
-                float* d = dst + piece.Offset;
-                int ih = piece.Row * g.StrideH - g.PadH + r * g.DilationH;
-                int lo = Math.Clamp(qBegin - piece.Q0, 0, piece.Length), hi = Math.Clamp(qEnd - piece.Q0, lo, piece.Length);
-                if (ih < 0 || ih >= g.H)
+                if (cl + PrefetchChannels < cg) Prefetch(g, channel + PrefetchChannels * hw, r, pieces);
+                for (int s = 0; s < g.S; s++, dst += Nr)
                 {
-                    lo = hi = piece.Length;
-                }
-                for (int i = 0; i < lo; i++) d[i] = 0;
-                for (int i = hi; i < piece.Length; i++) d[i] = 0;
-                if (hi == lo) continue;
-                float* src = x + (piece.Image * g.C + c) * hw + (long)ih * g.W + (long)piece.Q0 * g.StrideW + offsetW;
-                if (g.StrideW == 1)
-                {
-                    int i = lo;
-                    for (; i + 16 <= hi; i += 16) Vector512.Store(Vector512.Load(src + i), d + i);
-                    for (; i < hi; i++) d[i] = src[i];
-                }
-                else
-                {
-                    for (int i = lo; i < hi; i++) d[i] = src[(long)i * g.StrideW];
+                    if (width < Nr) new Span<float>(dst + width, Nr - width).Clear();
+                    int offset = s * g.DilationW - g.PadW;
+                    foreach (var piece in pieces)
+                    {
+                        float* d = dst + piece.Offset;
+                        int ih = piece.Row * g.StrideH - g.PadH + r * g.DilationH;
+                        int lo = Math.Clamp(qBegin[s] - piece.Q0, 0, piece.Length), hi = Math.Clamp(qEnd[s] - piece.Q0, lo, piece.Length);
+                        if ((uint)ih >= (uint)g.H) lo = hi = piece.Length;
+                        for (int i = 0; i < lo; i++) d[i] = 0;
+                        for (int i = hi; i < piece.Length; i++) d[i] = 0;
+                        if (hi == lo) continue;
+                        float* src = channel + piece.Image * g.C * hw + (long)ih * g.W + (long)piece.Q0 * g.StrideW + offset;
+                        if (g.StrideW == 1)
+                        {
+                            int i = lo;
+                            for (; i + 16 <= hi; i += 16) Vector512.Store(Vector512.Load(src + i), d + i);
+                            for (; i < hi; i++) d[i] = src[i];
+                        }
+                        else
+                        {
+                            for (int i = lo; i < hi; i++) d[i] = src[(long)i * g.StrideW];
+                        }
+                    }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// The input rows a later channel's taps will read. Panels gather a few cache lines from each of
+    /// hundreds of channel planes, a pattern the hardware prefetchers do not follow, so without this
+    /// the gather waits on memory for every line.
+    /// </summary>
+    private static void Prefetch(in Conv2dGeometry g, float* channel, int r, ReadOnlySpan<Piece> pieces)
+    {
+        long hw = (long)g.H * g.W;
+        foreach (var piece in pieces)
+        {
+            int ih = piece.Row * g.StrideH - g.PadH + r * g.DilationH;
+            if ((uint)ih >= (uint)g.H) continue;
+            float* row = channel + piece.Image * g.C * hw + (long)ih * g.W;
+            int first = Math.Max(0, piece.Q0 * g.StrideW - g.PadW);
+            int last = Math.Min(g.W - 1, (piece.Q0 + piece.Length - 1) * g.StrideW - g.PadW + (g.S - 1) * g.DilationW);
+            for (int i = first; i <= last; i += 16) Sse.Prefetch0(row + i);
+            Sse.Prefetch0(row + last);
         }
     }
 
