@@ -13,5 +13,6 @@ internal static class CommandList
         EvalCommand.Create(),
         SynthCommand.Create(),
         ConvertCommand.Create(),
+        SegmentCommand.Create(),
     ];
 }

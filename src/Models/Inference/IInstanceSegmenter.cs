@@ -16,10 +16,9 @@ public interface IInstanceSegmenter : IDisposable
 public static class InstanceSegmenters
 {
     /// <summary>
-    /// Model families add a loader here: it returns null for files that are not theirs. None exists yet,
-    /// which <see cref="Open"/> reports rather than failing on an empty lookup.
+    /// Model families add a loader here: it returns null for files that are not theirs.
     /// </summary>
-    private static readonly List<Func<string, IInstanceSegmenter?>> Loaders = [];
+    private static readonly List<Func<string, IInstanceSegmenter?>> Loaders = [MaskRcnn.MaskRcnn.TryOpen];
 
     public static IInstanceSegmenter Open(string modelPath)
     {

@@ -1,0 +1,150 @@
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Formats.Coco;
+using NativeSeg.Engine.Formats.Images;
+using NativeSeg.Engine.Formats.Safetensors;
+using NativeSeg.Engine.Tensors;
+using NativeSeg.Kernels.Conversion;
+using NativeSeg.Layers.Backbones;
+using NativeSeg.Layers.Parameters;
+using NativeSeg.Models.Inference;
+using NativeSeg.Models.Preprocessing;
+
+namespace NativeSeg.Models.MaskRcnn;
+
+/// <summary>
+/// A whole Mask R-CNN (or MS R-CNN): preprocessing, ResNet-FPN backbone, heads and postprocessing, loaded
+/// from a converted .safetensors file whose metadata names the architecture.
+/// </summary>
+public sealed class MaskRcnn : IInstanceSegmenter
+{
+    private readonly ResNetFpn _backbone;
+    private readonly MaskRcnnHeads _heads;
+    private readonly InstancePostprocessor _postprocessor;
+
+    private MaskRcnn(MaskRcnnSetup setup, ResNetFpn backbone, MaskRcnnHeads heads, Device device)
+    {
+        Setup = setup;
+        Device = device;
+        _backbone = backbone;
+        _heads = heads;
+        _postprocessor = new InstancePostprocessor(setup.Heads, device);
+    }
+
+    public MaskRcnnSetup Setup { get; }
+
+    public Device Device { get; }
+
+    /// <summary>The setup a model file declares, read from its header alone (no weights are loaded).</summary>
+    public static MaskRcnnSetup Inspect(string path)
+    {
+        using var file = SafetensorsFile.Open(path);
+        return MaskRcnnArchitectures.FromMetadata(file.Metadata, path);
+    }
+
+    /// <summary>The loader <see cref="InstanceSegmenters"/> tries: null unless the file declares a Mask R-CNN architecture.</summary>
+    public static IInstanceSegmenter? TryOpen(string path)
+    {
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var file = SafetensorsFile.Open(path);
+            if (!file.Metadata.TryGetValue("architecture", out var name) || !MaskRcnnArchitectures.Knows(name)) return null;
+        }
+        catch (Engine.Formats.FileFormatException)
+        {
+            return null;
+        }
+        return Load(path, DeviceSelector.Select("auto", Console.Error));
+    }
+
+    /// <param name="scoreThreshold">Overrides the box score threshold of the file's configuration.</param>
+    public static MaskRcnn Load(string path, Device device, float? scoreThreshold = null)
+    {
+        using var file = SafetensorsFile.Open(path);
+        var setup = MaskRcnnArchitectures.FromMetadata(file.Metadata, path);
+        if (scoreThreshold is { } s) setup = setup with { Heads = setup.Heads with { ScoreThreshold = s } };
+        var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (string name in file.Names)
+            {
+                var t = file.Load(name);
+                // Files converted with --fp16 widen once here; the model computes in float32.
+                if (t.DType == DType.Float16)
+                {
+                    var half = t;
+                    t = Cast.To(half, DType.Float32);
+                    half.Dispose();
+                }
+                weights[name] = t;
+            }
+            var store = new ParameterStore(weights, device);
+            var backbone = ResNetFpn.Load(store, setup.Backbone);
+            try
+            {
+                var heads = new MaskRcnnHeads(store, setup.Heads);
+                var unused = store.Unused(n => n.EndsWith("num_batches_tracked", StringComparison.Ordinal));
+                if (unused.Count > 0)
+                {
+                    heads.Dispose();
+                    throw new ArgumentException($"{path}: {unused.Count} tensors are not part of {setup.Architecture}, e.g. {string.Join(", ", unused.Take(5))}");
+                }
+                return new MaskRcnn(setup, backbone, heads, device);
+            }
+            catch
+            {
+                backbone.Dispose();
+                throw;
+            }
+        }
+        finally
+        {
+            foreach (var t in weights.Values) t.Dispose();
+        }
+    }
+
+    /// <summary>Instances of each image, run as one batch padded to the largest image.</summary>
+    public IReadOnlyList<IReadOnlyList<MaskRcnnInstance>> Segment(IReadOnlyList<Image> images)
+    {
+        if (images.Count == 0) return [];
+        var inputs = images.Select(i => ImagePreprocessor.Run(i, Setup.Preprocess, Device.Cpu)).ToList();
+        try
+        {
+            int ph = inputs.Max(p => p.PaddedHeight), pw = inputs.Max(p => p.PaddedWidth);
+            using var batch = Batch(inputs, ph, pw);
+            using var features = _backbone.Forward(batch);
+            var sizes = inputs.Select(p => (p.Height, p.Width)).ToList();
+            var detections = _heads.Forward(features.Maps, (ph, pw), sizes);
+            return inputs.Select((p, n) => _postprocessor.Run(detections[n], new ImageGeometry(p.Height, p.Width, p.OriginalHeight, p.OriginalWidth))).ToList();
+        }
+        finally
+        {
+            foreach (var p in inputs) p.Dispose();
+        }
+    }
+
+    public IReadOnlyList<InstancePrediction> Predict(Image image) =>
+        Segment([image])[0].Select(i => new InstancePrediction(i.CategoryId, i.MaskScore, i.Mask, new CocoBox(i.X1, i.Y1, i.X2 - i.X1, i.Y2 - i.Y1))).ToList();
+
+    /// <summary>The preprocessed images zero-padded to a common size (both upstreams pad a batch to its largest image).</summary>
+    private Tensor Batch(IReadOnlyList<PreprocessedImage> inputs, int ph, int pw)
+    {
+        using var host = Tensor.Zeros(new Shape(inputs.Count, 3, ph, pw), DType.Float32, Device.Cpu);
+        var dst = host.AsSpan<float>();
+        for (int n = 0; n < inputs.Count; n++)
+        {
+            var src = inputs[n].Input.AsSpan<float>();
+            int h = inputs[n].PaddedHeight, w = inputs[n].PaddedWidth;
+            for (int c = 0; c < 3; c++)
+                for (int y = 0; y < h; y++)
+                    src.Slice((c * h + y) * w, w).CopyTo(dst.Slice(((n * 3 + c) * ph + y) * pw, w));
+        }
+        return host.To(Device);
+    }
+
+    public void Dispose()
+    {
+        _backbone.Dispose();
+        _heads.Dispose();
+    }
+}
