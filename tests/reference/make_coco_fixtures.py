@@ -1,7 +1,8 @@
 """Writes the COCO fixtures the C# tests compare with: RLE strings, areas, boxes, IoUs and COCOeval stats.
 
 Needs pycocotools (Debian bookworm has no package; build it from cocodataset/cocoapi's PythonAPI with
-cython3, and replace the two `np.float` in cocoeval.py by `float` for numpy >= 1.24) and, for the
+cython3, and replace the two `np.float` in cocoeval.py by `float` for numpy >= 1.24; coco.py also imports
+matplotlib: python3-matplotlib) and, for the
 Boundary AP cases, boundary-iou-api's `boundary_iou` package with python3-opencv. Run:
 
     PYTHONPATH=/path/to/cocoapi/PythonAPI:/path/to/boundary-iou-api python3 tests/reference/make_coco_fixtures.py
