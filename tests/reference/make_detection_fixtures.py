@@ -264,6 +264,7 @@ def mask_paste_fixture():
     t["detectron2.out"] = paste_detectron2(masks, boxes, IMAGE_H, IMAGE_W)
     probs = paste_masks_in_image(masks[:, None], boxes, (IMAGE_H, IMAGE_W), padding=1)
     t["torchvision.out"] = (probs[:, 0] > 0.5).to(torch.uint8)
+    t["torchvision.probs"] = probs[:4, 0]
     fixture_io.save(os.path.join(OUT, "detection_mask_paste.safetensors"), t)
 
 

@@ -34,6 +34,30 @@ public static class MaskPaste
     /// <param name="boxes">[R, 4] (x1, y1, x2, y2) in output-image pixels.</param>
     public static Tensor Paste(Tensor masks, Tensor boxes, int imageHeight, int imageWidth, PasteMethod method, float threshold = 0.5f)
     {
+        int m = Validate(masks, boxes, imageHeight, imageWidth);
+        var output = Tensor.Empty(boxes.Device, DType.UInt8, boxes.Shape[0], imageHeight, imageWidth);
+        if (output.Numel == 0) return output;
+        if (boxes.Device.IsCpu) RunCpu(masks, boxes, output, m, method, threshold);
+        else Launch(masks, boxes, output, m, method, threshold);
+        return output;
+    }
+
+    /// <summary>
+    /// torchvision's paste_masks_in_image as it is: the pasted probabilities, float32 [R, H, W], 0 outside
+    /// each expanded box (the parity harness compares these before any threshold).
+    /// </summary>
+    public static Tensor PasteProbabilities(Tensor masks, Tensor boxes, int imageHeight, int imageWidth)
+    {
+        int m = Validate(masks, boxes, imageHeight, imageWidth);
+        var output = Tensor.Empty(boxes.Device, DType.Float32, boxes.Shape[0], imageHeight, imageWidth);
+        if (output.Numel == 0) return output;
+        if (boxes.Device.IsCpu) RunCpu(masks, boxes, output, m, PasteMethod.Torchvision, 0);
+        else LaunchProbabilities(masks, boxes, output, m);
+        return output;
+    }
+
+    private static int Validate(Tensor masks, Tensor boxes, int imageHeight, int imageWidth)
+    {
         Check.DType(masks, DType.Float32, Op, "masks");
         Check.That(masks.Rank == 3 || (masks.Rank == 4 && masks.Shape[1] == 1), Op, $"masks must be [R, M, M] or [R, 1, M, M], got {masks.Shape}");
         int m = masks.Shape[masks.Rank - 1];
@@ -43,31 +67,30 @@ public static class MaskPaste
         Check.That(boxes.Shape[1] == 4 && boxes.Shape[0] == masks.Shape[0], Op, $"boxes {boxes.Shape} must be [R, 4] for masks {masks.Shape}");
         Check.That(imageHeight >= 0 && imageWidth >= 0, Op, $"image size {imageHeight}x{imageWidth} must not be negative");
         Check.SameDevice(Op, masks, boxes);
-
-        int count = boxes.Shape[0];
-        var output = Tensor.Empty(boxes.Device, DType.UInt8, count, imageHeight, imageWidth);
-        if (output.Numel == 0) return output;
-        if (boxes.Device.IsCpu) RunCpu(masks, boxes, output, m, method, threshold);
-        else Launch(masks, boxes, output, m, method, threshold);
-        return output;
+        return m;
     }
 
+    /// <summary>Binary masks into a uint8 output; a float32 output (torchvision only) receives the probabilities.</summary>
     private static unsafe void RunCpu(Tensor masks, Tensor boxes, Tensor output, int m, PasteMethod method, float threshold)
     {
         int count = output.Shape[0], height = output.Shape[1], width = output.Shape[2];
         float* maskData = (float*)masks.Pointer, boxData = (float*)boxes.Pointer;
-        byte* outData = (byte*)output.Pointer;
+        bool probabilities = output.DType == DType.Float32;
+        nint outData = output.Pointer;
         CpuThreads.For(count, (start, end) =>
         {
             var columns = new Column[width];
             for (int r = start; r < end; r++)
             {
-                var dst = new Span<byte>(outData + (long)r * height * width, height * width);
+                int plane = height * width;
+                var binary = probabilities ? default : new Span<byte>((byte*)outData + (long)r * plane, plane);
+                var probs = probabilities ? new Span<float>((float*)outData + (long)r * plane, plane) : default;
+                binary.Clear();
+                probs.Clear();
                 var mask = new ReadOnlySpan<float>(maskData + (long)r * m * m, m * m);
                 var box = new ReadOnlySpan<float>(boxData + r * 4, 4);
-                dst.Clear();
-                if (method == PasteMethod.Detectron2) PasteDetectron2(mask, m, box, dst, height, width, threshold, columns);
-                else PasteTorchvision(mask, m, box, dst, height, width, threshold, columns);
+                if (method == PasteMethod.Detectron2) PasteDetectron2(mask, m, box, binary, height, width, threshold, columns);
+                else PasteTorchvision(mask, m, box, binary, probs, height, width, threshold, columns);
             }
         });
     }
@@ -123,7 +146,8 @@ public static class MaskPaste
         return new Column(i0, i0 + (i0 < inSize - 1 ? 1 : 0), 1f - l1, l1);
     }
 
-    private static void PasteTorchvision(ReadOnlySpan<float> mask, int m, ReadOnlySpan<float> box, Span<byte> dst, int height, int width, float threshold, Column[] columns)
+    /// <summary>Writes <paramref name="probs"/> when it is not empty, else the thresholded <paramref name="binary"/>.</summary>
+    private static void PasteTorchvision(ReadOnlySpan<float> mask, int m, ReadOnlySpan<float> box, Span<byte> binary, Span<float> probs, int height, int width, float threshold, Column[] columns)
     {
         const int p = TorchvisionPadding;
         int padded = m + 2 * p;
@@ -144,13 +168,14 @@ public static class MaskPaste
         {
             var r = Linear((int)(y - by0), padded, bh);
             int y0 = r.I0 - p, y1 = r.I1 - p;
-            var row = dst.Slice(y * width, width);
             for (int x = xStart; x < xEnd; x++)
             {
                 var c = columns[x];
                 float top = Tap(mask, m, y0, c.I0) * c.W0 + Tap(mask, m, y0, c.I1) * c.W1;
                 float bottom = Tap(mask, m, y1, c.I0) * c.W0 + Tap(mask, m, y1, c.I1) * c.W1;
-                row[x] = (byte)(top * r.W0 + bottom * r.W1 > threshold ? 1 : 0);
+                float v = top * r.W0 + bottom * r.W1;
+                if (probs.IsEmpty) binary[y * width + x] = (byte)(v > threshold ? 1 : 0);
+                else probs[y * width + x] = v;
             }
         }
     }
@@ -171,5 +196,14 @@ public static class MaskPaste
             void** args = stackalloc void*[] { &maskPtr, &boxPtr, &outPtr, &count, &m, &padding, &height, &width, &threshold };
             gpu.Launch(gpu.GetKernel(Source, "mask_paste_torchvision_f32"), grid, new Dim3(256), 0, args, 9);
         }
+    }
+
+    private static unsafe void LaunchProbabilities(Tensor masks, Tensor boxes, Tensor output, int m)
+    {
+        var gpu = boxes.Device.Gpu;
+        nint maskPtr = masks.Pointer, boxPtr = boxes.Pointer, outPtr = output.Pointer;
+        int count = output.Shape[0], height = output.Shape[1], width = output.Shape[2], padding = TorchvisionPadding;
+        void** args = stackalloc void*[] { &maskPtr, &boxPtr, &outPtr, &count, &m, &padding, &height, &width };
+        gpu.Launch(gpu.GetKernel(Source, "mask_paste_torchvision_prob_f32"), Dim3.Cover(output.Numel, 256), new Dim3(256), 0, args, 8);
     }
 }

@@ -66,9 +66,34 @@ __device__ inline void mp_linear(int dst, int in_size, int out_size, int* i0, in
     *l1 = fminf(fmaxf(src - (float)*i0, 0.0f), 1.0f);
 }
 
-// torchvision paste_masks_in_image: the mask zero-padded by `padding`, its box expanded by
-// (M + 2p) / M about the centre and truncated to integers, resized with bilinear interpolation to the
-// box's (w + 1) × (h + 1) pixels, pasted where it overlaps the image; > threshold.
+// torchvision paste_masks_in_image at pixel (x, y) of mask r: the mask zero-padded by `padding`, its box
+// expanded by (M + 2p) / M about the centre and truncated to integers, resized with bilinear
+// interpolation to the box's (w + 1) × (h + 1) pixels; 0 outside the box.
+__device__ inline float mp_torchvision_value(const float* masks, const float* boxes, int r, int m, int padding, int x, int y)
+{
+    const float* b = boxes + (int64_t)r * 4;
+    int padded = m + 2 * padding;
+    float scale = (float)padded / (float)m;
+    float w_half = mp_mul(b[2] - b[0], 0.5f), h_half = mp_mul(b[3] - b[1], 0.5f);
+    float x_c = mp_mul(mp_add(b[2], b[0]), 0.5f), y_c = mp_mul(mp_add(b[3], b[1]), 0.5f);
+    w_half = mp_mul(w_half, scale);
+    h_half = mp_mul(h_half, scale);
+    int64_t bx0 = (int64_t)(x_c - w_half), bx1 = (int64_t)mp_add(x_c, w_half);
+    int64_t by0 = (int64_t)(y_c - h_half), by1 = (int64_t)mp_add(y_c, h_half);
+    if (x < bx0 || x > bx1 || y < by0 || y > by1) return 0.0f;
+    int bw = (int)max(bx1 - bx0 + 1, (int64_t)1), bh = (int)max(by1 - by0 + 1, (int64_t)1);
+    int x0i, x1i, y0i, y1i;
+    float lx, ly;
+    mp_linear((int)(x - bx0), padded, bw, &x0i, &x1i, &lx);
+    mp_linear((int)(y - by0), padded, bh, &y0i, &y1i, &ly);
+    const float* mask = masks + (int64_t)r * m * m;
+    float lx0 = 1.0f - lx, ly0 = 1.0f - ly;
+    float top = mp_add(mp_mul(mp_tap(mask, m, y0i - padding, x0i - padding), lx0), mp_mul(mp_tap(mask, m, y0i - padding, x1i - padding), lx));
+    float bottom = mp_add(mp_mul(mp_tap(mask, m, y1i - padding, x0i - padding), lx0), mp_mul(mp_tap(mask, m, y1i - padding, x1i - padding), lx));
+    return mp_add(mp_mul(top, ly0), mp_mul(bottom, ly));
+}
+
+// Binary masks: value > threshold (torchvision's references and maskrcnn-benchmark's Masker).
 extern "C" __global__ void mask_paste_torchvision_f32(
     const float* masks, const float* boxes, uint8_t* out, int count, int m, int padding, int height, int width, float threshold)
 {
@@ -77,29 +102,19 @@ extern "C" __global__ void mask_paste_torchvision_f32(
         int x = (int)(i % width);
         int y = (int)((i / width) % height);
         int r = (int)(i / ((int64_t)width * height));
-        const float* b = boxes + (int64_t)r * 4;
-        int padded = m + 2 * padding;
-        float scale = (float)padded / (float)m;
-        float w_half = mp_mul(b[2] - b[0], 0.5f), h_half = mp_mul(b[3] - b[1], 0.5f);
-        float x_c = mp_mul(mp_add(b[2], b[0]), 0.5f), y_c = mp_mul(mp_add(b[3], b[1]), 0.5f);
-        w_half = mp_mul(w_half, scale);
-        h_half = mp_mul(h_half, scale);
-        int64_t bx0 = (int64_t)(x_c - w_half), bx1 = (int64_t)mp_add(x_c, w_half);
-        int64_t by0 = (int64_t)(y_c - h_half), by1 = (int64_t)mp_add(y_c, h_half);
-        uint8_t on = 0;
-        if (x >= bx0 && x <= bx1 && y >= by0 && y <= by1) {
-            int bw = (int)max(bx1 - bx0 + 1, (int64_t)1), bh = (int)max(by1 - by0 + 1, (int64_t)1);
-            int x0i, x1i, y0i, y1i;
-            float lx, ly;
-            mp_linear((int)(x - bx0), padded, bw, &x0i, &x1i, &lx);
-            mp_linear((int)(y - by0), padded, bh, &y0i, &y1i, &ly);
-            const float* mask = masks + (int64_t)r * m * m;
-            float lx0 = 1.0f - lx, ly0 = 1.0f - ly;
-            float top = mp_add(mp_mul(mp_tap(mask, m, y0i - padding, x0i - padding), lx0), mp_mul(mp_tap(mask, m, y0i - padding, x1i - padding), lx));
-            float bottom = mp_add(mp_mul(mp_tap(mask, m, y1i - padding, x0i - padding), lx0), mp_mul(mp_tap(mask, m, y1i - padding, x1i - padding), lx));
-            float v = mp_add(mp_mul(top, ly0), mp_mul(bottom, ly));
-            on = v > threshold ? 1 : 0;
-        }
-        out[i] = on;
+        out[i] = mp_torchvision_value(masks, boxes, r, m, padding, x, y) > threshold ? 1 : 0;
+    }
+}
+
+// The probabilities themselves, what paste_masks_in_image returns.
+extern "C" __global__ void mask_paste_torchvision_prob_f32(
+    const float* masks, const float* boxes, float* out, int count, int m, int padding, int height, int width)
+{
+    int64_t total = (int64_t)count * height * width;
+    NS_GRID_LOOP(i, total) {
+        int x = (int)(i % width);
+        int y = (int)((i / width) % height);
+        int r = (int)(i / ((int64_t)width * height));
+        out[i] = mp_torchvision_value(masks, boxes, r, m, padding, x, y);
     }
 }

@@ -12,6 +12,7 @@ internal static class MaskPasteChecks
         new Case("mask_paste/detectron2-odd-mask", 4, 7, 33, 21, PasteMethod.Detectron2),
         new Case("mask_paste/torchvision-odd-mask", 4, 7, 33, 21, PasteMethod.Torchvision),
         new Case("mask_paste/no-masks", 0, 28, 10, 10, PasteMethod.Detectron2),
+        new Probabilities("mask_paste/torchvision-probabilities", 9, 28, 45, 67),
     ];
 
     /// <summary>
@@ -51,6 +52,20 @@ internal static class MaskPasteChecks
             using var masks = RandomTensors.Uniform(device, count + m, 0, 1, count, m, m);
             using var boxes = RandomTensors.OnDevice(Tensor.FromArray(RandomBoxes(count, count, height, width), count, 4), device);
             return [RandomTensors.ToCpu(MaskPaste.Paste(masks, boxes, height, width, method))];
+        }
+    }
+
+    private sealed class Probabilities(string name, int count, int m, int height, int width) : KernelCheck
+    {
+        public override string Name => name;
+
+        public override double Tolerance => 0;
+
+        public override IReadOnlyList<Tensor> Run(Device device)
+        {
+            using var masks = RandomTensors.Uniform(device, count + m, 0, 1, count, m, m);
+            using var boxes = RandomTensors.OnDevice(Tensor.FromArray(RandomBoxes(count, count, height, width), count, 4), device);
+            return [RandomTensors.ToCpu(MaskPaste.PasteProbabilities(masks, boxes, height, width))];
         }
     }
 }

@@ -116,4 +116,21 @@ public class DetectionFixtureTests
         for (int i = 0; i < e.Length; i++)
             Assert.True(e[i] == a[i], $"{name}: mask {i / plane} pixel ({i % plane / expected.Shape[2]}, {i % expected.Shape[2]}): reference {e[i]}, ours {a[i]}");
     }
+
+    [Fact]
+    public void TorchvisionPasteProbabilitiesMatch()
+    {
+        using var file = SafetensorsFile.Open(FixturePaths.Fixture("detection_mask_paste.safetensors"));
+        using var masks = file.Load("masks");
+        using var boxes = file.Load("boxes");
+        using var expected = file.Load("torchvision.probs");
+        int n = expected.Shape[0];
+        using var someMasks = masks.Slice(0, n);
+        using var someBoxes = boxes.Slice(0, n);
+        using var actual = MaskPasteOp.PasteProbabilities(someMasks, someBoxes, expected.Shape[1], expected.Shape[2]);
+        Assert.Equal(expected.Shape, actual.Shape);
+        float[] e = expected.AsSpan<float>().ToArray(), a = actual.AsSpan<float>().ToArray();
+        Assert.Contains(e, v => v > 0.5f);
+        for (int i = 0; i < e.Length; i++) Assert.True(Math.Abs(e[i] - a[i]) <= 1e-6f, $"probs[{i}]: torchvision {e[i]}, ours {a[i]}");
+    }
 }
