@@ -26,8 +26,7 @@ public static class InstanceSegmenters
             throw new FileNotFoundException($"model {modelPath} does not exist", modelPath);
         foreach (var load in Loaders)
             if (load(modelPath) is { } model) return model;
-        throw new NotSupportedException(Loaders.Count == 0
-            ? $"cannot run model {modelPath}: this build has no model runner yet (no IInstanceSegmenter implementation is registered in NativeSeg.Models.Inference.InstanceSegmenters); evaluate a results file with --results instead"
-            : $"no model loader recognises {modelPath}");
+        throw new NotSupportedException(
+            $"no model loader recognises {modelPath}: runners read .safetensors files made by `nativeseg convert` (Mask R-CNN: {string.Join(", ", MaskRcnn.MaskRcnnArchitectures.Names)})");
     }
 }
