@@ -10,6 +10,7 @@ public static class Architectures
         BlendMask("blendmask_550_R_50_3x", "keys_blendmask_550_R_50_3x.txt"),
         new KeyListArchitecture("bpr_hr18s", "keys_hr18s.txt", "bpr", key => key),
         new KeyListArchitecture("bpr_hr48", "keys_hr48.txt", "bpr", key => key),
+        .. MaskRcnn.MaskRcnnArchitecture.All,
     ];
 
     public static IArchitecture Find(string name) =>

@@ -1,0 +1,38 @@
+using NativeSeg.Engine.Formats.Safetensors;
+using NativeSeg.Models.Conversion;
+using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Tests.Formats;
+using NativeSeg.Tests.Layers;
+
+namespace NativeSeg.Tests.Models.MaskRcnn;
+
+/// <summary>The key list `nativeseg convert` checks against, compared with a full torchvision-layout state dict.</summary>
+public class MaskRcnnArchitectureTests
+{
+    [Fact]
+    public void TorchvisionKeysAreTheBackboneAndHeadTensors()
+    {
+        using var fixture = SafetensorsFile.Open(FixturePaths.Fixture("maskrcnn_torchvision.safetensors"));
+        var expected = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        foreach (var (name, t) in BackboneWeights.Torchvision)
+            if (!name.EndsWith("num_batches_tracked", StringComparison.Ordinal)) expected[name] = t.Shape.ToArray();
+        foreach (string key in fixture.Metadata.Keys.Where(k => k.StartsWith("shape.rpn.", StringComparison.Ordinal) || k.StartsWith("shape.roi_heads.", StringComparison.Ordinal)))
+            expected[key["shape.".Length..]] = fixture.Metadata[key].Split(',').Select(int.Parse).ToArray();
+
+        var arch = Architectures.Find(MaskRcnnArchitectures.Torchvision);
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), arch.ExpectedKeys.Keys.Order(StringComparer.Ordinal));
+        foreach (var (name, shape) in expected) Assert.True(shape.SequenceEqual(arch.ExpectedKeys[name]), name);
+        Assert.Null(arch.MapKey("backbone.body.bn1.num_batches_tracked"));
+        Assert.Equal("rpn.head.conv.0.0.weight", arch.MapKey("module.rpn.head.conv.0.0.weight"));
+    }
+
+    [Fact]
+    public void MsRcnnKeysIncludeTheMaskIouHead()
+    {
+        var keys = Architectures.Find(MaskRcnnArchitectures.MsRcnn).ExpectedKeys;
+        Assert.Equal([256, 257, 3, 3], keys["roi_heads.maskiou.feature_extractor.maskiou_fcn1.weight"]);
+        Assert.Equal([81, 1024], keys["roi_heads.maskiou.predictor.maskiou.weight"]);
+        Assert.Equal([324, 1024], keys["roi_heads.box.predictor.bbox_pred.weight"]);
+        Assert.Equal([64], keys["backbone.body.stem.bn1.running_var"]);
+    }
+}
