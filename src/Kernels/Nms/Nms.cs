@@ -23,7 +23,10 @@ public static class Nms
     /// Kept indices, int64 [K], in descending score order. On a GPU this reads the 8-byte count back to
     /// size the result; pipelines that must not sync use <see cref="BatchedPadded"/>.
     /// </summary>
-    /// <param name="plusOne">maskrcnn-benchmark box arithmetic: widths and areas use x2 − x1 + 1.</param>
+    /// <param name="plusOne">
+    /// maskrcnn-benchmark box arithmetic: widths and areas use x2 − x1 + 1. Suppression stays IoU &gt; threshold,
+    /// as in its CUDA kernel (its CPU kernel suppresses at ≥).
+    /// </param>
     public static Tensor Batched(Tensor boxes, Tensor scores, Tensor classes, float iouThreshold, bool plusOne = false)
     {
         var (keep, count) = BatchedPadded(boxes, scores, classes, iouThreshold, plusOne);
