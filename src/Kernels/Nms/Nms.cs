@@ -14,8 +14,11 @@ public static class Nms
 {
     private const string Op = "batched_nms";
 
-    /// <summary>The sweep keeps one removed bit per box in 48 KiB of shared memory.</summary>
-    public const int MaxBoxes = 48 * 1024 * 8;
+    /// <summary>
+    /// The sweep keeps one removed bit per box in shared memory: 47 KiB of the default 48 KiB per block,
+    /// the rest holds its static staging arrays.
+    /// </summary>
+    public const int MaxBoxes = 47 * 1024 * 8;
 
     private static KernelSource Source => KernelCatalog.Get("Nms/Nms.cu");
 
