@@ -27,7 +27,21 @@ internal static unsafe class Conv2dImplicitGemm
 
     public static bool IsSupported => Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
 
-    public static void Run(in Conv2dGeometry g, float* x, float* w, float* bias, float* y, bool relu)
+    /// <summary>
+    /// Strides (in floats) of the operands, so callers can run on views: conv2d passes its contiguous
+    /// NCHW/KCRS tensors; conv_transpose2d runs its GEMM as a 1×1 conv over a block of input rows
+    /// (channels a full plane apart) with the transposed weight (filter stride 1).
+    /// </summary>
+    public readonly record struct Strides(long XImage, long XChannel, long WFilter, long WTap, long YImage)
+    {
+        public static Strides Contiguous(in Conv2dGeometry g) =>
+            new((long)g.C * g.H * g.W, (long)g.H * g.W, g.C / g.Groups * g.R * g.S, 1, (long)g.K * g.OutH * g.OutW);
+    }
+
+    public static void Run(in Conv2dGeometry g, float* x, float* w, float* bias, float* y, bool relu) =>
+        Run(g, Strides.Contiguous(g), x, w, bias, y, relu);
+
+    public static void Run(in Conv2dGeometry g, Strides strides, float* x, float* w, float* bias, float* y, bool relu)
     {
         int kg = g.K / g.Groups, kdim = g.C / g.Groups * g.R * g.S;
         int mBlocks = (kg + Mr - 1) / Mr;
@@ -38,7 +52,7 @@ internal static unsafe class Conv2dImplicitGemm
         float* packedW = (float*)NativeMemory.AlignedAlloc((nuint)(packedFloats * sizeof(float)), 64);
         try
         {
-            PackWeights(g, w, packedW, kg, kdim, mBlocks);
+            PackWeights(g, strides, w, packedW, kg, kdim, mBlocks);
             var geometry = g;
             CpuThreads.For(g.Groups * panels, (start, end) =>
             {
@@ -54,7 +68,7 @@ internal static unsafe class Conv2dImplicitGemm
                         long j0 = (long)(unit % panels) * Nr;
                         int width = (int)Math.Min(Nr, columns - j0);
                         int pieceCount = Split(geometry, j0, width, pieces);
-                        PackColumns(geometry, x, group, pieces[..pieceCount], width, panel);
+                        PackColumns(geometry, strides, x, group, pieces[..pieceCount], width, panel);
                         for (int mb = 0; mb < mBlocks; mb++)
                         {
                             int m0 = group * kg + mb * Mr;
@@ -70,7 +84,7 @@ internal static unsafe class Conv2dImplicitGemm
                             // A panel inside one image with all 8 filters real is stored in place; the rest go through a tile.
                             if (pieceCount == 1 || pieces[pieceCount - 1].Image == pieces[0].Image)
                             {
-                                float* c = y + (pieces[0].Image * geometry.K + m0) * pq + pieces[0].Pixel;
+                                float* c = y + pieces[0].Image * strides.YImage + m0 * pq + pieces[0].Pixel;
                                 if (width == Nr && rows == Mr) Kernel(kdim, a, panel, c, pq, b, relu);
                                 else
                                 {
@@ -84,7 +98,7 @@ internal static unsafe class Conv2dImplicitGemm
                                 Kernel(kdim, a, panel, tile, Nr, b, relu);
                                 foreach (var piece in pieces[..pieceCount])
                                 {
-                                    float* c = y + (piece.Image * geometry.K + m0) * pq + piece.Pixel;
+                                    float* c = y + piece.Image * strides.YImage + m0 * pq + piece.Pixel;
                                     for (int i = 0; i < rows; i++)
                                         new ReadOnlySpan<float>(tile + i * Nr + piece.Offset, piece.Length).CopyTo(new Span<float>(c + i * pq, piece.Length));
                                 }
@@ -125,7 +139,7 @@ internal static unsafe class Conv2dImplicitGemm
     }
 
     /// <summary>Weights of each group in blocks of 8 filters, tap-major: block[t·8 + i] = w[m0 + i, t]; missing filters are zero.</summary>
-    private static void PackWeights(in Conv2dGeometry g, float* w, float* packed, int kg, int kdim, int mBlocks)
+    private static void PackWeights(in Conv2dGeometry g, Strides strides, float* w, float* packed, int kg, int kdim, int mBlocks)
     {
         for (int group = 0; group < g.Groups; group++)
         for (int mb = 0; mb < mBlocks; mb++)
@@ -134,24 +148,23 @@ internal static unsafe class Conv2dImplicitGemm
             for (int i = 0; i < Mr; i++)
             {
                 int m = mb * Mr + i;
-                float* src = w + ((long)group * kg + m) * kdim;
+                float* src = w + ((long)group * kg + m) * strides.WFilter;
                 if (m >= kg)
                 {
                     for (int t = 0; t < kdim; t++) dst[t * Mr + i] = 0;
                 }
                 else
                 {
-                    for (int t = 0; t < kdim; t++) dst[t * Mr + i] = src[t];
+                    for (int t = 0; t < kdim; t++) dst[t * Mr + i] = src[t * strides.WTap];
                 }
             }
         }
     }
 
     /// <summary>panel[t·48 + j] = the input value tap t of the group reads for panel column j (zero outside the image or the panel).</summary>
-    private static void PackColumns(in Conv2dGeometry g, float* x, int group, ReadOnlySpan<Piece> pieces, int width, float* panel)
+    private static void PackColumns(in Conv2dGeometry g, Strides strides, float* x, int group, ReadOnlySpan<Piece> pieces, int width, float* panel)
     {
         int cg = g.C / g.Groups;
-        long hw = (long)g.H * g.W;
         // Per kernel column s, the output columns whose tap lands inside the image: iw = q·stride + offset in [0, W).
         Span<int> qBegin = stackalloc int[g.S];
         Span<int> qEnd = stackalloc int[g.S];
@@ -166,10 +179,10 @@ internal static unsafe class Conv2dImplicitGemm
         float* dst = panel;
         for (int cl = 0; cl < cg; cl++)
         {
-            float* channel = x + (long)(group * cg + cl) * hw;
+            float* channel = x + (group * cg + cl) * strides.XChannel;
             for (int r = 0; r < g.R; r++)
             {
-                if (cl + PrefetchChannels < cg) Prefetch(g, channel + PrefetchChannels * hw, r, pieces);
+                if (cl + PrefetchChannels < cg) Prefetch(g, strides, channel + PrefetchChannels * strides.XChannel, r, pieces);
                 for (int s = 0; s < g.S; s++, dst += Nr)
                 {
                     if (width < Nr) new Span<float>(dst + width, Nr - width).Clear();
@@ -183,7 +196,7 @@ internal static unsafe class Conv2dImplicitGemm
                         for (int i = 0; i < lo; i++) d[i] = 0;
                         for (int i = hi; i < piece.Length; i++) d[i] = 0;
                         if (hi == lo) continue;
-                        float* src = channel + piece.Image * g.C * hw + (long)ih * g.W + (long)piece.Q0 * g.StrideW + offset;
+                        float* src = channel + piece.Image * strides.XImage + (long)ih * g.W + (long)piece.Q0 * g.StrideW + offset;
                         if (g.StrideW == 1)
                         {
                             int i = lo;
@@ -205,14 +218,13 @@ internal static unsafe class Conv2dImplicitGemm
     /// hundreds of channel planes, a pattern the hardware prefetchers do not follow, so without this
     /// the gather waits on memory for every line.
     /// </summary>
-    private static void Prefetch(in Conv2dGeometry g, float* channel, int r, ReadOnlySpan<Piece> pieces)
+    private static void Prefetch(in Conv2dGeometry g, Strides strides, float* channel, int r, ReadOnlySpan<Piece> pieces)
     {
-        long hw = (long)g.H * g.W;
         foreach (var piece in pieces)
         {
             int ih = piece.Row * g.StrideH - g.PadH + r * g.DilationH;
             if ((uint)ih >= (uint)g.H) continue;
-            float* row = channel + piece.Image * g.C * hw + (long)ih * g.W;
+            float* row = channel + piece.Image * strides.XImage + (long)ih * g.W;
             int first = Math.Max(0, piece.Q0 * g.StrideW - g.PadW);
             int last = Math.Min(g.W - 1, (piece.Q0 + piece.Length - 1) * g.StrideW - g.PadW + (g.S - 1) * g.DilationW);
             for (int i = first; i <= last; i += 16) Sse.Prefetch0(row + i);

@@ -23,13 +23,14 @@ public static class ConvTranspose2d
     public static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, ConvTranspose2dParams p) =>
         Forward(x, weight, bias, p, x.Device.IsCpu ? CpuColumnBudgetBytes : CudaColumnBudgetBytes);
 
-    internal static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, ConvTranspose2dParams p, long columnBudgetBytes)
+    /// <summary><paramref name="implicitGemm"/> false forces OpenBLAS for the CPU GEMM, so tests cover both CPU paths.</summary>
+    internal static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, ConvTranspose2dParams p, long columnBudgetBytes, bool implicitGemm = true)
     {
         var g = Validate(x, weight, bias, p);
         var y = Tensor.Empty(new Shape(g.N, g.Cout, g.OutH, g.OutW), DType.Float32, x.Device);
         if (y.Numel == 0) return y;
         var plan = new Plan(g, columnBudgetBytes);
-        if (x.Device.IsCpu) RunCpu(plan, x, weight, bias, y, p.FuseRelu);
+        if (x.Device.IsCpu) RunCpu(plan, x, weight, bias, y, p.FuseRelu, implicitGemm && Conv2dImplicitGemm.IsSupported);
         else RunCuda(plan, x, weight, bias, y, p.FuseRelu);
         return y;
     }
@@ -123,28 +124,47 @@ public static class ConvTranspose2d
         }
     }
 
-    private static unsafe void RunCpu(in Plan plan, Tensor x, Tensor weight, Tensor? bias, Tensor y, bool relu)
+    /// <summary>
+    /// The GEMM is a 1×1 convolution of the input rows with the transposed weight, so on AVX-512 CPUs it
+    /// runs on conv2d's implicit-GEMM kernel (whole blocks of images per call, weights packed once per
+    /// block); elsewhere OpenBLAS, one image at a time.
+    /// </summary>
+    private static unsafe void RunCpu(in Plan plan, Tensor x, Tensor weight, Tensor? bias, Tensor y, bool relu, bool implicitGemm)
     {
         var g = plan.G;
         int cinG = g.Cin / g.Groups, coutG = g.Cout / g.Groups, taps = g.R * g.S;
         long hw = (long)g.H * g.W, outHw = (long)g.OutH * g.OutW;
-        using var column = Tensor.Empty(new Shape(checked((int)plan.ColumnFloatsPerImage)), DType.Float32, Device.Cpu);
+        int imagesPerBlock = implicitGemm ? plan.ImagesPerBlock : 1;
+        using var column = Tensor.Empty(new Shape(checked((int)(plan.ColumnFloatsPerImage * imagesPerBlock))), DType.Float32, Device.Cpu);
         float* xp = (float*)x.Pointer, wp = (float*)weight.Pointer, yp = (float*)y.Pointer, colp = (float*)column.Pointer;
         float* bp = bias is null ? null : (float*)bias.Pointer;
-        for (int n = 0; n < g.N; n++)
+        for (int n0 = 0; n0 < g.N; n0 += imagesPerBlock)
         {
+            int images = Math.Min(imagesPerBlock, g.N - n0);
             for (int o0 = 0; o0 < g.OutH; o0 += plan.OutRowsPerBlock)
             {
                 int rows = Math.Min(plan.OutRowsPerBlock, g.OutH - o0);
                 var (i0, inRows) = plan.InputRows(o0, rows);
                 int cols = inRows * g.W;
-                for (int group = 0; group < g.Groups; group++)
+                long columnImage = (long)g.Cout * taps * cols;
+                for (int group = 0; group < g.Groups && cols > 0; group++)
                 {
-                    OpenBlas.Sgemm(true, false, coutG * taps, cols, cinG, 1f, wp + (long)group * cinG * coutG * taps, coutG * taps,
-                        xp + (n * g.Cin + (long)group * cinG) * hw + (long)i0 * g.W, checked((int)hw), 0f,
-                        colp + (long)group * coutG * taps * cols, cols);
+                    float* a = wp + (long)group * cinG * coutG * taps;
+                    float* b = xp + (n0 * g.Cin + (long)group * cinG) * hw + (long)i0 * g.W;
+                    float* c = colp + (long)group * coutG * taps * cols;
+                    if (implicitGemm)
+                    {
+                        var gemm = new Conv2dGeometry(images, cinG, inRows, g.W, coutG * taps, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+                        var strides = new Conv2dImplicitGemm.Strides(g.Cin * hw, hw, 1, coutG * taps, columnImage);
+                        Conv2dImplicitGemm.Run(gemm, strides, b, a, null, c, false);
+                    }
+                    else
+                    {
+                        OpenBlas.Sgemm(true, false, coutG * taps, cols, cinG, 1f, a, coutG * taps, b, checked((int)hw), 0f, c, cols);
+                    }
                 }
-                Col2ImCpu(g, colp, bp, yp + n * g.Cout * outHw, o0, rows, i0, inRows, relu);
+                for (int i = 0; i < images; i++)
+                    Col2ImCpu(g, colp + i * columnImage, bp, yp + (n0 + i) * g.Cout * outHw, o0, rows, i0, inRows, relu);
             }
         }
     }

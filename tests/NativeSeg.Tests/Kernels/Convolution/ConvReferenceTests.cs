@@ -49,6 +49,8 @@ public class ConvReferenceTests
         { [1, 3, 7, 4], [3, 2, 3, 3], 1, 2, 0, 2, 1, 0 },
         { [1, 2, 9, 5], [2, 3, 4, 4], 3, 1, 2, 1, 1, 3 * 16 * 5 * 4 },
         { [1, 2, 8, 3], [2, 2, 3, 3], 2, 1, 1, 1, 1, 1 },
+        // Several images per column block, 20 outputs per tap (not a multiple of 8), groups.
+        { [7, 6, 5, 9], [6, 5, 2, 2], 2, 0, 0, 1, 2, 0 },
     };
 
     [Theory]
@@ -59,9 +61,12 @@ public class ConvReferenceTests
         using var w = RandomTensors.Uniform(Device.Cpu, 22, -1, 1, wShape);
         using var b = RandomTensors.Uniform(Device.Cpu, 23, -1, 1, wShape[1] * groups);
         var p = new ConvTranspose2dParams { Stride = stride, Padding = padding, OutputPadding = outputPadding, Dilation = dilation, Groups = groups };
-        using var y = budget == 0 ? ConvTranspose2d.Forward(x, w, b, p) : ConvTranspose2d.Forward(x, w, b, p, budget);
+        long columnBudget = budget == 0 ? ConvTranspose2d.CpuColumnBudgetBytes : budget;
         using var expected = ScatterConvTranspose2d(x, w, b, p);
+        using var y = ConvTranspose2d.Forward(x, w, b, p, columnBudget);
         ConvAssert.Close(expected, y);
+        using var viaOpenBlas = ConvTranspose2d.Forward(x, w, b, p, columnBudget, implicitGemm: false);
+        ConvAssert.Close(expected, viaOpenBlas);
     }
 
     [Fact]
