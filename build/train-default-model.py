@@ -6,6 +6,9 @@ Run with the Debian torch (/usr/bin/python3), e.g.
   nice -n 10 /usr/bin/python3 build/train-default-model.py --data /tmp/synth-train --out /tmp/default-train --iters 3000
 Checkpoints (model_NNNNNN.pth and model_final.pth, plain state dicts) are written every --save-every
 iterations so a stopped run still leaves a usable model; losses go to stdout and OUT/losses.csv.
+With --minutes, training ends at whichever comes first, --iters or the time budget, and the learning rate
+decays along the larger of the two fractions done: on a shared machine an iteration takes anywhere from 1.5
+to 25 s, so a fixed iteration count either overruns the time available or stops with the rate still high.
 Convert the result with `nativeseg convert --arch maskrcnn_resnet18_fpn_torchvision --config OUT/config.json`.
 """
 import argparse
@@ -106,6 +109,7 @@ def main():
     p.add_argument("--save-every", type=int, default=250)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--minutes", type=float, default=0, help="wall-clock budget (0: none)")
     p.add_argument("--time-iters", type=int, default=0, help="only time this many iterations and exit")
     args = p.parse_args()
 
@@ -120,28 +124,37 @@ def main():
         "num_classes": num_classes, "class_names": [c["name"] for c in categories],
         "category_ids": [c["id"] for c in categories], "fpn_channels": args.fpn_channels,
         "box_representation": args.representation, "mask_conv_dim": args.mask_dim,
-        "min_size": args.size, "max_size": args.size, "norm_eps": 1e-5, "depth": 18,
+        "min_size": args.size, "max_size": args.size, "norm_eps": 1e-5,
+        "image_mean": model.transform.image_mean, "image_std": model.transform.image_std,
     }
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(config, f, indent=1)
 
     params = [q for q in model.parameters() if q.requires_grad]
     optimizer = torch.optim.SGD(params, lr=args.lr, momentum=0.9, weight_decay=1e-4)
-    warmup = min(200, args.iters // 10)
+    warmup = min(50, args.iters // 10)
+    start = time.time()
 
-    def lr_factor(it):
-        # Linear warm-up (from scratch, BN statistics and the RPN are unstable early), then cosine decay.
-        if it < warmup:
-            return 0.001 + (1 - 0.001) * it / warmup
-        return 0.5 * (1 + np.cos(np.pi * (it - warmup) / max(1, args.iters - warmup)))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+    def progress(it):
+        done = it / args.iters
+        return max(done, (time.time() - start) / (60 * args.minutes)) if args.minutes else done
+
+    def set_lr(it):
+        # Linear warm-up (from scratch, BN statistics and the RPN are unstable early) over the first
+        # iterations or 5% of the run, whichever ends first, then cosine decay.
+        p = progress(it)
+        warm = min(1.0, max(it / warmup, p / 0.05))
+        factor = 0.001 + (1 - 0.001) * warm if warm < 1 else 0.5 * (1 + np.cos(np.pi * min(1.0, p)))
+        for group in optimizer.param_groups:
+            group["lr"] = args.lr * factor
 
     log = open(os.path.join(args.out, "losses.csv"), "a")
     model.train()
     order = []
-    start = time.time()
     total_iters = args.time_iters or args.iters
-    for it in range(total_iters):
+    it = 0
+    while it < total_iters and (args.time_iters or progress(it) < 1):
+        set_lr(it)
         if len(order) < args.batch:
             order += random.sample(range(len(items)), len(items))
         batch = [to_sample(items[order.pop()], random.random() < 0.5) for _ in range(args.batch)]
@@ -152,19 +165,25 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 10.0)
         optimizer.step()
-        scheduler.step()
         elapsed = time.time() - start
         parts = " ".join(f"{k}={v.item():.4f}" for k, v in losses.items())
         line = f"{it + 1},{elapsed:.1f},{loss.item():.4f}," + ",".join(f"{v.item():.4f}" for v in losses.values())
         log.write(line + "\n")
         log.flush()
         if (it + 1) % 10 == 0 or args.time_iters:
-            print(f"iter {it + 1}/{total_iters} {elapsed / (it + 1):.2f} s/it lr={scheduler.get_last_lr()[0]:.5f} loss={loss.item():.4f} {parts}", flush=True)
-        if not args.time_iters and ((it + 1) % args.save_every == 0 or it + 1 == args.iters):
-            name = "model_final.pth" if it + 1 == args.iters else f"model_{it + 1:06d}.pth"
-            torch.save(model.state_dict(), os.path.join(args.out, name + ".tmp"))
-            os.replace(os.path.join(args.out, name + ".tmp"), os.path.join(args.out, name))
-    print(f"done: {total_iters} iterations in {time.time() - start:.0f} s", flush=True)
+            print(f"iter {it + 1}/{total_iters} {elapsed / (it + 1):.2f} s/it lr={optimizer.param_groups[0]['lr']:.5f} loss={loss.item():.4f} {parts}", flush=True)
+        it += 1
+        if not args.time_iters and it % args.save_every == 0:
+            save(model, args.out, f"model_{it:06d}.pth")
+    if not args.time_iters:
+        save(model, args.out, "model_final.pth")
+    print(f"done: {it} iterations in {time.time() - start:.0f} s", flush=True)
+
+
+def save(model, folder, name):
+    # Written aside and renamed, so a run stopped mid-save never leaves a truncated checkpoint.
+    torch.save(model.state_dict(), os.path.join(folder, name + ".tmp"))
+    os.replace(os.path.join(folder, name + ".tmp"), os.path.join(folder, name))
 
 
 if __name__ == "__main__":
