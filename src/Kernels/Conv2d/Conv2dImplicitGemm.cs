@@ -54,63 +54,7 @@ internal static unsafe class Conv2dImplicitGemm
         {
             PackWeights(g, strides, w, packedW, kg, kdim, mBlocks);
             var geometry = g;
-            CpuThreads.For(g.Groups * panels, (start, end) =>
-            {
-                float* panel = (float*)NativeMemory.AlignedAlloc((nuint)((long)kdim * Nr * sizeof(float)), 64);
-                float* tile = stackalloc float[Mr * Nr];
-                float* biasTile = stackalloc float[Mr];
-                Span<Piece> pieces = stackalloc Piece[Nr];
-                try
-                {
-                    for (int unit = start; unit < end; unit++)
-                    {
-                        int group = unit / panels;
-                        long j0 = (long)(unit % panels) * Nr;
-                        int width = (int)Math.Min(Nr, columns - j0);
-                        int pieceCount = Split(geometry, j0, width, pieces);
-                        PackColumns(geometry, strides, x, group, pieces[..pieceCount], width, panel);
-                        for (int mb = 0; mb < mBlocks; mb++)
-                        {
-                            int m0 = group * kg + mb * Mr;
-                            int rows = Math.Min(Mr, kg - mb * Mr);
-                            float* a = packedW + ((long)group * mBlocks + mb) * Mr * kdim;
-                            float* b = bias == null ? null : bias + m0;
-                            if (b != null && rows < Mr)
-                            {
-                                // The kernel reads 8 biases; the block's missing filters get zeros.
-                                for (int i = 0; i < Mr; i++) biasTile[i] = i < rows ? b[i] : 0;
-                                b = biasTile;
-                            }
-                            // A panel inside one image with all 8 filters real is stored in place; the rest go through a tile.
-                            if (pieceCount == 1 || pieces[pieceCount - 1].Image == pieces[0].Image)
-                            {
-                                float* c = y + pieces[0].Image * strides.YImage + m0 * pq + pieces[0].Pixel;
-                                if (width == Nr && rows == Mr) Kernel(kdim, a, panel, c, pq, b, relu);
-                                else
-                                {
-                                    Kernel(kdim, a, panel, tile, Nr, b, relu);
-                                    for (int i = 0; i < rows; i++)
-                                        new ReadOnlySpan<float>(tile + i * Nr, width).CopyTo(new Span<float>(c + i * pq, width));
-                                }
-                            }
-                            else
-                            {
-                                Kernel(kdim, a, panel, tile, Nr, b, relu);
-                                foreach (var piece in pieces[..pieceCount])
-                                {
-                                    float* c = y + piece.Image * strides.YImage + m0 * pq + piece.Pixel;
-                                    for (int i = 0; i < rows; i++)
-                                        new ReadOnlySpan<float>(tile + i * Nr + piece.Offset, piece.Length).CopyTo(new Span<float>(c + i * pq, piece.Length));
-                                }
-                            }
-                        }
-                    }
-                }
-                finally
-                {
-                    NativeMemory.AlignedFree(panel);
-                }
-            });
+            CpuThreads.For(g.Groups * panels, (start, end) => Work(geometry, strides, x, packedW, bias, y, relu, start, end));
         }
         finally
         {
@@ -118,9 +62,78 @@ internal static unsafe class Conv2dImplicitGemm
         }
     }
 
+    /// <summary>
+    /// One worker's share of the (group, panel) units. A method of its own, not the lambda, so it can be
+    /// compiled fully optimised at once: small convs finish before tiered compilation would get to it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Work(in Conv2dGeometry geometry, Strides strides, float* x, float* packedW, float* bias, float* y, bool relu, int start, int end)
+    {
+        int kg = geometry.K / geometry.Groups, kdim = geometry.C / geometry.Groups * geometry.R * geometry.S;
+        int mBlocks = (kg + Mr - 1) / Mr;
+        long pq = (long)geometry.OutH * geometry.OutW;
+        long columns = geometry.N * pq;
+        int panels = checked((int)((columns + Nr - 1) / Nr));
+        float* panel = (float*)NativeMemory.AlignedAlloc((nuint)((long)kdim * Nr * sizeof(float)), 64);
+        float* tile = stackalloc float[Mr * Nr];
+        float* biasTile = stackalloc float[Mr];
+        Span<Piece> pieces = stackalloc Piece[Nr];
+        try
+        {
+            for (int unit = start; unit < end; unit++)
+            {
+                int group = unit / panels;
+                long j0 = (long)(unit % panels) * Nr;
+                int width = (int)Math.Min(Nr, columns - j0);
+                int pieceCount = Split(geometry, j0, width, pieces);
+                PackColumns(geometry, strides, x, group, pieces[..pieceCount], width, panel);
+                for (int mb = 0; mb < mBlocks; mb++)
+                {
+                    int m0 = group * kg + mb * Mr;
+                    int rows = Math.Min(Mr, kg - mb * Mr);
+                    float* a = packedW + ((long)group * mBlocks + mb) * Mr * kdim;
+                    float* b = bias == null ? null : bias + m0;
+                    if (b != null && rows < Mr)
+                    {
+                        // The kernel reads 8 biases; the block's missing filters get zeros.
+                        for (int i = 0; i < Mr; i++) biasTile[i] = i < rows ? b[i] : 0;
+                        b = biasTile;
+                    }
+                    // A panel inside one image with all 8 filters real is stored in place; the rest go through a tile.
+                    if (pieceCount == 1 || pieces[pieceCount - 1].Image == pieces[0].Image)
+                    {
+                        float* c = y + pieces[0].Image * strides.YImage + m0 * pq + pieces[0].Pixel;
+                        if (width == Nr && rows == Mr) Kernel(kdim, a, panel, c, pq, b, relu);
+                        else
+                        {
+                            Kernel(kdim, a, panel, tile, Nr, b, relu);
+                            for (int i = 0; i < rows; i++)
+                                new ReadOnlySpan<float>(tile + i * Nr, width).CopyTo(new Span<float>(c + i * pq, width));
+                        }
+                    }
+                    else
+                    {
+                        Kernel(kdim, a, panel, tile, Nr, b, relu);
+                        foreach (var piece in pieces[..pieceCount])
+                        {
+                            float* c = y + piece.Image * strides.YImage + m0 * pq + piece.Pixel;
+                            for (int i = 0; i < rows; i++)
+                                new ReadOnlySpan<float>(tile + i * Nr + piece.Offset, piece.Length).CopyTo(new Span<float>(c + i * pq, piece.Length));
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(panel);
+        }
+    }
+
     /// <summary>A run of panel columns within one output row: image, first pixel (p·Q + q), offset in the panel, length.</summary>
     private readonly record struct Piece(long Image, long Pixel, int Row, int Q0, int Offset, int Length);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Split(in Conv2dGeometry g, long j0, int width, Span<Piece> pieces)
     {
         long pq = (long)g.OutH * g.OutW;
@@ -139,6 +152,7 @@ internal static unsafe class Conv2dImplicitGemm
     }
 
     /// <summary>Weights of each group in blocks of 8 filters, tap-major: block[t·8 + i] = w[m0 + i, t]; missing filters are zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackWeights(in Conv2dGeometry g, Strides strides, float* w, float* packed, int kg, int kdim, int mBlocks)
     {
         for (int group = 0; group < g.Groups; group++)
@@ -162,6 +176,7 @@ internal static unsafe class Conv2dImplicitGemm
     }
 
     /// <summary>panel[t·48 + j] = the input value tap t of the group reads for panel column j (zero outside the image or the panel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackColumns(in Conv2dGeometry g, Strides strides, float* x, int group, ReadOnlySpan<Piece> pieces, int width, float* panel)
     {
         int cg = g.C / g.Groups;
@@ -218,6 +233,7 @@ internal static unsafe class Conv2dImplicitGemm
     /// hundreds of channel planes, a pattern the hardware prefetchers do not follow, so without this
     /// the gather waits on memory for every line.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Prefetch(in Conv2dGeometry g, Strides strides, float* channel, int r, ReadOnlySpan<Piece> pieces)
     {
         foreach (var piece in pieces)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NativeSeg.Engine.Cpu;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
@@ -169,39 +170,41 @@ public static class ConvTranspose2d
         }
     }
 
-    private static unsafe void Col2ImCpu(Geometry g, float* col, float* bias, float* y, int o0, int rows, int i0, int inRows, bool relu)
+    private static unsafe void Col2ImCpu(Geometry g, float* col, float* bias, float* y, int o0, int rows, int i0, int inRows, bool relu) =>
+        CpuThreads.For(g.Cout * rows, (start, end) => Col2ImRows(g, col, bias, y, o0, rows, i0, inRows, relu, start, end));
+
+    /// <summary>Output rows [start, end) of (channel, row) pairs; fully optimised from the first call, small layers never reach tier 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Col2ImRows(in Geometry g, float* col, float* bias, float* y, int o0, int rows, int i0, int inRows, bool relu, int start, int end)
     {
         long cols = (long)inRows * g.W;
-        CpuThreads.For(g.Cout * rows, (start, end) =>
+        for (int item = start; item < end; item++)
         {
-            for (int item = start; item < end; item++)
+            int co = item / rows, oh = o0 + item % rows;
+            float* dst = y + ((long)co * g.OutH + oh) * g.OutW;
+            new Span<float>(dst, g.OutW).Fill(bias == null ? 0f : bias[co]);
+            for (int r = 0; r < g.R; r++)
             {
-                int co = item / rows, oh = o0 + item % rows;
-                float* dst = y + ((long)co * g.OutH + oh) * g.OutW;
-                new Span<float>(dst, g.OutW).Fill(bias == null ? 0f : bias[co]);
-                for (int r = 0; r < g.R; r++)
+                int th = oh + g.PadH - r * g.DilationH;
+                if (th < 0 || th % g.StrideH != 0) continue;
+                int ih = th / g.StrideH;
+                if (ih < i0 || ih >= i0 + inRows) continue;
+                for (int s = 0; s < g.S; s++)
                 {
-                    int th = oh + g.PadH - r * g.DilationH;
-                    if (th < 0 || th % g.StrideH != 0) continue;
-                    int ih = th / g.StrideH;
-                    if (ih < i0 || ih >= i0 + inRows) continue;
-                    for (int s = 0; s < g.S; s++)
-                    {
-                        float* src = col + ((long)(co * g.R + r) * g.S + s) * cols + (long)(ih - i0) * g.W;
-                        // Output columns ow = iw·stride + s·dilation − pad for iw in [0, W).
-                        int offset = s * g.DilationW - g.PadW;
-                        int iwBegin = offset >= 0 ? 0 : (-offset + g.StrideW - 1) / g.StrideW;
-                        int iwEnd = Math.Min(g.W, g.OutW - offset <= 0 ? 0 : (g.OutW - offset + g.StrideW - 1) / g.StrideW);
-                        for (int iw = iwBegin; iw < iwEnd; iw++) dst[iw * g.StrideW + offset] += src[iw];
-                    }
-                }
-                if (relu)
-                {
-                    var row = new Span<float>(dst, g.OutW);
-                    TensorPrimitives.Max(row, 0f, row);
+                    float* src = col + ((long)(co * g.R + r) * g.S + s) * cols + (long)(ih - i0) * g.W;
+                    // Output columns ow = iw·stride + s·dilation − pad for iw in [0, W).
+                    int offset = s * g.DilationW - g.PadW;
+                    int iwBegin = offset >= 0 ? 0 : (-offset + g.StrideW - 1) / g.StrideW;
+                    int iwEnd = Math.Min(g.W, g.OutW - offset <= 0 ? 0 : (g.OutW - offset + g.StrideW - 1) / g.StrideW);
+                    for (int iw = iwBegin; iw < iwEnd; iw++) dst[iw * g.StrideW + offset] += src[iw];
                 }
             }
-        });
+            if (relu)
+            {
+                var row = new Span<float>(dst, g.OutW);
+                TensorPrimitives.Max(row, 0f, row);
+            }
+        }
     }
 
     private static unsafe void RunCuda(in Plan plan, Tensor x, Tensor weight, Tensor? bias, Tensor y, bool relu)
