@@ -37,9 +37,17 @@ public sealed record BackboneConfig(CheckpointLayout Layout, int Depth, bool Str
     /// <summary>Blocks in res2..res5.</summary>
     public IReadOnlyList<int> StageBlocks => Depth switch
     {
+        18 => [2, 2, 2, 2],
+        34 => [3, 4, 6, 3],
         50 => [3, 4, 6, 3],
         101 => [3, 4, 23, 3],
         152 => [3, 8, 36, 3],
-        _ => throw new ArgumentException($"backbone: ResNet depth {Depth} is not a bottleneck ResNet (50, 101 or 152)"),
+        _ => throw new ArgumentException($"backbone: ResNet depth {Depth} is not one of 18, 34, 50, 101, 152"),
     };
+
+    /// <summary>ResNet-18/34 are built from two-conv basic blocks, the deeper ones from bottlenecks.</summary>
+    public bool BasicBlocks => Depth < 50;
+
+    /// <summary>Output channels of res2..res5: a bottleneck expands its width 4×, a basic block does not.</summary>
+    public IReadOnlyList<int> StageChannels => BasicBlocks ? [64, 128, 256, 512] : [256, 512, 1024, 2048];
 }

@@ -8,7 +8,7 @@ namespace NativeSeg.Layers.Backbones;
 /// A ResNet bottleneck block: 1×1 reduce, 3×3, 1×1 expand, each with its frozen BatchNorm folded in, plus the
 /// identity or a projection shortcut, joined by add + ReLU.
 /// </summary>
-public sealed class Bottleneck : IDisposable
+public sealed class Bottleneck : IResidualBlock
 {
     private readonly Conv2dLayer _conv1, _conv2, _conv3;
     private readonly Conv2dLayer? _shortcut;

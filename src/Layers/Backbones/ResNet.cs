@@ -5,43 +5,43 @@ using NativeSeg.Layers.Parameters;
 namespace NativeSeg.Layers.Backbones;
 
 /// <summary>
-/// The bottleneck ResNet body of a detection backbone: stem (7×7/2 conv + FrozenBN + ReLU, 3×3/2 max-pool) and
-/// stages res2..res5 with 256·2^i output channels. Returns every stage's output, as FPN consumes them all.
+/// The ResNet body of a detection backbone: stem (7×7/2 conv + FrozenBN + ReLU, 3×3/2 max-pool) and stages
+/// res2..res5 of bottleneck (256·2^i output channels) or basic blocks (64·2^i). Returns every stage's output,
+/// as FPN consumes them all.
 /// </summary>
 public sealed class ResNet : IDisposable
 {
     private const int StemChannels = 64;
 
     private readonly Conv2dLayer _stem;
-    private readonly Bottleneck[][] _stages;
+    private readonly IResidualBlock[][] _stages;
 
-    private ResNet(Conv2dLayer stem, Bottleneck[][] stages)
+    private ResNet(Conv2dLayer stem, IResidualBlock[][] stages)
     {
         _stem = stem;
         _stages = stages;
     }
 
-    /// <summary>Output channels of res2..res5.</summary>
-    public static IReadOnlyList<int> StageChannels { get; } = [256, 512, 1024, 2048];
-
     public static ResNet Load(ParameterStore store, BackboneConfig config)
     {
         var names = BackboneNames.For(config);
         var blocks = config.StageBlocks;
-        var loaded = new List<Bottleneck>();
+        var loaded = new List<IResidualBlock>();
         var stem = Conv2dLayer.Load(store, names.StemConv, null, new ConvSpec(3, StemChannels, 7, 2, 3, Relu: true),
             new FrozenNorm(names.StemNorm, config.NormEps));
         try
         {
-            var stages = new Bottleneck[4][];
+            var stages = new IResidualBlock[4][];
             int inChannels = StemChannels;
             for (int i = 0; i < 4; i++)
             {
-                int stage = i + 2, outChannels = StageChannels[i], first = loaded.Count;
+                int stage = i + 2, outChannels = config.StageChannels[i], first = loaded.Count;
                 for (int b = 0; b < blocks[i]; b++)
                 {
-                    loaded.Add(Bottleneck.Load(store, config, names, stage, b, b == 0 ? inChannels : outChannels,
-                        outChannels / 4, outChannels, b == 0 && stage > 2 ? 2 : 1));
+                    int blockIn = b == 0 ? inChannels : outChannels, stride = b == 0 && stage > 2 ? 2 : 1;
+                    loaded.Add(config.BasicBlocks
+                        ? BasicBlock.Load(store, config, names, stage, b, blockIn, outChannels, stride)
+                        : Bottleneck.Load(store, config, names, stage, b, blockIn, outChannels / 4, outChannels, stride));
                 }
                 stages[i] = loaded[first..].ToArray();
                 inChannels = outChannels;

@@ -29,7 +29,7 @@ public sealed class ResNetFpn : IDisposable
         var body = ResNet.Load(store, config);
         try
         {
-            return new ResNetFpn(body, FpnNeck.Load(store, config, ResNet.StageChannels), config);
+            return new ResNetFpn(body, FpnNeck.Load(store, config, config.StageChannels), config);
         }
         catch
         {

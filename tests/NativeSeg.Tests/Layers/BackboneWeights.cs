@@ -39,6 +39,55 @@ internal static partial class BackboneWeights
         return FpnPattern().Replace(name, m => $"backbone.fpn.fpn_{(m.Groups[1].Value == "inner" ? "inner" : "layer")}{int.Parse(m.Groups[2].Value) + 1}.");
     });
 
+    /// <summary>
+    /// The same formula over torchvision's ResNet-18 body (basic blocks, no projection in layer1) under an FPN
+    /// of <paramref name="fpnChannels"/> channels, as tests/reference/make_resnet18_fixtures.py builds it.
+    /// </summary>
+    public static IReadOnlyDictionary<string, Tensor> TorchvisionResNet18(int fpnChannels)
+    {
+        var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        Conv(weights, "backbone.body.conv1", 64, 3, 7);
+        Norm(weights, "backbone.body.bn1", 64);
+        int inChannels = 64;
+        for (int layer = 1; layer <= 4; layer++)
+        {
+            int outChannels = 64 << (layer - 1);
+            for (int b = 0; b < 2; b++)
+            {
+                string p = $"backbone.body.layer{layer}.{b}";
+                Conv(weights, p + ".conv1", outChannels, b == 0 ? inChannels : outChannels, 3);
+                Norm(weights, p + ".bn1", outChannels);
+                Conv(weights, p + ".conv2", outChannels, outChannels, 3);
+                Norm(weights, p + ".bn2", outChannels);
+                if (b == 0 && layer > 1)
+                {
+                    Conv(weights, p + ".downsample.0", outChannels, inChannels, 1);
+                    Norm(weights, p + ".downsample.1", outChannels);
+                }
+            }
+            inChannels = outChannels;
+        }
+        for (int j = 0; j < 4; j++)
+        {
+            Conv(weights, $"backbone.fpn.inner_blocks.{j}.0", fpnChannels, 64 << j, 1, bias: true);
+            Conv(weights, $"backbone.fpn.layer_blocks.{j}.0", fpnChannels, fpnChannels, 3, bias: true);
+        }
+        return weights;
+    }
+
+    private static void Conv(Dictionary<string, Tensor> weights, string name, int o, int i, int k, bool bias = false)
+    {
+        weights.Add(name + ".weight", Formula(name + ".weight", o, i, k, k));
+        if (bias) weights.Add(name + ".bias", Formula(name + ".bias", o));
+    }
+
+    private static void Norm(Dictionary<string, Tensor> weights, string name, int c)
+    {
+        foreach (string field in new[] { "weight", "bias", "running_mean", "running_var" })
+            weights.Add($"{name}.{field}", Formula($"{name}.{field}", c));
+        weights.Add(name + ".num_batches_tracked", Tensor.FromArray(new long[] { 0 }));
+    }
+
     private static Dictionary<string, Tensor> Rename(IReadOnlyDictionary<string, Tensor> source, Func<string, string?> rename)
     {
         var renamed = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -52,17 +101,8 @@ internal static partial class BackboneWeights
     private static IReadOnlyDictionary<string, Tensor> Build()
     {
         var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        void Conv(string name, int o, int i, int k, bool bias = false)
-        {
-            weights.Add(name + ".weight", Formula(name + ".weight", o, i, k, k));
-            if (bias) weights.Add(name + ".bias", Formula(name + ".bias", o));
-        }
-        void Norm(string name, int c)
-        {
-            foreach (string field in new[] { "weight", "bias", "running_mean", "running_var" })
-                weights.Add($"{name}.{field}", Formula($"{name}.{field}", c));
-            weights.Add(name + ".num_batches_tracked", Tensor.FromArray(new long[] { 0 }));
-        }
+        void Conv(string name, int o, int i, int k, bool bias = false) => BackboneWeights.Conv(weights, name, o, i, k, bias);
+        void Norm(string name, int c) => BackboneWeights.Norm(weights, name, c);
         Conv("backbone.body.conv1", 64, 3, 7);
         Norm("backbone.body.bn1", 64);
         int[] blocks = [3, 4, 6, 3];
