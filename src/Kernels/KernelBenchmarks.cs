@@ -12,5 +12,6 @@ public static class KernelBenchmarks
         new RoiAlign.RoiAlignBenchmark(),
         new Nms.NmsBenchmark(),
         new MaskPaste.MaskPasteBenchmark(),
+        new NonLocalAttention.NonLocalAttentionBenchmark(),
     ];
 }

@@ -21,5 +21,6 @@ public static class KernelChecks
         .. Selection.SelectionChecks.All,
         .. Indexing.IndexingChecks.All,
         .. Conversion.ConversionChecks.All,
+        .. NonLocalAttention.NonLocalAttentionChecks.All,
     ];
 }
