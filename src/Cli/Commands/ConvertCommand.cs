@@ -1,6 +1,9 @@
 using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using NativeSeg.Engine.Formats;
 using NativeSeg.Models.Conversion;
+using NativeSeg.Models.MaskRcnn;
 
 namespace NativeSeg.Cli.Commands;
 
@@ -17,9 +20,14 @@ internal static class ConvertCommand
             Required = true,
         };
         var fp16 = new Option<bool>("--fp16") { Description = "store float32 weights as float16" };
+        var settings = new Option<string?>("--config")
+        {
+            Description = "Mask R-CNN only: JSON file of the model's own settings (classes, channels, input size), "
+                + "e.g. the config.json of build/train-default-model.py; the key check follows it and the file carries it",
+        };
         var command = new Command("convert", "Convert a checkpoint to .safetensors, checking every key and shape against the architecture")
         {
-            input, output, arch, fp16,
+            input, output, arch, fp16, settings,
         };
         command.SetAction(parseResult =>
         {
@@ -28,8 +36,10 @@ internal static class ConvertCommand
             try
             {
                 architecture = Architectures.Find(parseResult.GetValue(arch)!);
+                if (parseResult.GetValue(settings) is { } settingsFile)
+                    architecture = MaskRcnnArchitecture.Configured(architecture.Name, ReadSettings(settingsFile));
             }
-            catch (ArgumentException e)
+            catch (Exception e) when (e is ArgumentException or IOException or JsonException or FormatException or InvalidOperationException)
             {
                 config.Error.WriteLine($"error: {e.Message}");
                 return 2;
@@ -49,4 +59,7 @@ internal static class ConvertCommand
         });
         return command;
     }
+
+    private static JsonObject ReadSettings(string file) =>
+        JsonNode.Parse(File.ReadAllText(file)) as JsonObject ?? throw new FormatException($"{file}: expected a JSON object");
 }

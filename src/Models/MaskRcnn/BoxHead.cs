@@ -4,22 +4,21 @@ using NativeSeg.Layers.Parameters;
 
 namespace NativeSeg.Models.MaskRcnn;
 
-/// <summary>Two-FC box head (12544 → 1024 → 1024, ReLU) and the predictor: class logits and class-specific deltas.</summary>
+/// <summary>Two-FC box head (C·7·7 → hidden → hidden, ReLU; 12544 → 1024 → 1024 for R50-FPN) and the predictor: class logits and class-specific deltas.</summary>
 public sealed class BoxHead : IDisposable
 {
-    private const int Hidden = 1024;
     private readonly Tensor _fc1W, _fc1B, _fc2W, _fc2B, _clsW, _clsB, _boxW, _boxB;
 
-    public BoxHead(ParameterStore store, HeadNames names, MaskRcnnConfig config, int channels = 256, int pooled = 7)
+    public BoxHead(ParameterStore store, HeadNames names, MaskRcnnConfig config, int pooled = 7)
     {
-        int input = channels * pooled * pooled;
-        _fc1W = store.Take(names.BoxFc1 + ".weight", Hidden, input);
-        _fc1B = store.Take(names.BoxFc1 + ".bias", Hidden);
-        _fc2W = store.Take(names.BoxFc2 + ".weight", Hidden, Hidden);
-        _fc2B = store.Take(names.BoxFc2 + ".bias", Hidden);
-        _clsW = store.Take(names.ClassScore + ".weight", config.ClassLogits, Hidden);
+        int input = config.FeatureChannels * pooled * pooled, hidden = config.BoxHidden;
+        _fc1W = store.Take(names.BoxFc1 + ".weight", hidden, input);
+        _fc1B = store.Take(names.BoxFc1 + ".bias", hidden);
+        _fc2W = store.Take(names.BoxFc2 + ".weight", hidden, hidden);
+        _fc2B = store.Take(names.BoxFc2 + ".bias", hidden);
+        _clsW = store.Take(names.ClassScore + ".weight", config.ClassLogits, hidden);
         _clsB = store.Take(names.ClassScore + ".bias", config.ClassLogits);
-        _boxW = store.Take(names.BoxDeltas + ".weight", config.BoxClasses * 4, Hidden);
+        _boxW = store.Take(names.BoxDeltas + ".weight", config.BoxClasses * 4, hidden);
         _boxB = store.Take(names.BoxDeltas + ".bias", config.BoxClasses * 4);
     }
 

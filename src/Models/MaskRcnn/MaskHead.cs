@@ -20,11 +20,12 @@ public sealed class MaskHead : IDisposable
     private readonly Tensor _deconvW, _deconvB, _predW, _predB;
     private readonly int _channels;
 
-    public MaskHead(ParameterStore store, HeadNames names, MaskRcnnConfig config, int channels = 256)
+    public MaskHead(ParameterStore store, HeadNames names, MaskRcnnConfig config)
     {
+        int channels = config.MaskChannels;
         for (int i = 0; i < Convs; i++)
         {
-            _convW[i] = store.Take(names.MaskConv(i + 1) + ".weight", channels, channels, 3, 3);
+            _convW[i] = store.Take(names.MaskConv(i + 1) + ".weight", channels, i == 0 ? config.FeatureChannels : channels, 3, 3);
             _convB[i] = store.Take(names.MaskConv(i + 1) + ".bias", channels);
         }
         _deconvW = store.Take(names.MaskDeconv + ".weight", channels, channels, 2, 2);

@@ -20,8 +20,9 @@ public sealed class MaskIouHead : IDisposable
     private readonly Tensor _fc1W, _fc1B, _fc2W, _fc2B, _iouW, _iouB;
     private readonly int _classes;
 
-    public MaskIouHead(ParameterStore store, HeadNames names, MaskRcnnConfig config, int channels = 256)
+    public MaskIouHead(ParameterStore store, HeadNames names, MaskRcnnConfig config)
     {
+        int channels = config.FeatureChannels;
         for (int i = 0; i < 4; i++)
         {
             _convW[i] = store.Take(names.MaskIouConv(i + 1) + ".weight", channels, i == 0 ? channels + 1 : channels, 3, 3);

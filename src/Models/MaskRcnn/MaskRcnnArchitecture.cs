@@ -1,25 +1,38 @@
+using System.Text.Json.Nodes;
 using NativeSeg.Layers.Backbones;
 using NativeSeg.Models.Conversion;
 
 namespace NativeSeg.Models.MaskRcnn;
 
 /// <summary>
-/// What `nativeseg convert` checks a Mask R-CNN checkpoint against: every R50-FPN and head tensor under the
-/// flavour's own names, derived from the same name maps the model loads with.
+/// What `nativeseg convert` checks a Mask R-CNN checkpoint against: every ResNet-FPN and head tensor under the
+/// flavour's own names, derived from the same name maps and config the model loads with.
 /// </summary>
 public sealed class MaskRcnnArchitecture : IArchitecture
 {
     private readonly Lazy<IReadOnlyDictionary<string, int[]>> _keys;
 
-    private MaskRcnnArchitecture(string name)
+    private MaskRcnnArchitecture(string name, JsonObject config)
     {
         Name = name;
-        var setup = MaskRcnnArchitectures.FromMetadata(new Dictionary<string, string> { ["architecture"] = name }, name);
+        config["family"] = "maskrcnn";
+        ConfigJson = config.ToJsonString();
+        var setup = MaskRcnnArchitectures.FromMetadata(new Dictionary<string, string> { ["architecture"] = name, ["config"] = ConfigJson }, name);
         _keys = new(() => Keys(setup));
-        ConfigJson = new System.Text.Json.Nodes.JsonObject { ["family"] = "maskrcnn" }.ToJsonString();
     }
 
-    public static IReadOnlyList<IArchitecture> All { get; } = MaskRcnnArchitectures.Names.Select(n => (IArchitecture)new MaskRcnnArchitecture(n)).ToList();
+    public static IReadOnlyList<IArchitecture> All { get; } = MaskRcnnArchitectures.Names.Select(n => (IArchitecture)new MaskRcnnArchitecture(n, [])).ToList();
+
+    /// <summary>
+    /// The architecture with a model's own settings (classes, channels, input size; see
+    /// <see cref="MaskRcnnArchitectures"/>), which the key check follows and the converted file carries.
+    /// </summary>
+    public static MaskRcnnArchitecture Configured(string name, JsonObject config)
+    {
+        if (!MaskRcnnArchitectures.Knows(name))
+            throw new ArgumentException($"'{name}' is not a Mask R-CNN architecture ({string.Join(", ", MaskRcnnArchitectures.Names)})");
+        return new MaskRcnnArchitecture(name, (JsonObject)config.DeepClone());
+    }
 
     public string Name { get; }
 
@@ -57,10 +70,18 @@ public sealed class MaskRcnnArchitecture : IArchitecture
         var stageOutputs = new List<int>();
         for (int stage = 2; stage <= 5; stage++)
         {
-            int width = 64 << (stage - 2), output = width * 4;
+            int output = setup.Backbone.StageChannels[stage - 2], width = setup.Backbone.BasicBlocks ? output : output / 4;
             for (int block = 0; block < setup.Backbone.StageBlocks[stage - 2]; block++)
             {
                 int blockInput = block == 0 ? input : output;
+                if (setup.Backbone.BasicBlocks)
+                {
+                    keys[b.BlockConv(stage, block, 1)] = [output, blockInput, 3, 3];
+                    keys[b.BlockConv(stage, block, 2)] = [output, output, 3, 3];
+                    Norm(b.BlockNorm(stage, block, 1), output);
+                    Norm(b.BlockNorm(stage, block, 2), output);
+                    continue;
+                }
                 keys[b.BlockConv(stage, block, 1)] = [width, blockInput, 1, 1];
                 keys[b.BlockConv(stage, block, 2)] = [width, width, 3, 3];
                 keys[b.BlockConv(stage, block, 3)] = [output, width, 1, 1];
@@ -68,8 +89,12 @@ public sealed class MaskRcnnArchitecture : IArchitecture
                 Norm(b.BlockNorm(stage, block, 2), width);
                 Norm(b.BlockNorm(stage, block, 3), output);
             }
-            keys[b.ShortcutConv(stage)] = [output, input, 1, 1];
-            Norm(b.ShortcutNorm(stage), output);
+            // Every stage but a basic-block res2 (64 channels in and out, stride 1) projects its shortcut.
+            if (input != output || stage > 2)
+            {
+                keys[b.ShortcutConv(stage)] = [output, input, 1, 1];
+                Norm(b.ShortcutNorm(stage), output);
+            }
             stageOutputs.Add(output);
             input = output;
         }
@@ -85,13 +110,14 @@ public sealed class MaskRcnnArchitecture : IArchitecture
         Conv(h.RpnConv, fpn, fpn, 3);
         Conv(h.RpnLogits, AnchorGenerator.PerCell, fpn, 1);
         Conv(h.RpnDeltas, AnchorGenerator.PerCell * 4, fpn, 1);
-        Linear(h.BoxFc1, 1024, fpn * 7 * 7);
-        Linear(h.BoxFc2, 1024, 1024);
-        Linear(h.ClassScore, c.ClassLogits, 1024);
-        Linear(h.BoxDeltas, c.BoxClasses * 4, 1024);
-        for (int i = 1; i <= 4; i++) Conv(h.MaskConv(i), fpn, fpn, 3);
-        Conv(h.MaskDeconv, fpn, fpn, 2);
-        Conv(h.MaskPredictor, c.BoxClasses, fpn, 1);
+        Linear(h.BoxFc1, c.BoxHidden, fpn * 7 * 7);
+        Linear(h.BoxFc2, c.BoxHidden, c.BoxHidden);
+        Linear(h.ClassScore, c.ClassLogits, c.BoxHidden);
+        Linear(h.BoxDeltas, c.BoxClasses * 4, c.BoxHidden);
+        int mask = c.MaskChannels;
+        for (int i = 1; i <= 4; i++) Conv(h.MaskConv(i), mask, i == 1 ? fpn : mask, 3);
+        Conv(h.MaskDeconv, mask, mask, 2);
+        Conv(h.MaskPredictor, c.BoxClasses, mask, 1);
         if (c.MaskIou)
         {
             for (int i = 1; i <= 4; i++) Conv(h.MaskIouConv(i), fpn, i == 1 ? fpn + 1 : fpn, 3);

@@ -5,12 +5,19 @@ using NativeSeg.Models.Preprocessing;
 
 namespace NativeSeg.Models.MaskRcnn;
 
-/// <summary>A runnable Mask R-CNN: backbone, preprocessing and head settings that belong together.</summary>
-public sealed record MaskRcnnSetup(string Architecture, MaskRcnnConfig Heads, BackboneConfig Backbone, PreprocessConfig Preprocess);
+/// <summary>
+/// A runnable Mask R-CNN: backbone, preprocessing and head settings that belong together, and the names of
+/// its categories when the file carries them (null: COCO's).
+/// </summary>
+public sealed record MaskRcnnSetup(string Architecture, MaskRcnnConfig Heads, BackboneConfig Backbone, PreprocessConfig Preprocess,
+    IReadOnlyDictionary<long, string>? CategoryNames = null);
 
 /// <summary>
 /// The Mask R-CNN architecture names a converted file's "architecture" metadata may carry, and the optional
-/// "config" JSON overrides (min_size, max_size, score_thresh, norm_eps) that upstream configs expose too.
+/// "config" JSON overrides that upstream configs expose too: min_size, max_size, score_thresh, norm_eps,
+/// image_mean, image_std; and for models not trained on COCO: fpn_channels, box_representation,
+/// mask_conv_dim, num_classes (logits, background included), category_ids and class_names (foreground,
+/// in logit order).
 /// </summary>
 public static class MaskRcnnArchitectures
 {
@@ -18,7 +25,10 @@ public static class MaskRcnnArchitectures
     public const string Torchvision = "maskrcnn_resnet50_fpn_torchvision";
     public const string MsRcnn = "msrcnn_R_50_FPN";
 
-    public static IReadOnlyList<string> Names { get; } = [Detectron2, Torchvision, MsRcnn];
+    /// <summary>torchvision's MaskRCNN on a ResNet-18 FPN body trained from scratch with BatchNorm2d (the default model).</summary>
+    public const string TorchvisionResNet18 = "maskrcnn_resnet18_fpn_torchvision";
+
+    public static IReadOnlyList<string> Names { get; } = [Detectron2, Torchvision, TorchvisionResNet18, MsRcnn];
 
     public static bool Knows(string? architecture) => architecture is not null && Names.Contains(architecture);
 
@@ -33,29 +43,58 @@ public static class MaskRcnnArchitectures
         var heads = name switch
         {
             Detectron2 => MaskRcnnConfig.Detectron2Coco(),
-            Torchvision => MaskRcnnConfig.TorchvisionCoco(),
+            Torchvision or TorchvisionResNet18 => MaskRcnnConfig.TorchvisionCoco(),
             _ => MaskRcnnConfig.MsRcnnCoco(),
         };
         var preprocess = name switch
         {
             Detectron2 => PreprocessConfig.Detectron2(),
-            Torchvision => PreprocessConfig.Torchvision(),
+            Torchvision or TorchvisionResNet18 => PreprocessConfig.Torchvision(),
             _ => PreprocessConfig.MaskRcnnBenchmark(),
         };
         // torchvision's COCO weights run with FrozenBatchNorm2d eps 0 (overwrite_eps); models trained
-        // from scratch with BatchNorm2d use 1e-5 and say so in the config.
-        double eps = Number(config, "norm_eps") ?? (name == Detectron2 ? 1e-5 : 0);
+        // from scratch with BatchNorm2d use 1e-5.
+        double eps = Number(config, "norm_eps") ?? (name is Detectron2 or TorchvisionResNet18 ? 1e-5 : 0);
         var backbone = name switch
         {
             Detectron2 => BackboneConfig.Detectron2() with { NormEps = eps },
             Torchvision => BackboneConfig.Torchvision(normEps: eps),
+            TorchvisionResNet18 => BackboneConfig.Torchvision(18, eps),
             _ => BackboneConfig.MaskRcnnBenchmark() with { NormEps = eps },
         };
         if (Number(config, "min_size") is { } min) preprocess = preprocess with { MinSize = (int)min };
         if (Number(config, "max_size") is { } max) preprocess = preprocess with { MaxSize = (int)max };
+        if (Numbers(config, "image_mean") is { Length: 3 } mean) preprocess = preprocess with { PixelMean = mean };
+        if (Numbers(config, "image_std") is { Length: 3 } std) preprocess = preprocess with { PixelStd = std };
         if (Number(config, "score_thresh") is { } score) heads = heads with { ScoreThreshold = (float)score };
-        return new MaskRcnnSetup(name, heads, backbone, preprocess);
+        if (Number(config, "fpn_channels") is { } fpn)
+        {
+            backbone = backbone with { FpnChannels = (int)fpn };
+            heads = heads with { FeatureChannels = (int)fpn };
+        }
+        if (Number(config, "box_representation") is { } hidden) heads = heads with { BoxHidden = (int)hidden };
+        if (Number(config, "mask_conv_dim") is { } maskDim) heads = heads with { MaskChannels = (int)maskDim };
+        IReadOnlyDictionary<long, string>? names = null;
+        if (Number(config, "num_classes") is { } classes)
+        {
+            int foreground = (int)classes - 1;
+            var ids = Numbers(config, "category_ids")?.Select(v => (long)v).ToArray() ?? [.. Enumerable.Range(1, foreground).Select(i => (long)i)];
+            if (ids.Length != foreground)
+                throw new FormatException($"{file}: config has {ids.Length} category_ids for num_classes {classes} (background included)");
+            // The background logit's id is never read.
+            heads = heads with { ClassLogits = (int)classes, CategoryIds = heads.BackgroundFirst ? [-1, .. ids] : [.. ids, -1] };
+            if (config?["class_names"] is JsonArray classNames)
+            {
+                if (classNames.Count != foreground)
+                    throw new FormatException($"{file}: config has {classNames.Count} class_names for {foreground} categories");
+                names = ids.Zip(classNames, (id, n) => (id, n?.GetValue<string>() ?? "")).ToDictionary(p => p.id, p => p.Item2);
+            }
+        }
+        return new MaskRcnnSetup(name, heads, backbone, preprocess, names);
     }
+
+    private static float[]? Numbers(JsonObject? config, string key) =>
+        config?[key] is JsonArray values ? [.. values.Select(v => v!.GetValue<float>())] : null;
 
     private static double? Number(JsonObject? config, string key) =>
         config?[key] is JsonValue v ? v.TryGetValue<double>(out var d) ? d : double.Parse(v.ToString(), CultureInfo.InvariantCulture) : null;

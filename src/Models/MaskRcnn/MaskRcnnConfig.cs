@@ -15,7 +15,7 @@ public enum RcnnFlavor
 }
 
 /// <summary>
-/// Architecture and inference settings of an R50-FPN Mask R-CNN. The class layout is given by the number
+/// Architecture and inference settings of a ResNet-FPN Mask R-CNN. The class layout is given by the number
 /// of classification logits and where background sits; box deltas and mask channels are indexed by the
 /// logit index in every layout (bg-first layouts carry an unused background slot, bg-last ones stop before it).
 /// </summary>
@@ -31,6 +31,15 @@ public sealed record MaskRcnnConfig
 
     /// <summary>Dataset category id of each logit index (the background entry is never read).</summary>
     public required long[] CategoryIds { get; init; }
+
+    /// <summary>Channels of the FPN levels the heads read (the backbone's FPN width).</summary>
+    public int FeatureChannels { get; init; } = 256;
+
+    /// <summary>Width of the box head's two FC layers (torchvision's representation_size).</summary>
+    public int BoxHidden { get; init; } = 1024;
+
+    /// <summary>Channels of the mask head's four 3×3 convs and its deconv.</summary>
+    public int MaskChannels { get; init; } = 256;
 
     /// <summary>Mask Scoring R-CNN: a MaskIoU head rescales each mask's score.</summary>
     public bool MaskIou { get; init; }
