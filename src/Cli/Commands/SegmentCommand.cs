@@ -15,7 +15,10 @@ internal static class SegmentCommand
     public static Command Create()
     {
         var inputs = new Argument<string[]>("inputs") { Description = "images or folders of images (.jpg, .jpeg, .png)", Arity = ArgumentArity.OneOrMore };
-        var model = new Option<string>("--model") { Description = "converted .safetensors model (nativeseg convert)", Required = true };
+        var model = new Option<string?>("--model")
+        {
+            Description = $"converted .safetensors model (nativeseg convert); default: {DefaultModel.RelativePath}, the small model trained on `nativeseg synth` shapes",
+        };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
         var score = new Option<float?>("--score-thresh") { Description = "box score threshold (default: the model's, 0.05)" };
         var output = new Option<string>("--out") { Description = "folder for the overlay PNGs", DefaultValueFactory = _ => "nativeseg-out" };
@@ -35,7 +38,13 @@ internal static class SegmentCommand
                 return 2;
             }
             string outDir = parseResult.GetValue(output)!;
-            return Run(parseResult.GetValue(inputs)!, parseResult.GetValue(model)!, parseResult.GetValue(device)!, parseResult.GetValue(score),
+            string? modelPath = parseResult.GetValue(model) ?? DefaultModel.Find();
+            if (modelPath is null)
+            {
+                config.Error.WriteLine($"error: no --model given and no default model at {string.Join(" or ", DefaultModel.Candidates())}");
+                return 2;
+            }
+            return Run(parseResult.GetValue(inputs)!, modelPath, parseResult.GetValue(device)!, parseResult.GetValue(score),
                 outDir, parseResult.GetValue(json) ?? Path.Combine(outDir, "results.json"), batchSize, config.Output, config.Error);
         });
         return command;
@@ -100,7 +109,7 @@ internal static class SegmentCommand
                 foreach (var (index, file, image, instances) in Segment(net, images, error, ref failed))
                 {
                     string png = Path.Combine(outDir, UniqueName(file, usedNames) + ".png");
-                    Png.Write(png, Overlay.Draw(image, instances));
+                    Png.Write(png, Overlay.Draw(image, instances, setup.CategoryNames));
                     results.Add(index + 1, Path.GetFileName(file), instances);
                     done++;
                     output.WriteLine($"{file}: {instances.Count} instances -> {png}");

@@ -15,7 +15,8 @@ internal static class Overlay
         [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212], [0, 128, 128], [170, 110, 40],
     ];
 
-    public static Image Draw(Image image, IReadOnlyList<MaskRcnnInstance> instances)
+    /// <param name="names">The model's category names; null for COCO's.</param>
+    public static Image Draw(Image image, IReadOnlyList<MaskRcnnInstance> instances, IReadOnlyDictionary<long, string>? names = null)
     {
         var rgb = image.ToRgb();
         var pixels = (byte[])rgb.Pixels.Clone();
@@ -45,7 +46,8 @@ internal static class Overlay
                 Put(pixels, w, h, x1, y, color);
                 Put(pixels, w, h, x2, y, color);
             }
-            string label = $"{CocoNames.Of(inst.CategoryId)} {inst.MaskScore.ToString("0.00", CultureInfo.InvariantCulture)}";
+            string name = names is null ? CocoNames.Of(inst.CategoryId) : names.GetValueOrDefault(inst.CategoryId, inst.CategoryId.ToString(CultureInfo.InvariantCulture));
+            string label = $"{name} {inst.MaskScore.ToString("0.00", CultureInfo.InvariantCulture)}";
             Text(pixels, w, h, x1 + 2, Math.Max(0, y1 - BitmapFont.GlyphHeight * TextScale - 2), label, color);
         }
         return new Image(w, h, 3, pixels);

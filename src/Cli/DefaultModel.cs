@@ -1,0 +1,29 @@
+namespace NativeSeg.Cli;
+
+/// <summary>
+/// Where `segment` finds the default model when --model is omitted: next to the built nativeseg.dll (the Cli
+/// project copies it there), else in weights/ of the repository the command runs from or was built in.
+/// </summary>
+internal static class DefaultModel
+{
+    public const string RelativePath = "weights/default.safetensors";
+
+    /// <summary>Every place looked at, in order, so an error can name them.</summary>
+    public static IReadOnlyList<string> Candidates()
+    {
+        var candidates = new List<string> { Path.Combine(AppContext.BaseDirectory, RelativePath) };
+        foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            if (RepositoryRoot(start) is { } root) candidates.Add(Path.Combine(root, RelativePath));
+        return candidates.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    public static string? Find() => Candidates().FirstOrDefault(File.Exists);
+
+    // The solution file marks the root; build outputs can sit anywhere below it (or, with --artifacts-path, outside it).
+    private static string? RepositoryRoot(string start)
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "NativeSeg.sln"))) return dir.FullName;
+        return null;
+    }
+}
