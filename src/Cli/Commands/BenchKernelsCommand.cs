@@ -8,9 +8,10 @@ using NativeSeg.Kernels;
 namespace NativeSeg.Cli.Commands;
 
 /// <summary>
-/// `nativeseg bench kernels [--device cpu|cuda] [--filter NAME] [--sizes small|paper|large] [--json OUT]`:
-/// times every registered kernel benchmark (warm-up, then repeated runs over rotated input copies) and
-/// prints the median, p10/p90, min/max and the rates at the median.
+/// `nativeseg bench kernels [--device cpu|cuda] [--filter NAME] [--sizes small|paper|large] [--json OUT] [--no-ceilings]`:
+/// measures the device's ceilings (copy bandwidth, SGEMM rate), then times every registered kernel
+/// benchmark (warm-up, then repeated runs over rotated input copies) and prints the median, p10/p90,
+/// min/max, the rates at the median and those rates as fractions of the ceilings.
 /// </summary>
 internal static class BenchKernelsCommand
 {
@@ -24,7 +25,8 @@ internal static class BenchKernelsCommand
         var repeats = new Option<int>("--repeats") { Description = "timed runs per size", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "untimed runs first", DefaultValueFactory = _ => 2 };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: NATIVESEG_THREADS or all cores)" };
-        var command = new Command("kernels", "Time the kernels at preset sizes") { device, filter, sizes, json, repeats, warmup, threads };
+        var noCeilings = new Option<bool>("--no-ceilings") { Description = "skip measuring copy bandwidth and the SGEMM rate" };
+        var command = new Command("kernels", "Time the kernels at preset sizes") { device, filter, sizes, json, repeats, warmup, threads, noCeilings };
         command.SetAction(parseResult =>
         {
             var config = parseResult.InvocationConfiguration;
@@ -32,12 +34,12 @@ internal static class BenchKernelsCommand
             var options = new KernelBenchmarkOptions { Repeats = parseResult.GetValue(repeats), Warmup = parseResult.GetValue(warmup) };
             var preset = Enum.Parse<BenchmarkPreset>(parseResult.GetValue(sizes)!, ignoreCase: true);
             return Run(DeviceSelector.Select(parseResult.GetValue(device)!, config.Error), preset, parseResult.GetValue(filter),
-                options, parseResult.GetValue(json), config.Output);
+                options, parseResult.GetValue(json), !parseResult.GetValue(noCeilings), config.Output);
         });
         return command;
     }
 
-    private static int Run(Device device, BenchmarkPreset preset, string? filter, KernelBenchmarkOptions options, string? jsonPath, TextWriter output)
+    private static int Run(Device device, BenchmarkPreset preset, string? filter, KernelBenchmarkOptions options, string? jsonPath, bool ceilings, TextWriter output)
     {
         if (options.Repeats < 1 || options.Warmup < 0)
             throw new ArgumentException($"bench kernels: --repeats must be at least 1 and --warmup at least 0, got {options.Repeats} and {options.Warmup}");
@@ -52,21 +54,32 @@ internal static class BenchKernelsCommand
         }
         string threads = device.IsCpu ? $", {CpuThreads.Count} threads" : "";
         output.WriteLine($"kernel benchmarks on {device}{threads}, {preset.ToString().ToLowerInvariant()} sizes, median of {options.Repeats} runs after {options.Warmup} warm-up");
+        var copy = ceilings ? KernelBenchmarkRunner.Measure(DeviceCeilings.Copy.Sizes(preset)[0], device, options) : null;
+        var gemm = ceilings ? KernelBenchmarkRunner.Measure(DeviceCeilings.Gemm.Sizes(preset)[0], device, options) : null;
         int width = Math.Max(4, selected.Max(s => s.FullName.Length));
-        output.WriteLine($"{"case".PadRight(width)}  {"median ms",10}  {"p10",9}  {"p90",9}  {"min",9}  {"max",9}  {"GFLOP/s",8}  {"GB/s",7}");
+        if (copy is not null && gemm is not null)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"ceilings: {copy.FullName} {copy.GigabytesPerSecond:0.0} GB/s (read + write, {copy.Median:0.000} ms), {gemm.FullName} {gemm.GflopsPerSecond:0.0} GFLOP/s ({gemm.Median:0.000} ms)"));
+        }
+        output.WriteLine($"{"case".PadRight(width)}  {"median ms",10}  {"p10",9}  {"p90",9}  {"min",9}  {"max",9}  {"GFLOP/s",8}  {"GB/s",7}  {"%sgemm",6}  {"%copy",6}");
         var results = new List<KernelBenchmarkResult>();
         foreach (var size in selected)
         {
             var r = KernelBenchmarkRunner.Measure(size, device, options);
             results.Add(r);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{r.FullName.PadRight(width)}  {r.Median,10:0.000}  {r.P10,9:0.000}  {r.P90,9:0.000}  {r.Min,9:0.000}  {r.Max,9:0.000}  {r.GflopsPerSecond,8:0.0}  {r.GigabytesPerSecond,7:0.0}"));
+                $"{r.FullName.PadRight(width)}  {r.Median,10:0.000}  {r.P10,9:0.000}  {r.P90,9:0.000}  {r.Min,9:0.000}  {r.Max,9:0.000}  {r.GflopsPerSecond,8:0.0}  {r.GigabytesPerSecond,7:0.0}  {Percent(r.GflopsPerSecond, gemm?.GflopsPerSecond),6}  {Percent(r.GigabytesPerSecond, copy?.GigabytesPerSecond),6}"));
         }
-        if (jsonPath is not null) WriteJson(jsonPath, device, preset, results);
+        if (jsonPath is not null) WriteJson(jsonPath, device, preset, results, copy, gemm);
         return 0;
     }
 
-    private static void WriteJson(string path, Device device, BenchmarkPreset preset, IReadOnlyList<KernelBenchmarkResult> results)
+    private static string Percent(double rate, double? ceiling) =>
+        ceiling is > 0 ? (100 * rate / ceiling.Value).ToString("0.0", CultureInfo.InvariantCulture) : "-";
+
+    private static void WriteJson(string path, Device device, BenchmarkPreset preset, IReadOnlyList<KernelBenchmarkResult> results,
+        KernelBenchmarkResult? copy, KernelBenchmarkResult? gemm)
     {
         using var stream = File.Create(path);
         using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
@@ -74,6 +87,17 @@ internal static class BenchKernelsCommand
         json.WriteString("device", device.ToString());
         if (device.IsCpu) json.WriteNumber("threads", CpuThreads.Count);
         json.WriteString("sizes", preset.ToString().ToLowerInvariant());
+        if (copy is not null && gemm is not null)
+        {
+            json.WriteStartObject("ceilings");
+            json.WriteString("copy_name", copy.FullName);
+            json.WriteNumber("copy_gbytes_per_s", copy.GigabytesPerSecond);
+            json.WriteNumber("copy_median_ms", copy.Median);
+            json.WriteString("sgemm_name", gemm.FullName);
+            json.WriteNumber("sgemm_gflops_per_s", gemm.GflopsPerSecond);
+            json.WriteNumber("sgemm_median_ms", gemm.Median);
+            json.WriteEndObject();
+        }
         json.WriteStartArray("results");
         foreach (var r in results)
         {
@@ -91,6 +115,11 @@ internal static class BenchKernelsCommand
             json.WriteNumber("bytes", r.Bytes);
             json.WriteNumber("gflops_per_s", r.GflopsPerSecond);
             json.WriteNumber("gbytes_per_s", r.GigabytesPerSecond);
+            if (copy is not null && gemm is not null)
+            {
+                json.WriteNumber("fraction_of_sgemm", r.GflopsPerSecond / gemm.GflopsPerSecond);
+                json.WriteNumber("fraction_of_copy", r.GigabytesPerSecond / copy.GigabytesPerSecond);
+            }
             json.WriteStartArray("samples_ms");
             foreach (double t in r.Milliseconds) json.WriteNumberValue(t);
             json.WriteEndArray();

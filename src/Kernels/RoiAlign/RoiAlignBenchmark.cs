@@ -63,7 +63,7 @@ internal sealed class RoiAlignBenchmark : KernelBenchmark<RoiAlignBenchmark.Size
         for (int i = 0; i < copies; i++)
         {
             features[i] = s.Levels.Select((l, k) => RandomTensors.Uniform(device, 10 * i + k, -1, 1, 1, s.Channels, l.H, l.W)).ToList();
-            using var cpuRois = Tensor.FromArray(RandomRois(100 + i, s), s.Rois, 5);
+            using var cpuRois = Tensor.FromArray(RandomRois(100 + i, s.Rois, s.ImageHeight, s.ImageWidth), s.Rois, 5);
             rois[i] = cpuRois.To(device);
             levels[i] = RoiAlign.AssignLevels(rois[i], s.Aligned ? LevelRule.Detectron2 : LevelRule.Torchvision);
             resources.AddRange(features[i]);
@@ -75,15 +75,15 @@ internal sealed class RoiAlignBenchmark : KernelBenchmark<RoiAlignBenchmark.Size
     }
 
     /// <summary>Proposal-like boxes: log-uniform sides of 16 to 800 pixels, inside the image.</summary>
-    private static float[] RandomRois(int seed, Size s)
+    internal static float[] RandomRois(int seed, int count, int imageHeight, int imageWidth)
     {
         var rng = new Random(seed);
-        var rois = new float[s.Rois * 5];
-        for (int r = 0; r < s.Rois; r++)
+        var rois = new float[count * 5];
+        for (int r = 0; r < count; r++)
         {
-            float w = MathF.Min(16 * MathF.Pow(50, (float)rng.NextDouble()), s.ImageWidth - 1);
-            float h = MathF.Min(16 * MathF.Pow(50, (float)rng.NextDouble()), s.ImageHeight - 1);
-            float x = (float)rng.NextDouble() * (s.ImageWidth - w), y = (float)rng.NextDouble() * (s.ImageHeight - h);
+            float w = MathF.Min(16 * MathF.Pow(50, (float)rng.NextDouble()), imageWidth - 1);
+            float h = MathF.Min(16 * MathF.Pow(50, (float)rng.NextDouble()), imageHeight - 1);
+            float x = (float)rng.NextDouble() * (imageWidth - w), y = (float)rng.NextDouble() * (imageHeight - h);
             rois[r * 5 + 1] = x;
             rois[r * 5 + 2] = y;
             rois[r * 5 + 3] = x + w;

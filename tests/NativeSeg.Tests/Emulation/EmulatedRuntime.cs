@@ -16,7 +16,7 @@ public sealed unsafe class EmulatedRuntime : IDeviceRuntime
 
     private readonly EmulatedMemory _memory = new();
     private readonly ConcurrentDictionary<string, Lazy<EmulatedModule>> _modules = new();
-    private readonly ConcurrentDictionary<(string Source, string Entry), byte> _launched = new();
+    private readonly ConcurrentDictionary<(string Source, string Entry), long> _launched = new();
 
     public string Name => "cuda-emulator";
 
@@ -31,6 +31,9 @@ public sealed unsafe class EmulatedRuntime : IDeviceRuntime
 
     /// <summary>Every (source name, entry point) that has completed a launch on this runtime.</summary>
     public IReadOnlyCollection<(string Source, string Entry)> Launched => _launched.Keys.ToArray();
+
+    /// <summary>Completed launches per (source name, entry point) so far; comparing two snapshots shows what ran in between.</summary>
+    public IReadOnlyDictionary<(string Source, string Entry), long> LaunchCounts => new Dictionary<(string Source, string Entry), long>(_launched);
 
     public void CopyHostToDevice(nint device, nint host, long bytes) => Copy(device, host, bytes);
 
@@ -58,7 +61,7 @@ public sealed unsafe class EmulatedRuntime : IDeviceRuntime
             string message = Marshal.PtrToStringUTF8((nint)error) ?? "";
             throw new InvalidOperationException($"emulated launch of {k} with grid {grid}, block {block} failed: {message}");
         }
-        _launched.TryAdd((k.Module.Source.Name, k.Name), 0);
+        _launched.AddOrUpdate((k.Module.Source.Name, k.Name), 1, static (_, n) => n + 1);
     }
 
     public void Synchronize()
