@@ -114,7 +114,14 @@ public static class RoiAlign
         int* levelData = (int*)levels.Pointer;
         float* outData = (float*)output.Pointer;
         var planes = new nint[features.Count];
-        for (int l = 0; l < features.Count; l++) planes[l] = features[l].Pointer;
+        var heights = new int[features.Count];
+        var widths = new int[features.Count];
+        for (int l = 0; l < features.Count; l++)
+        {
+            planes[l] = features[l].Pointer;
+            heights[l] = features[l].Shape[2];
+            widths[l] = features[l].Shape[3];
+        }
         for (int r = 0; r < roiCount; r++)
         {
             int level = levelData[r], n = (int)roiData[r * 5];
@@ -124,45 +131,116 @@ public static class RoiAlign
                 throw new ArgumentException($"{Op}: RoI {r} has batch index {roiData[r * 5]}, outside the batch of {batch}");
         }
         int binCount = o.OutputHeight * o.OutputWidth;
-        CpuThreads.For(roiCount, (start, end) =>
+        // Small blocks handed out on demand: RoI costs differ (adaptive grids) and a loaded machine can
+        // stall one worker, which a static one-chunk-per-thread split would wait for.
+        const int block = 8;
+        Parallel.For(0, (roiCount + block - 1) / block, CpuThreads.Options, () => (new Axis(o.OutputHeight), new Axis(o.OutputWidth)), (b, _, axes) =>
         {
-            var samples = new Sample[64];
-            for (int r = start; r < end; r++)
+            var (rowsOf, colsOf) = axes;
+            for (int r = b * block, last = Math.Min(roiCount, r + block); r < last; r++)
             {
                 float* roi = roiData + r * 5;
-                int level = levelData[r];
-                int height = features[level].Shape[2], width = features[level].Shape[3];
-                int perBin = Plan(roi, scales[level], height, width, o, ref samples);
+                int level = levelData[r], height = heights[level], width = widths[level];
                 float* src = (float*)planes[level] + (long)(int)roi[0] * channels * height * width;
                 float* dst = outData + (long)r * channels * binCount;
-                float count = Math.Max(perBin, 1);
-                fixed (Sample* table = samples)
+                if (!Plan(roi, scales[level], height, width, o, rowsOf, colsOf))
                 {
-                    for (int ch = 0; ch < channels; ch++)
+                    new Span<float>(dst, channels * binCount).Clear();
+                    continue;
+                }
+                Pool(src, (long)height * width, width, channels, rowsOf, colsOf, dst);
+            }
+            return axes;
+        }, _ => { });
+    }
+
+    /// <summary>
+    /// Every bin's value is a sum over a gridH × gridW product of sample points, and each sample's bilinear
+    /// weight is a y factor times an x factor (zero outside the map on either axis), so a bin is
+    /// Σ_rows wy · Σ_cols wx · plane[row, col] over the distinct rows and columns its samples touch.
+    /// Neighbouring samples share taps, so this reads each pixel once per bin instead of once per sample.
+    /// </summary>
+    private static unsafe void Pool(float* src, long planeSize, int width, int channels, Axis rowsOf, Axis colsOf, float* dst)
+    {
+        int outH = rowsOf.Bins, outW = colsOf.Bins;
+        fixed (int* rowIdx = rowsOf.Index, rowStart = rowsOf.Start, colIdx = colsOf.Index, colStart = colsOf.Start)
+        fixed (float* rowW = rowsOf.Weight, colW = colsOf.Weight)
+        {
+            for (int ch = 0; ch < channels; ch++)
+            {
+                float* plane = src + ch * planeSize;
+                for (int ph = 0; ph < outH; ph++)
+                {
+                    for (int pw = 0; pw < outW; pw++)
                     {
-                        float* plane = src + (long)ch * height * width;
-                        Sample* p = table;
-                        for (int bin = 0; bin < binCount; bin++)
+                        float sum = 0;
+                        int c0 = colStart[pw], c1 = colStart[pw + 1];
+                        for (int i = rowStart[ph]; i < rowStart[ph + 1]; i++)
                         {
-                            float sum = 0;
-                            for (Sample* e = p + perBin; p < e; p++)
-                                sum += p->W1 * plane[p->P1] + p->W2 * plane[p->P2] + p->W3 * plane[p->P3] + p->W4 * plane[p->P4];
-                            dst[ch * binCount + bin] = sum / count;
+                            float* line = plane + (long)rowIdx[i] * width;
+                            float partial = 0;
+                            for (int j = c0; j < c1; j++) partial += colW[j] * line[colIdx[j]];
+                            sum += rowW[i] * partial;
                         }
+                        *dst++ = sum;
                     }
                 }
             }
-        });
+        }
     }
 
-    /// <summary>One bilinear sample: four taps into a channel plane and their weights (zero outside the map).</summary>
-    private readonly record struct Sample(int P1, int P2, int P3, int P4, float W1, float W2, float W3, float W4);
+    /// <summary>One axis of an RoI's sampling plan: for each bin, the distinct pixel indices its samples touch and their summed weights.</summary>
+    private sealed class Axis(int bins)
+    {
+        public int Bins { get; } = bins;
+
+        /// <summary>Bin b's taps are entries Start[b] .. Start[b + 1] − 1.</summary>
+        public int[] Start { get; } = new int[bins + 1];
+
+        public int[] Index { get; private set; } = new int[bins * 4];
+
+        public float[] Weight { get; private set; } = new float[bins * 4];
+
+        public void Clear() => Start[0] = 0;
+
+        /// <summary>
+        /// Adds a tap to bin <paramref name="bin"/>. Samples arrive in increasing order, each as a (low, low + 1)
+        /// pair, so a repeated pixel can only be one of the last two taps.
+        /// </summary>
+        public void Add(int bin, int index, float weight)
+        {
+            int end = Start[bin + 1];
+            for (int k = end - 1; k >= Math.Max(Start[bin], end - 2); k--)
+            {
+                if (Index[k] != index) continue;
+                Weight[k] += weight;
+                return;
+            }
+            if (end == Index.Length)
+            {
+                Index = Grow(Index);
+                Weight = Grow(Weight);
+            }
+            Index[end] = index;
+            Weight[end] = weight;
+            Start[bin + 1] = end + 1;
+        }
+
+        public void Open(int bin) => Start[bin + 1] = Start[bin];
+
+        private static T[] Grow<T>(T[] a)
+        {
+            var b = new T[a.Length * 2];
+            a.CopyTo(b, 0);
+            return b;
+        }
+    }
 
     /// <summary>
-    /// Fills <paramref name="samples"/> with every bin's samples in bin-major order (the same for all
-    /// channels, so they are computed once per RoI) and returns the samples per bin.
+    /// Fills the row and column taps of every bin, with 1 / (samples per bin) folded into the row weights.
+    /// Returns false when the RoI has no samples (a degenerate aligned RoI: every bin pools to 0).
     /// </summary>
-    private static unsafe int Plan(float* roi, float scale, int height, int width, RoiAlignOptions o, ref Sample[] samples)
+    private static unsafe bool Plan(float* roi, float scale, int height, int width, RoiAlignOptions o, Axis rowsOf, Axis colsOf)
     {
         float offset = o.Aligned ? 0.5f : 0f;
         float startW = roi[1] * scale - offset, startH = roi[2] * scale - offset;
@@ -176,36 +254,33 @@ public static class RoiAlign
         float binH = roiH / o.OutputHeight, binW = roiW / o.OutputWidth;
         int gridH = o.SamplingRatio > 0 ? o.SamplingRatio : (int)MathF.Ceiling(roiH / o.OutputHeight);
         int gridW = o.SamplingRatio > 0 ? o.SamplingRatio : (int)MathF.Ceiling(roiW / o.OutputWidth);
-        // A degenerate aligned RoI has a non-positive grid: no samples, so every bin pools to 0.
-        if (gridH <= 0 || gridW <= 0) return 0;
-        int total = o.OutputHeight * o.OutputWidth * gridH * gridW;
-        if (samples.Length < total) samples = new Sample[total];
-        int n = 0;
-        for (int ph = 0; ph < o.OutputHeight; ph++)
-        for (int pw = 0; pw < o.OutputWidth; pw++)
-        for (int iy = 0; iy < gridH; iy++)
-        {
-            float y = startH + ph * binH + (iy + 0.5f) * binH / gridH;
-            for (int ix = 0; ix < gridW; ix++)
-            {
-                float x = startW + pw * binW + (ix + 0.5f) * binW / gridW;
-                samples[n++] = Bilinear(height, width, y, x);
-            }
-        }
-        return gridH * gridW;
+        if (gridH <= 0 || gridW <= 0) return false;
+        float count = Math.Max(gridH * gridW, 1);
+        FillAxis(rowsOf, startH, binH, gridH, height, 1f / count);
+        FillAxis(colsOf, startW, binW, gridW, width, 1f);
+        return true;
     }
 
-    private static Sample Bilinear(int height, int width, float y, float x)
+    /// <summary>The 1-D half of torchvision's bilinear_interpolate for every sample along one axis.</summary>
+    private static void FillAxis(Axis axis, float start, float bin, int grid, int size, float scale)
     {
-        if (y < -1f || y > height || x < -1f || x > width) return default;
-        if (y <= 0) y = 0;
-        if (x <= 0) x = 0;
-        int yLow = (int)y, xLow = (int)x, yHigh, xHigh;
-        if (yLow >= height - 1) { yHigh = yLow = height - 1; y = yLow; } else yHigh = yLow + 1;
-        if (xLow >= width - 1) { xHigh = xLow = width - 1; x = xLow; } else xHigh = xLow + 1;
-        float ly = y - yLow, lx = x - xLow, hy = 1f - ly, hx = 1f - lx;
-        return new Sample(yLow * width + xLow, yLow * width + xHigh, yHigh * width + xLow, yHigh * width + xHigh,
-            hy * hx, hy * lx, ly * hx, ly * lx);
+        axis.Clear();
+        for (int p = 0; p < axis.Bins; p++)
+        {
+            axis.Open(p);
+            for (int i = 0; i < grid; i++)
+            {
+                float v = start + p * bin + (i + 0.5f) * bin / grid;
+                // Outside [-1, size] the whole sample is zero: its product weight vanishes with this factor.
+                if (v < -1f || v > size) continue;
+                if (v <= 0) v = 0;
+                int low = (int)v, high;
+                if (low >= size - 1) { high = low = size - 1; v = low; } else high = low + 1;
+                float l = v - low;
+                axis.Add(p, low, (1f - l) * scale);
+                axis.Add(p, high, l * scale);
+            }
+        }
     }
 
     private static unsafe void Launch(IReadOnlyList<Tensor> features, IReadOnlyList<float> scales, Tensor rois, Tensor levels, RoiAlignOptions o, Tensor output)
