@@ -5,7 +5,8 @@
 #   publish/nativeseg info
 #   publish/nativeseg kernels verify --device cuda
 #   publish/nativeseg bench kernels --device cuda     (when the publish has that command)
-#   python3 build/bench-torch.py --device cuda        (when that file exists and torch imports)
+#   python3 build/bench-torch.py --device cuda --ours publish/nativeseg
+#                                                     (when that file exists and torch imports: ours / torch per case)
 # and prints a summary table. Exit status is non-zero if any step failed.
 # Logs of every step go to $GPU_CHECK_LOG_DIR (default: a fresh temporary folder, printed at the end).
 #
@@ -100,10 +101,10 @@ else
 fi
 if [ ! -f build/bench-torch.py ]; then
   skip "bench-torch" "build/bench-torch.py not present"
-elif ! python3 -c "import torch" >/dev/null 2>&1; then
-  skip "bench-torch" "python3 cannot import torch"
+elif ! python3 -c "import torch, torchvision" >/dev/null 2>&1; then
+  skip "bench-torch" "python3 cannot import torch and torchvision"
 else
-  step "bench-torch" python3 build/bench-torch.py --device cuda
+  step "bench-torch" python3 build/bench-torch.py --device cuda --ours "$bin"
 fi
 
 echo
