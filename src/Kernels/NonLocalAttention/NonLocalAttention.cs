@@ -1,6 +1,7 @@
 using NativeSeg.Engine.Cpu;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Kernels.Convolution;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace NativeSeg.Kernels.NonLocalAttention;
@@ -14,8 +15,9 @@ namespace NativeSeg.Kernels.NonLocalAttention;
 /// <para>
 /// The 1×1 convolutions are GEMMs (OpenBLAS per RoI on the CPU, strided-batched device BLAS on CUDA);
 /// the attention core is one fused kernel per (RoI, 32-query tile) holding its 32 × HW scores in
-/// shared memory; the BatchNorm (folded to a per-channel affine, <see cref="FoldBatchNorm"/>) and the
-/// residual add are one elementwise pass.
+/// shared memory. The eval-mode BatchNorm is folded into the output projection at load
+/// (<see cref="FoldBatchNorm"/>), so the residual is that GEMM accumulating onto a copy of x
+/// (beta = 1) and the BN shift is the conv bias epilogue.
 /// </para>
 /// </summary>
 public static class NonLocalAttention
@@ -40,11 +42,18 @@ public static class NonLocalAttention
     public static float BcnetScale(int channels) => 1f / MathF.Sqrt(channels);
 
     /// <summary>
-    /// BatchNorm in eval mode as y·scale + shift: scale = γ/√(var + eps), shift = β − mean·scale.
-    /// Done once at load; the four inputs are [C] CPU tensors and so are the results.
+    /// Folds the eval-mode BatchNorm after the output projection into it: with s = γ/√(var + eps),
+    /// BN(W·r) = (s ⊙ W)·r + (β − mean·s). Done once at load on CPU tensors: the projection
+    /// [C, Ci] (or [C, Ci, 1, 1]) and four [C] statistics; returns the folded [C, Ci] weight and the [C] shift.
     /// </summary>
-    public static (Tensor Scale, Tensor Shift) FoldBatchNorm(Tensor gamma, Tensor beta, Tensor mean, Tensor variance, float eps = BcnetBatchNormEps)
+    public static (Tensor Weight, Tensor Shift) FoldBatchNorm(Tensor output, Tensor gamma, Tensor beta, Tensor mean, Tensor variance,
+        float eps = BcnetBatchNormEps)
     {
+        Check.DType(output, DType.Float32, BlockOp, "output weight");
+        Check.That(output.Device.IsCpu, BlockOp, $"output weight {output.Shape} must be on the CPU to fold");
+        Check.That(gamma.Rank == 1, BlockOp, $"batch norm gamma {gamma.Shape} must be one-dimensional");
+        Check.That(output.Rank is 2 or 4, BlockOp, $"output weight {output.Shape} must be [{gamma.Shape[0]}, Ci] (or with trailing 1x1)");
+        int inter = Projection(output, "output weight", gamma.Shape[0], output.Shape[1]);
         foreach (var (t, name) in new[] { (gamma, "gamma"), (beta, "beta"), (mean, "running mean"), (variance, "running variance") })
         {
             Check.DType(t, DType.Float32, BlockOp, name);
@@ -53,14 +62,15 @@ public static class NonLocalAttention
                 $"batch norm {name} {t.Shape} must be [{gamma.Shape[0]}] like gamma {gamma.Shape}");
         }
         float[] g = gamma.ToArray<float>(), b = beta.ToArray<float>(), m = mean.ToArray<float>(), v = variance.ToArray<float>();
-        var scale = new float[g.Length];
+        float[] w = output.ToArray<float>();
         var shift = new float[g.Length];
         for (int c = 0; c < g.Length; c++)
         {
-            scale[c] = (float)(g[c] / Math.Sqrt((double)v[c] + eps));
-            shift[c] = b[c] - m[c] * scale[c];
+            float scale = (float)(g[c] / Math.Sqrt((double)v[c] + eps));
+            TensorPrimitives.Multiply(w.AsSpan(c * inter, inter), scale, w.AsSpan(c * inter, inter));
+            shift[c] = b[c] - m[c] * scale;
         }
-        return (Tensor.FromArray(scale, g.Length), Tensor.FromArray(shift, g.Length));
+        return (Tensor.FromArray(w, g.Length, inter), Tensor.FromArray(shift, g.Length));
     }
 
     /// <summary>
@@ -88,17 +98,16 @@ public static class NonLocalAttention
     }
 
     /// <summary>
-    /// The whole block on x [R, C, H, W]: query, key, value [Ci, C] (or [Ci, C, 1, 1] as stored),
-    /// output [C, Ci] (or [C, Ci, 1, 1]), and the BatchNorm as a folded per-channel affine
-    /// <paramref name="bnScale"/>, <paramref name="bnShift"/> [C]. BCNet uses Ci = C and
-    /// <c>scale = BcnetScale(C)</c>.
+    /// The whole block on x [R, C, H, W]: query, key, value [Ci, C] (or [Ci, C, 1, 1] as stored), and
+    /// the output projection [C, Ci] with its BatchNorm folded in plus the BN shift [C], as
+    /// <see cref="FoldBatchNorm"/> makes them. BCNet uses Ci = C and <c>scale = BcnetScale(C)</c>.
     /// </summary>
-    public static Tensor Forward(Tensor x, Tensor query, Tensor key, Tensor value, Tensor output, Tensor bnScale, Tensor bnShift, float scale)
+    public static Tensor Forward(Tensor x, Tensor query, Tensor key, Tensor value, Tensor output, Tensor shift, float scale)
     {
         Check.Rank(x, 4, BlockOp, "input");
-        Check.SameDevice(BlockOp, x, query, key, value, output, bnScale, bnShift);
+        Check.SameDevice(BlockOp, x, query, key, value, output, shift);
         foreach (var (t, name) in new[] { (x, "input"), (query, "query weight"), (key, "key weight"), (value, "value weight"),
-                     (output, "output weight"), (bnScale, "bn scale"), (bnShift, "bn shift") })
+                     (output, "output weight"), (shift, "bn shift") })
             Check.DType(t, DType.Float32, BlockOp, name);
         int rois = x.Shape[0], channels = x.Shape[1], n = x.Shape[2] * x.Shape[3];
         int inter = Projection(query, "query weight", -1, channels);
@@ -106,12 +115,11 @@ public static class NonLocalAttention
         Projection(key, "key weight", inter, channels);
         Projection(value, "value weight", inter, channels);
         Projection(output, "output weight", channels, inter);
-        foreach (var (t, name) in new[] { (bnScale, "bn scale"), (bnShift, "bn shift") })
-            Check.That(t.Rank == 1 && t.Shape[0] == channels, BlockOp, $"{name} {t.Shape} must be [{channels}] for input {x.Shape}");
+        Check.That(shift.Rank == 1 && shift.Shape[0] == channels, BlockOp, $"bn shift {shift.Shape} must be [{channels}] for input {x.Shape}");
         var y = Tensor.Empty(x.Shape, DType.Float32, x.Device);
         if (y.Numel == 0) return y;
-        if (x.Device.IsCpu) ForwardCpu(x, query, key, value, output, bnScale, bnShift, y, rois, channels, inter, n, scale);
-        else ForwardCuda(x, query, key, value, output, bnScale, bnShift, y, rois, channels, inter, n, scale);
+        if (x.Device.IsCpu) ForwardCpu(x, query, key, value, output, shift, y, rois, channels, inter, n, scale);
+        else ForwardCuda(x, query, key, value, output, shift, y, rois, channels, inter, n, scale);
         return y;
     }
 
@@ -125,15 +133,14 @@ public static class NonLocalAttention
         return w.Shape[0];
     }
 
-    private static unsafe void ForwardCpu(Tensor x, Tensor wq, Tensor wk, Tensor wv, Tensor wo, Tensor bnScale, Tensor bnShift,
+    private static unsafe void ForwardCpu(Tensor x, Tensor wq, Tensor wk, Tensor wv, Tensor wo, Tensor shift,
         Tensor y, int rois, int channels, int inter, int n, float scale)
     {
         long roiFloats = (long)channels * n, interFloats = (long)inter * n;
-        using var scratch = Tensor.Empty(Device.Cpu, DType.Float32, checked((int)(4 * interFloats + roiFloats + (long)n * n)));
-        float* q = (float*)scratch.Pointer, k = q + interFloats, v = k + interFloats, a = v + interFloats, proj = a + interFloats;
-        float* scores = proj + roiFloats;
+        using var scratch = Tensor.Empty(Device.Cpu, DType.Float32, checked((int)(4 * interFloats + (long)n * n)));
+        float* q = (float*)scratch.Pointer, k = q + interFloats, v = k + interFloats, a = v + interFloats, scores = a + interFloats;
         float* xp = (float*)x.Pointer, yp = (float*)y.Pointer;
-        float* gamma = (float*)bnScale.Pointer, beta = (float*)bnShift.Pointer;
+        y.CopyFrom(x);
         for (int r = 0; r < rois; r++)
         {
             float* xr = xp + r * roiFloats, yr = yp + r * roiFloats;
@@ -141,16 +148,8 @@ public static class NonLocalAttention
             OpenBlas.Sgemm(false, false, inter, n, channels, 1f, (float*)wk.Pointer, channels, xr, n, 0f, k, n);
             OpenBlas.Sgemm(false, false, inter, n, channels, 1f, (float*)wv.Pointer, channels, xr, n, 0f, v, n);
             AttendRoiCpu(q, k, v, a, scores, n, inter, inter, scale);
-            OpenBlas.Sgemm(false, false, channels, n, inter, 1f, (float*)wo.Pointer, inter, a, n, 0f, proj, n);
-            CpuThreads.For(channels, (start, end) =>
-            {
-                for (int c = start; c < end; c++)
-                {
-                    var row = new Span<float>(yr + (long)c * n, n);
-                    TensorPrimitives.FusedMultiplyAdd(new ReadOnlySpan<float>(proj + (long)c * n, n), gamma[c], new ReadOnlySpan<float>(xr + (long)c * n, n), row);
-                    TensorPrimitives.Add(row, beta[c], row);
-                }
-            });
+            OpenBlas.Sgemm(false, false, channels, n, inter, 1f, (float*)wo.Pointer, inter, a, n, 1f, yr, n);
+            BiasActivation.ChannelRows(yr, n, n, channels, (float*)shift.Pointer, false);
         }
     }
 
@@ -182,7 +181,7 @@ public static class NonLocalAttention
         OpenBlas.Sgemm(false, true, dv, n, n, 1f, v, n, scores, n, 0f, o, n);
     }
 
-    private static void ForwardCuda(Tensor x, Tensor wq, Tensor wk, Tensor wv, Tensor wo, Tensor bnScale, Tensor bnShift,
+    private static void ForwardCuda(Tensor x, Tensor wq, Tensor wk, Tensor wv, Tensor wo, Tensor shift,
         Tensor y, int rois, int channels, int inter, int n, float scale)
     {
         var gpu = x.Device.Gpu;
@@ -192,13 +191,13 @@ public static class NonLocalAttention
         using var k = Tensor.Empty(x.Device, DType.Float32, rois, inter, n);
         using var v = Tensor.Empty(x.Device, DType.Float32, rois, inter, n);
         using var a = Tensor.Empty(x.Device, DType.Float32, rois, inter, n);
-        using var proj = Tensor.Empty(x.Device, DType.Float32, rois, channels, n);
         // Stride 0 on the weight: every RoI's projection reuses the same matrix.
         foreach (var (w, dst) in new[] { (wq, q), (wk, k), (wv, v) })
             blas.SgemmStridedBatched(false, false, inter, n, channels, 1f, w.Pointer, channels, 0, x.Pointer, n, roiFloats, 0f, dst.Pointer, n, interFloats, rois);
         LaunchAttention(gpu, q.Pointer, k.Pointer, v.Pointer, a.Pointer, rois, n, inter, inter, scale);
-        blas.SgemmStridedBatched(false, false, channels, n, inter, 1f, wo.Pointer, inter, 0, a.Pointer, n, interFloats, 0f, proj.Pointer, n, roiFloats, rois);
-        LaunchResidual(gpu, x.Pointer, proj.Pointer, bnScale.Pointer, bnShift.Pointer, y.Pointer, y.Numel, n, channels);
+        gpu.CopyDeviceToDevice(y.Pointer, x.Pointer, y.Bytes);
+        blas.SgemmStridedBatched(false, false, channels, n, inter, 1f, wo.Pointer, inter, 0, a.Pointer, n, interFloats, 1f, y.Pointer, n, roiFloats, rois);
+        BiasActivation.Launch(gpu, y.Pointer, shift.Pointer, y.Numel, n, channels, false);
     }
 
     private static unsafe void LaunchAttention(IDeviceRuntime gpu, nint q, nint k, nint v, nint y, long rois, int n, int dk, int dv, float scale)
@@ -211,11 +210,5 @@ public static class NonLocalAttention
         void** args = stackalloc void*[] { &q, &k, &v, &y, &rois, &n, &dk, &dv, &scale, &ld };
         gpu.Launch(gpu.GetKernel(Source, "nonlocal_attention_f32"), new Dim3((uint)Math.Min(blocks, int.MaxValue)), new Dim3(Threads),
             sharedBytes, args, 10);
-    }
-
-    private static unsafe void LaunchResidual(IDeviceRuntime gpu, nint x, nint y, nint gamma, nint beta, nint output, long total, long inner, int channels)
-    {
-        void** args = stackalloc void*[] { &x, &y, &gamma, &beta, &output, &total, &inner, &channels };
-        gpu.Launch(gpu.GetKernel(Source, "nonlocal_residual_bn_f32"), Dim3.Cover(total, 256), new Dim3(256), 0, args, 8);
     }
 }

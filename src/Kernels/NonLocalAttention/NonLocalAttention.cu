@@ -123,15 +123,3 @@ extern "C" __global__ void __launch_bounds__(NL_THREADS) nonlocal_attention_f32(
         __syncthreads();
     }
 }
-
-// out = x + y * gamma[c] + beta[c] over [rois, channels, inner]: the BatchNorm (as a per-channel
-// affine) and the residual of the block, in one pass after the output projection.
-extern "C" __global__ void nonlocal_residual_bn_f32(
-    const float* x, const float* y, const float* gamma, const float* beta, float* out,
-    int64_t total, int64_t inner, int channels)
-{
-    NS_GRID_LOOP(i, total) {
-        int c = (int)((i / inner) % channels);
-        out[i] = x[i] + fmaf(y[i], gamma[c], beta[c]);
-    }
-}

@@ -55,11 +55,11 @@ public class NonLocalAttentionFixtureTests
         using var x = Hashed($"block_r{rois}.x", 2.0, rois, Channels, Side, Side);
         TensorPrimitives.Max(x.AsSpan<float>(), 0f, x.AsSpan<float>());
 
-        var (bnScale, bnShift) = NonLocal.FoldBatchNorm(gamma, beta, mean, variance);
-        using (bnScale)
-        using (bnShift)
+        var (folded, shift) = NonLocal.FoldBatchNorm(wo, gamma, beta, mean, variance);
+        using (folded)
+        using (shift)
         {
-            using var y = NonLocal.Forward(x, wq, wk, wv, wo, bnScale, bnShift, NonLocal.BcnetScale(Channels));
+            using var y = NonLocal.Forward(x, wq, wk, wv, folded, shift, NonLocal.BcnetScale(Channels));
             Assert.Equal(x.Shape, y.Shape);
             AssertSampleMatches($"block_r{rois}.y", y, stride);
         }
