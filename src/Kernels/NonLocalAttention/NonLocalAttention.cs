@@ -93,7 +93,7 @@ public static class NonLocalAttention
         var y = Tensor.Empty(v.Shape, DType.Float32, v.Device);
         if (y.Numel == 0) return y;
         if (q.Device.IsCpu) AttendCpu(q.Pointer, k.Pointer, v.Pointer, y.Pointer, rois, n, dk, dv, scale);
-        else LaunchAttention(q.Device.Gpu, q.Pointer, k.Pointer, v.Pointer, y.Pointer, rois, n, dk, dv, scale);
+        else LaunchAttention(q.Device.Gpu, q.Pointer, k.Pointer, v.Pointer, y.Pointer, rois, (long)dk * n, (long)dv * n, n, dk, dv, scale);
         return y;
     }
 
@@ -136,17 +136,20 @@ public static class NonLocalAttention
     private static unsafe void ForwardCpu(Tensor x, Tensor wq, Tensor wk, Tensor wv, Tensor wo, Tensor shift,
         Tensor y, int rois, int channels, int inter, int n, float scale)
     {
-        long roiFloats = (long)channels * n, interFloats = (long)inter * n;
-        using var scratch = Tensor.Empty(Device.Cpu, DType.Float32, checked((int)(4 * interFloats + (long)n * n)));
+        long roiFloats = (long)channels * n, interFloats = (long)inter * n, weightFloats = (long)inter * channels;
+        using var scratch = Tensor.Empty(Device.Cpu, DType.Float32, checked((int)(4 * interFloats + (long)n * n + 3 * weightFloats)));
         float* q = (float*)scratch.Pointer, k = q + interFloats, v = k + interFloats, a = v + interFloats, scores = a + interFloats;
+        // Query, key and value weights stacked: one GEMM per RoI, three times as tall, fills q, k, v at once.
+        float* wqkv = scores + (long)n * n;
+        new ReadOnlySpan<float>((void*)wq.Pointer, (int)weightFloats).CopyTo(new Span<float>(wqkv, (int)weightFloats));
+        new ReadOnlySpan<float>((void*)wk.Pointer, (int)weightFloats).CopyTo(new Span<float>(wqkv + weightFloats, (int)weightFloats));
+        new ReadOnlySpan<float>((void*)wv.Pointer, (int)weightFloats).CopyTo(new Span<float>(wqkv + 2 * weightFloats, (int)weightFloats));
         float* xp = (float*)x.Pointer, yp = (float*)y.Pointer;
         y.CopyFrom(x);
         for (int r = 0; r < rois; r++)
         {
             float* xr = xp + r * roiFloats, yr = yp + r * roiFloats;
-            OpenBlas.Sgemm(false, false, inter, n, channels, 1f, (float*)wq.Pointer, channels, xr, n, 0f, q, n);
-            OpenBlas.Sgemm(false, false, inter, n, channels, 1f, (float*)wk.Pointer, channels, xr, n, 0f, k, n);
-            OpenBlas.Sgemm(false, false, inter, n, channels, 1f, (float*)wv.Pointer, channels, xr, n, 0f, v, n);
+            OpenBlas.Sgemm(false, false, 3 * inter, n, channels, 1f, wqkv, channels, xr, n, 0f, q, n);
             AttendRoiCpu(q, k, v, a, scores, n, inter, inter, scale);
             OpenBlas.Sgemm(false, false, channels, n, inter, 1f, (float*)wo.Pointer, inter, a, n, 1f, yr, n);
             BiasActivation.ChannelRows(yr, n, n, channels, (float*)shift.Pointer, false);
@@ -186,29 +189,35 @@ public static class NonLocalAttention
     {
         var gpu = x.Device.Gpu;
         var blas = gpu.Blas;
-        long roiFloats = (long)channels * n, interFloats = (long)inter * n;
-        using var q = Tensor.Empty(x.Device, DType.Float32, rois, inter, n);
-        using var k = Tensor.Empty(x.Device, DType.Float32, rois, inter, n);
-        using var v = Tensor.Empty(x.Device, DType.Float32, rois, inter, n);
+        long roiFloats = (long)channels * n, interFloats = (long)inter * n, weightBytes = (long)inter * channels * sizeof(float);
+        // As on the CPU, one projection GEMM three times as tall: [R, 3·Ci, N] holds q, k, v per RoI.
+        using var wqkv = Tensor.Empty(x.Device, DType.Float32, 3 * inter, channels);
+        gpu.CopyDeviceToDevice(wqkv.Pointer, wq.Pointer, weightBytes);
+        gpu.CopyDeviceToDevice(wqkv.Pointer + (nint)weightBytes, wk.Pointer, weightBytes);
+        gpu.CopyDeviceToDevice(wqkv.Pointer + (nint)(2 * weightBytes), wv.Pointer, weightBytes);
+        using var qkv = Tensor.Empty(x.Device, DType.Float32, rois, 3 * inter, n);
         using var a = Tensor.Empty(x.Device, DType.Float32, rois, inter, n);
         // Stride 0 on the weight: every RoI's projection reuses the same matrix.
-        foreach (var (w, dst) in new[] { (wq, q), (wk, k), (wv, v) })
-            blas.SgemmStridedBatched(false, false, inter, n, channels, 1f, w.Pointer, channels, 0, x.Pointer, n, roiFloats, 0f, dst.Pointer, n, interFloats, rois);
-        LaunchAttention(gpu, q.Pointer, k.Pointer, v.Pointer, a.Pointer, rois, n, inter, inter, scale);
+        blas.SgemmStridedBatched(false, false, 3 * inter, n, channels, 1f, wqkv.Pointer, channels, 0, x.Pointer, n, roiFloats,
+            0f, qkv.Pointer, n, 3 * interFloats, rois);
+        long sliceBytes = interFloats * sizeof(float);
+        LaunchAttention(gpu, qkv.Pointer, qkv.Pointer + (nint)sliceBytes, qkv.Pointer + (nint)(2 * sliceBytes), a.Pointer, rois,
+            3 * interFloats, 3 * interFloats, n, inter, inter, scale);
         gpu.CopyDeviceToDevice(y.Pointer, x.Pointer, y.Bytes);
         blas.SgemmStridedBatched(false, false, channels, n, inter, 1f, wo.Pointer, inter, 0, a.Pointer, n, interFloats, 1f, y.Pointer, n, roiFloats, rois);
         BiasActivation.Launch(gpu, y.Pointer, shift.Pointer, y.Numel, n, channels, false);
     }
 
-    private static unsafe void LaunchAttention(IDeviceRuntime gpu, nint q, nint k, nint v, nint y, long rois, int n, int dk, int dv, float scale)
+    private static unsafe void LaunchAttention(IDeviceRuntime gpu, nint q, nint k, nint v, nint y, long rois, long qkStride, long vStride,
+        int n, int dk, int dv, float scale)
     {
         Check.That(n <= MaxCudaPositions, Op, $"{n} positions per RoI exceed the CUDA kernel's {MaxCudaPositions} (its scores live in shared memory)");
         // An odd row stride spreads the 16 score rows read together in the V phase over distinct banks.
         int ld = n | 1;
         int sharedBytes = (QueryTile * ld + QueryTile + StageFloats) * sizeof(float);
         long blocks = rois * ((n + QueryTile - 1) / QueryTile);
-        void** args = stackalloc void*[] { &q, &k, &v, &y, &rois, &n, &dk, &dv, &scale, &ld };
+        void** args = stackalloc void*[] { &q, &k, &v, &y, &rois, &qkStride, &vStride, &n, &dk, &dv, &scale, &ld };
         gpu.Launch(gpu.GetKernel(Source, "nonlocal_attention_f32"), new Dim3((uint)Math.Min(blocks, int.MaxValue)), new Dim3(Threads),
-            sharedBytes, args, 10);
+            sharedBytes, args, 12);
     }
 }

@@ -1,7 +1,9 @@
 #include "nativeseg.cuh"
 
 // Attention core of the non-local block, one block per (RoI, tile of 32 queries). Everything is
-// channel-major as the 1x1 convolutions leave it: q, k [rois, dk, n], v and out [rois, dv, n].
+// channel-major as the 1x1 convolutions leave it: q, k [dk, n] and v [dv, n] per RoI, `qk_stride` and
+// `v_stride` floats from one RoI to the next (so they may be slices of one stacked projection);
+// out [rois, dv, n].
 // The tile's 32 x n scores stay in dynamic shared memory from Q.K^T through the softmax to the
 // product with V, so the n x n attention matrix never touches global memory.
 //
@@ -16,7 +18,7 @@
 
 extern "C" __global__ void __launch_bounds__(NL_THREADS) nonlocal_attention_f32(
     const float* q, const float* k, const float* v, float* out,
-    int64_t rois, int n, int dk, int dv, float scale, int ld)
+    int64_t rois, int64_t qk_stride, int64_t v_stride, int n, int dk, int dv, float scale, int ld)
 {
     NS_DYNAMIC_SHARED(float, shared);
     float* scores = shared;
@@ -31,9 +33,9 @@ extern "C" __global__ void __launch_bounds__(NL_THREADS) nonlocal_attention_f32(
     for (int64_t block = blockIdx.x; block < rois * tiles; block += gridDim.x) {
         const int64_t roi = block / tiles;
         const int q0 = (int)(block % tiles) * NL_QUERIES;
-        const float* qr = q + roi * dk * n;
-        const float* kr = k + roi * dk * n;
-        const float* vr = v + roi * dv * n;
+        const float* qr = q + roi * qk_stride;
+        const float* kr = k + roi * qk_stride;
+        const float* vr = v + roi * v_stride;
         float* outr = out + roi * dv * n;
 
         // Scores: each warp owns 4 query rows, each lane keys lane + 32u of the key block.
