@@ -1,0 +1,55 @@
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Tensors;
+using NativeSeg.Layers.Parameters;
+using NativeSeg.Models.Bcnet;
+using NativeSeg.Models.Conversion;
+using NativeSeg.Models.Fcos;
+
+namespace NativeSeg.Tests.Bcnet;
+
+public class BcnetArchitectureTests
+{
+    /// <summary>
+    /// Counted from specs/bcnet.md §2: R50 bottom-up 265 (stem 5, 16 bottlenecks × 15, 4 shortcuts × 5), FPN 12,
+    /// top block 4, FCOS head 43 (towers 32, predictors 6, scales 5), bilayer head 48.
+    /// </summary>
+    [Fact]
+    public void KeyListFollowsTheSpec()
+    {
+        var arch = Architectures.Find(BcnetArchitecture.FcosR50Fpn);
+        var keys = arch.ExpectedKeys;
+        Assert.Equal(372, keys.Count);
+        Assert.Equal([2048, 512, 1, 1], keys["backbone.bottom_up.res5.2.conv3.weight"]);
+        Assert.Equal([256, 2048, 1, 1], keys["backbone.fpn_lateral5.weight"]);
+        Assert.DoesNotContain("backbone.fpn_lateral2.weight", keys.Keys);
+        Assert.Equal([256, 256, 3, 3], keys["backbone.top_block.p7.weight"]);
+        Assert.Equal([80, 256, 3, 3], keys["head.cls_logits.weight"]);
+        Assert.Equal([256], keys["head.bbox_tower.10.weight"]);
+        Assert.Equal([1], keys["head.scales.4.scale"]);
+        Assert.Equal([1, 256, 1, 1], keys["mask_head.predictor.weight"]);
+        Assert.DoesNotContain("mask_head.query_transform_bound.bias", keys.Keys);
+        Assert.DoesNotContain(keys.Keys, k => k.StartsWith("roi_heads.", StringComparison.Ordinal));
+        Assert.Null(arch.MapKey("mask_head.blocker_bound.num_batches_tracked"));
+        Assert.Equal("head.scales.0.scale", arch.MapKey("module.head.scales.0.scale"));
+    }
+
+    /// <summary>Every head key of the list is one the heads load, and the heads need no other.</summary>
+    [Fact]
+    public void HeadsLoadExactlyTheirKeysOfTheList()
+    {
+        var keys = Architectures.Find(BcnetArchitecture.FcosR50Fpn).ExpectedKeys
+            .Where(k => k.Key.StartsWith("head.", StringComparison.Ordinal) || k.Key.StartsWith("mask_head.", StringComparison.Ordinal)
+                || k.Key.StartsWith("backbone.top_block.", StringComparison.Ordinal));
+        var weights = keys.ToDictionary(k => k.Key, k => Tensor.Zeros(new Shape(k.Value), DType.Float32, Device.Cpu));
+        try
+        {
+            var store = new ParameterStore(weights, Device.Cpu);
+            using var heads = new BcnetHeads(store, new FcosConfig());
+            Assert.Empty(store.Unused());
+        }
+        finally
+        {
+            foreach (var w in weights.Values) w.Dispose();
+        }
+    }
+}
