@@ -2,12 +2,13 @@ using System.CommandLine;
 
 namespace NativeSeg.Cli.Commands;
 
-/// <summary>`nativeseg bench ...`: performance measurements (kernels now; whole models to follow as `bench model`).</summary>
+/// <summary>`nativeseg bench ...`: performance measurements of single kernels and of whole models.</summary>
 internal static class BenchCommand
 {
     public static Command Create() =>
         new("bench", "Measure performance")
         {
             BenchKernelsCommand.Create(),
+            BenchModelCommand.Create(),
         };
 }

@@ -104,7 +104,8 @@ public sealed class MaskRcnn : IInstanceSegmenter
     }
 
     /// <summary>Instances of each image, run as one batch padded to the largest image.</summary>
-    public IReadOnlyList<IReadOnlyList<MaskRcnnInstance>> Segment(IReadOnlyList<Image> images)
+    /// <param name="clock">Times each stage when benchmarking; null in ordinary use.</param>
+    public IReadOnlyList<IReadOnlyList<MaskRcnnInstance>> Segment(IReadOnlyList<Image> images, StageClock? clock = null)
     {
         if (images.Count == 0) return [];
         var inputs = images.Select(i => ImagePreprocessor.Run(i, Setup.Preprocess, Device.Cpu)).ToList();
@@ -112,10 +113,12 @@ public sealed class MaskRcnn : IInstanceSegmenter
         {
             int ph = inputs.Max(p => p.PaddedHeight), pw = inputs.Max(p => p.PaddedWidth);
             using var batch = Batch(inputs, ph, pw);
+            clock?.Lap(Stages.Preprocess);
             using var features = _backbone.Forward(batch);
+            clock?.Lap(Stages.Backbone);
             var sizes = inputs.Select(p => (p.Height, p.Width)).ToList();
-            var detections = _heads.Forward(features.Maps, (ph, pw), sizes);
-            return inputs.Select((p, n) => _postprocessor.Run(detections[n], new ImageGeometry(p.Height, p.Width, p.OriginalHeight, p.OriginalWidth))).ToList();
+            var detections = _heads.Forward(features.Maps, (ph, pw), sizes, clock);
+            return inputs.Select((p, n) => _postprocessor.Run(detections[n], new ImageGeometry(p.Height, p.Width, p.OriginalHeight, p.OriginalWidth), clock)).ToList();
         }
         finally
         {

@@ -1,5 +1,6 @@
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Parameters;
+using NativeSeg.Models.Inference;
 
 namespace NativeSeg.Models.MaskRcnn;
 
@@ -124,10 +125,16 @@ public sealed class MaskRcnnHeads : IDisposable
     }
 
     /// <summary>RPN, box and mask heads on a batch's features.</summary>
-    public IReadOnlyList<MaskDetections> Forward(IReadOnlyList<Tensor> features, (int H, int W) padded, IReadOnlyList<(int H, int W)> imageSizes)
+    /// <param name="clock">Times the RPN, box head and mask head when benchmarking; null in ordinary use.</param>
+    public IReadOnlyList<MaskDetections> Forward(IReadOnlyList<Tensor> features, (int H, int W) padded, IReadOnlyList<(int H, int W)> imageSizes, StageClock? clock = null)
     {
         var proposals = Propose(features, padded, imageSizes);
-        return PredictMasks(features, DetectBoxes(features, proposals, imageSizes));
+        clock?.Lap(Stages.Rpn);
+        var detections = DetectBoxes(features, proposals, imageSizes);
+        clock?.Lap(Stages.BoxHead);
+        var masks = PredictMasks(features, detections);
+        clock?.Lap(Stages.MaskHead);
+        return masks;
     }
 
     public void Dispose()

@@ -1,0 +1,65 @@
+using System.Text.Json;
+using NativeSeg.Cli;
+using NativeSeg.Models.Inference;
+using NativeSeg.Tests.Formats;
+using NativeSeg.Tests.Models.MaskRcnn;
+
+namespace NativeSeg.Tests.Cli;
+
+[Collection(PoolCollection.Name)]
+public class BenchModelCommandTests
+{
+    private const int Runs = 3;
+
+    [Fact]
+    public void TimesEveryStageAndReportsThePoolBeforeAndAfter()
+    {
+        using var temp = new TempFolder();
+        string model = temp.File("model.safetensors"), json = temp.File("bench.json");
+        TinyMaskRcnn.WriteTorchvision(model);
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Program.Run(["bench", "model", "--model", model, "--image", FixturePaths.Fixture("exif_o1.jpg"), "--device", "cpu",
+            "--runs", Runs.ToString(), "--warmup", "1", "--json", json], output, error);
+        Assert.True(code == 0, output + "\n" + error);
+        string text = output.ToString();
+        foreach (string stage in Stages.All.Append("end to end")) Assert.Contains("\n" + stage + " ", text);
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var root = doc.RootElement;
+        Assert.True(root.GetProperty("detections").GetInt32() > 0, text);
+        long before = root.GetProperty("pool_bytes_in_use_before").GetInt64();
+        Assert.Equal(before, root.GetProperty("pool_bytes_in_use_after").GetInt64());
+        Assert.Contains($"pool bytes in use on cpu: {before} before the runs, {before} after", text);
+
+        var stages = root.GetProperty("stages");
+        double[] Samples(string stage) => stages.GetProperty(stage).GetProperty("samples_ms").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        var total = Samples("end to end");
+        Assert.Equal(Runs, total.Length);
+        for (int r = 0; r < Runs; r++)
+        {
+            // The stages tile the inference, which the end-to-end clock encloses.
+            double sum = Stages.All.Sum(s => Samples(s)[r]);
+            Assert.True(sum > 0 && sum <= total[r], $"run {r}: stages sum to {sum} ms, end to end {total[r]} ms");
+        }
+        foreach (string stage in Stages.All.Append("end to end"))
+        {
+            var s = stages.GetProperty(stage);
+            double min = s.GetProperty("min_ms").GetDouble(), median = s.GetProperty("median_ms").GetDouble(), max = s.GetProperty("max_ms").GetDouble();
+            Assert.True(min <= median && median <= max, $"{stage}: {min} {median} {max}");
+        }
+    }
+
+    [Fact]
+    public void RejectsAModelOfAnotherArchitecture()
+    {
+        using var temp = new TempFolder();
+        string model = temp.File("other.safetensors");
+        using (var t = NativeSeg.Engine.Tensors.Tensor.FromArray(new float[] { 1 }, 1))
+            NativeSeg.Engine.Formats.Safetensors.SafetensorsWriter.Write(model, [new("x", t)], new Dictionary<string, string> { ["architecture"] = "bpr_hr18s" });
+        var error = new StringWriter();
+        int code = Program.Run(["bench", "model", "--model", model, "--image", FixturePaths.Fixture("exif_o1.jpg"), "--device", "cpu"], new StringWriter(), error);
+        Assert.Equal(2, code);
+        Assert.Contains("bpr_hr18s", error.ToString());
+    }
+}
