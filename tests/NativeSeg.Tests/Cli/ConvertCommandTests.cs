@@ -1,0 +1,25 @@
+using NativeSeg.Cli;
+using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Tests.Formats;
+
+namespace NativeSeg.Tests.Cli;
+
+public class ConvertCommandTests
+{
+    [Fact]
+    public void ACheckpointMissingAMaskHeadKeyFailsNamingTheKey()
+    {
+        using var temp = new TempFolder();
+        string output = temp.File("model.safetensors");
+        var stdout = new StringWriter();
+        var error = new StringWriter();
+        int code = Program.Run(["convert", FixturePaths.Fixture("maskrcnn_tv_missing_mask_key.pth"), "--out", output, "--arch", MaskRcnnArchitectures.Torchvision],
+            stdout, error);
+        Assert.Equal(1, code);
+        // Every other key and shape of the real torchvision checkpoint is present, so this is the whole complaint.
+        Assert.Contains("1 missing:\n    roi_heads.mask_predictor.mask_fcn_logits.weight", error.ToString());
+        Assert.DoesNotContain("unexpected", error.ToString());
+        Assert.DoesNotContain("wrong shape", error.ToString());
+        Assert.False(File.Exists(output));
+    }
+}
