@@ -15,7 +15,7 @@ internal sealed class NonLocalAttentionBenchmark : KernelBenchmark<NonLocalAtten
 
     protected override IEnumerable<Size> SizesOf(BenchmarkPreset preset) => preset switch
     {
-        BenchmarkPreset.Small => [new("core", false, 4, 64, 14), new("block", true, 4, 64, 14)],
+        BenchmarkPreset.Small => [new("core", false, 2, 32, 7), new("block", true, 2, 32, 7)],
         BenchmarkPreset.Paper => [new("core", false, 100, 256, 14), new("block", true, 100, 256, 14)],
         BenchmarkPreset.Large => [new("core", false, 1000, 256, 14), new("block", true, 1000, 256, 14)],
         _ => throw new ArgumentOutOfRangeException(nameof(preset)),
