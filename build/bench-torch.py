@@ -474,7 +474,7 @@ def measure(setup, device, repeats, warmup, copies=2, max_seconds=20.0):
             runs[copy % copies]()
             copy += 1
         sync()
-        times = []
+        times, cpu_times = [], []
         start = time.perf_counter()
         while len(times) < repeats and (len(times) < min(3, repeats) or time.perf_counter() - start < max_seconds):
             if device == "cuda":
@@ -485,15 +485,16 @@ def measure(setup, device, repeats, warmup, copies=2, max_seconds=20.0):
                 b.synchronize()
                 times.append(a.elapsed_time(b))
             else:
-                t0 = time.perf_counter()
+                c0, t0 = time.process_time(), time.perf_counter()
                 runs[copy % copies]()
                 times.append((time.perf_counter() - t0) * 1e3)
+                cpu_times.append((time.process_time() - c0) * 1e3)
             copy += 1
-    return sorted(times)
+    return sorted(times), sorted(cpu_times)
 
 
 def run_ours(executable, args, threads):
-    """Times the same cases with `nativeseg bench kernels --json`; returns {case name: median ms}."""
+    """Times the same cases with `nativeseg bench kernels --json`; returns {case name: (median ms, median CPU ms or None)}."""
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "ours.json")
         command = [executable, "bench", "kernels", "--device", args.device, "--sizes", args.sizes,
@@ -502,15 +503,17 @@ def run_ours(executable, args, threads):
             command += ["--threads", str(threads)]
         if args.filter:
             command += ["--filter", args.filter]
+            if "ceiling" not in args.filter:
+                command += ["--no-ceilings"]
         print("$ " + " ".join(command), flush=True)
         subprocess.run(command, check=True)
         with open(path) as f:
             ours = json.load(f)
-    medians = {r["name"]: r["median_ms"] for r in ours["results"]}
+    medians = {r["name"]: (r["median_ms"], r.get("cpu_median_ms")) for r in ours["results"]}
     ceilings = ours.get("ceilings")
     if ceilings:
-        medians[ceilings["copy_name"]] = ceilings["copy_median_ms"]
-        medians[ceilings["sgemm_name"]] = ceilings["sgemm_median_ms"]
+        medians[ceilings["copy_name"]] = (ceilings["copy_median_ms"], ceilings.get("copy_cpu_median_ms"))
+        medians[ceilings["sgemm_name"]] = (ceilings["sgemm_median_ms"], ceilings.get("sgemm_cpu_median_ms"))
     return medians
 
 
@@ -538,27 +541,35 @@ def main():
     print(f"{'case'.ljust(width)}  {'median ms':>10}  {'p10':>9}  {'p90':>9}  {'min':>9}  {'max':>9}  {'GFLOP/s':>8}  {'GB/s':>7}")
     results = []
     for name, flops, nbytes, setup in cases:
-        ms = measure(setup, args.device, args.repeats, args.warmup)
+        ms, cpu_ms = measure(setup, args.device, args.repeats, args.warmup)
         med = statistics.median(ms)
         row = {"name": name, "runs": len(ms), "median_ms": med, "p10_ms": percentile(ms, 10), "p90_ms": percentile(ms, 90),
                "min_ms": ms[0], "max_ms": ms[-1], "flops": flops, "bytes": nbytes,
                "gflops_per_s": flops / (med * 1e6), "gbytes_per_s": nbytes / (med * 1e6), "samples_ms": ms}
+        if cpu_ms:
+            row["cpu_median_ms"] = statistics.median(cpu_ms)
         if name in ours:
-            row["ours_median_ms"] = ours[name]
+            row["ours_median_ms"], row["ours_cpu_median_ms"] = ours[name]
         results.append(row)
         print(f"{name.ljust(width)}  {med:10.3f}  {row['p10_ms']:9.3f}  {row['p90_ms']:9.3f}  {ms[0]:9.3f}  {ms[-1]:9.3f}  "
               f"{row['gflops_per_s']:8.1f}  {row['gbytes_per_s']:7.1f}")
     if args.ours:
         print()
-        print(f"{'case'.ljust(width)}  {'ours ms':>10}  {'torch ms':>10}  {'ours/torch':>10}")
+        # CPU time (all threads of the process) next to wall time: on a loaded machine the wall clock
+        # mostly measures waiting for a core, CPU time still compares the implementations.
+        print(f"{'case'.ljust(width)}  {'ours ms':>10}  {'torch ms':>10}  {'ours/torch':>10}  {'ours cpu ms':>11}  {'torch cpu ms':>12}  {'cpu ratio':>9}")
         for row in results:
             if "ours_median_ms" in row:
+                cpu = ""
+                if row.get("ours_cpu_median_ms") and row.get("cpu_median_ms"):
+                    cpu = (f"  {row['ours_cpu_median_ms']:11.3f}  {row['cpu_median_ms']:12.3f}  "
+                           f"{row['ours_cpu_median_ms'] / row['cpu_median_ms']:9.2f}")
                 print(f"{row['name'].ljust(width)}  {row['ours_median_ms']:10.3f}  {row['median_ms']:10.3f}  "
-                      f"{row['ours_median_ms'] / row['median_ms']:10.2f}")
+                      f"{row['ours_median_ms'] / row['median_ms']:10.2f}{cpu}")
             else:
                 print(f"{row['name'].ljust(width)}  {'-':>10}  {row['median_ms']:10.3f}  {'(no nativeseg case)':>10}")
         for name in sorted(set(ours) - {r["name"] for r in results}):
-            print(f"{name.ljust(width)}  {ours[name]:10.3f}  {'-':>10}  (no torch case)")
+            print(f"{name.ljust(width)}  {ours[name][0]:10.3f}  {'-':>10}  (no torch case)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"device": args.device, "threads": threads, "sizes": args.sizes, "torch": torch.__version__,

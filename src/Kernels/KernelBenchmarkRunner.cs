@@ -30,16 +30,26 @@ public sealed record KernelBenchmarkResult(string Benchmark, string Label, strin
 
     public double P90 => Percentile(90);
 
+    /// <summary>
+    /// CPU only: process CPU time (all threads) per run, sorted. On a shared, oversubscribed machine the
+    /// wall clock mostly measures waiting for a core; CPU time still compares implementations.
+    /// </summary>
+    public IReadOnlyList<double>? CpuMilliseconds { get; init; }
+
+    public double? CpuMedian => CpuMilliseconds is { Count: > 0 } cpu ? Percentile(cpu, 50) : null;
+
     public double GflopsPerSecond => Flops / (Median * 1e6);
 
     public double GigabytesPerSecond => Bytes / (Median * 1e6);
 
     /// <summary>Linear interpolation between the sorted samples.</summary>
-    public double Percentile(double p)
+    public double Percentile(double p) => Percentile(Milliseconds, p);
+
+    private static double Percentile(IReadOnlyList<double> sorted, double p)
     {
-        double position = p / 100 * (Milliseconds.Count - 1);
+        double position = p / 100 * (sorted.Count - 1);
         int low = (int)Math.Floor(position), high = (int)Math.Ceiling(position);
-        return Milliseconds[low] + (Milliseconds[high] - Milliseconds[low]) * (position - low);
+        return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
     }
 }
 
@@ -55,13 +65,22 @@ public static class KernelBenchmarkRunner
         device.Runtime?.Synchronize();
 
         var times = new List<double>(options.Repeats);
+        var cpuTimes = new List<double>(options.Repeats);
         var budget = Stopwatch.StartNew();
         int minimum = Math.Min(3, options.Repeats);
         while (times.Count < options.Repeats && (times.Count < minimum || budget.Elapsed.TotalSeconds < options.MaxSeconds))
+        {
+            var cpuBefore = Environment.CpuUsage.TotalTime;
             times.Add(TimeOne(benchmarkCase, copy++, device));
+            cpuTimes.Add((Environment.CpuUsage.TotalTime - cpuBefore).TotalMilliseconds);
+        }
         times.Sort();
+        cpuTimes.Sort();
         int threads = device.IsCpu ? Engine.Cpu.CpuThreads.Count : 0;
-        return new KernelBenchmarkResult(size.Benchmark, size.Label, device.ToString(), threads, size.Flops, size.Bytes, times);
+        return new KernelBenchmarkResult(size.Benchmark, size.Label, device.ToString(), threads, size.Flops, size.Bytes, times)
+        {
+            CpuMilliseconds = device.IsCpu ? cpuTimes : null,
+        };
     }
 
     /// <summary>CPU: wall clock around the call. CUDA: events around the launches, so host overhead that overlaps the GPU is not counted.</summary>

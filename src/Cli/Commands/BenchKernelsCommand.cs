@@ -62,14 +62,14 @@ internal static class BenchKernelsCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"ceilings: {copy.FullName} {copy.GigabytesPerSecond:0.0} GB/s (read + write, {copy.Median:0.000} ms), {gemm.FullName} {gemm.GflopsPerSecond:0.0} GFLOP/s ({gemm.Median:0.000} ms)"));
         }
-        output.WriteLine($"{"case".PadRight(width)}  {"median ms",10}  {"p10",9}  {"p90",9}  {"min",9}  {"max",9}  {"GFLOP/s",8}  {"GB/s",7}  {"%sgemm",6}  {"%copy",6}");
+        output.WriteLine($"{"case".PadRight(width)}  {"median ms",10}  {"p10",9}  {"p90",9}  {"min",9}  {"max",9}  {"GFLOP/s",8}  {"GB/s",7}  {"%sgemm",6}  {"%copy",6}{(device.IsCpu ? "  cpu ms" : "")}");
         var results = new List<KernelBenchmarkResult>();
         foreach (var size in selected)
         {
             var r = KernelBenchmarkRunner.Measure(size, device, options);
             results.Add(r);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{r.FullName.PadRight(width)}  {r.Median,10:0.000}  {r.P10,9:0.000}  {r.P90,9:0.000}  {r.Min,9:0.000}  {r.Max,9:0.000}  {r.GflopsPerSecond,8:0.0}  {r.GigabytesPerSecond,7:0.0}  {Percent(r.GflopsPerSecond, gemm?.GflopsPerSecond),6}  {Percent(r.GigabytesPerSecond, copy?.GigabytesPerSecond),6}"));
+                $"{r.FullName.PadRight(width)}  {r.Median,10:0.000}  {r.P10,9:0.000}  {r.P90,9:0.000}  {r.Min,9:0.000}  {r.Max,9:0.000}  {r.GflopsPerSecond,8:0.0}  {r.GigabytesPerSecond,7:0.0}  {Percent(r.GflopsPerSecond, gemm?.GflopsPerSecond),6}  {Percent(r.GigabytesPerSecond, copy?.GigabytesPerSecond),6}{(r.CpuMedian is double cpu ? $"  {cpu,9:0.000}" : "")}"));
         }
         if (jsonPath is not null) WriteJson(jsonPath, device, preset, results, copy, gemm);
         return 0;
@@ -93,9 +93,11 @@ internal static class BenchKernelsCommand
             json.WriteString("copy_name", copy.FullName);
             json.WriteNumber("copy_gbytes_per_s", copy.GigabytesPerSecond);
             json.WriteNumber("copy_median_ms", copy.Median);
+            if (copy.CpuMedian is double copyCpu) json.WriteNumber("copy_cpu_median_ms", copyCpu);
             json.WriteString("sgemm_name", gemm.FullName);
             json.WriteNumber("sgemm_gflops_per_s", gemm.GflopsPerSecond);
             json.WriteNumber("sgemm_median_ms", gemm.Median);
+            if (gemm.CpuMedian is double gemmCpu) json.WriteNumber("sgemm_cpu_median_ms", gemmCpu);
             json.WriteEndObject();
         }
         json.WriteStartArray("results");
@@ -111,6 +113,7 @@ internal static class BenchKernelsCommand
             json.WriteNumber("p90_ms", r.P90);
             json.WriteNumber("min_ms", r.Min);
             json.WriteNumber("max_ms", r.Max);
+            if (r.CpuMedian is double cpu) json.WriteNumber("cpu_median_ms", cpu);
             json.WriteNumber("flops", r.Flops);
             json.WriteNumber("bytes", r.Bytes);
             json.WriteNumber("gflops_per_s", r.GflopsPerSecond);

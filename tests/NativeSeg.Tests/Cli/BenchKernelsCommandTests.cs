@@ -59,7 +59,8 @@ public class BenchKernelsCommandTests
         foreach (var size in KernelBenchmarks.All.SelectMany(b => b.Sizes(BenchmarkPreset.Small)))
         {
             var r = KernelBenchmarkRunner.Measure(size, Device.Cpu, new KernelBenchmarkOptions { Warmup = 0, Repeats = 1, Copies = 2 });
-            Assert.True(r.Flops > 0 && r.Bytes > 0 && r.Median > 0, size.FullName);
+            // Pure data movement (concat, gather, nearest resize) has no arithmetic to count.
+            Assert.True(r.Flops >= 0 && r.Bytes > 0 && r.Median > 0, size.FullName);
         }
     }
 

@@ -33,15 +33,4 @@ public class BenchmarkCoverageTests
             .ToArray();
         Assert.True(missing.Length == 0, $"no kernel benchmark's timed run launches these kernels: {string.Join(", ", missing)}");
     }
-
-    [Fact]
-    public void BenchmarkCaseNamesAreUniqueInEveryPreset()
-    {
-        foreach (var preset in Enum.GetValues<BenchmarkPreset>())
-        {
-            var duplicates = KernelBenchmarks.All.SelectMany(b => b.Sizes(preset)).GroupBy(s => s.FullName)
-                .Where(g => g.Count() > 1).Select(g => g.Key).ToArray();
-            Assert.True(duplicates.Length == 0, $"{preset}: duplicate benchmark names {string.Join(", ", duplicates)}");
-        }
-    }
 }
