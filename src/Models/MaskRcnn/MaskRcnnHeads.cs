@@ -33,7 +33,7 @@ public sealed class MaskRcnnHeads : IDisposable
         var owned = new List<IDisposable>();
         try
         {
-            _rpn = Own(new RpnHead(store, names));
+            _rpn = Own(new RpnHead(store, names, config.FeatureChannels));
             _box = Own(new BoxHead(store, names, config));
             _mask = Own(new MaskHead(store, names, config));
             _maskIou = config.MaskIou ? Own(new MaskIouHead(store, names, config)) : null;
