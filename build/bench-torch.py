@@ -319,9 +319,11 @@ def nms(name, count, classes, threshold):
 
 
 def paste_boxes(g, count, height, width):
+    """Boxes up to 80% of the image, some overhanging an edge, but all overlapping it: torchvision's
+    paste_masks_in_image fails on a box wholly outside the image, which NativeSeg's cases include."""
     u = torch.rand(count, 4, generator=g)
-    w, h = u[:, 0] * width * 0.8, u[:, 1] * height * 0.8
-    x, y = u[:, 2] * (width + w) - w * 0.7, u[:, 3] * (height + h) - h * 0.7
+    w, h = (0.05 + u[:, 0] * 0.75) * width, (0.05 + u[:, 1] * 0.75) * height
+    x, y = u[:, 2] * (width - 0.6 * w) - 0.2 * w, u[:, 3] * (height - 0.6 * h) - 0.2 * h
     return torch.stack([x, y, x + w, y + h], 1)
 
 
