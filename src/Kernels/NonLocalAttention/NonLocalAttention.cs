@@ -13,7 +13,8 @@ namespace NativeSeg.Kernels.NonLocalAttention;
 /// (input_channels ** 0.5)</c>, 1/16 for C = 256), which <see cref="BcnetScale"/> reproduces; the
 /// scale is a parameter so the plain core can be checked against any formula.
 /// <para>
-/// The 1×1 convolutions are GEMMs (OpenBLAS per RoI on the CPU, strided-batched device BLAS on CUDA);
+/// The 1×1 convolutions are GEMMs, query/key/value stacked into one (OpenBLAS per RoI on the CPU,
+/// strided-batched device BLAS over the RoIs on CUDA);
 /// the attention core is one fused kernel per (RoI, 32-query tile) holding its 32 × HW scores in
 /// shared memory. The eval-mode BatchNorm is folded into the output projection at load
 /// (<see cref="FoldBatchNorm"/>), so the residual is that GEMM accumulating onto a copy of x
