@@ -32,49 +32,36 @@ public static class Arithmetic
 
     public static Tensor Div(Tensor a, Tensor b) => Binary(a, b, BinaryOp.Div);
 
-    public static unsafe Tensor Binary(Tensor a, Tensor b, BinaryOp op)
-    {
-        string name = OpName(op);
-        Check.DType(a, DType.Float32, name, "left input");
-        Check.DType(b, DType.Float32, name, "right input");
-        Check.SameShape(a, b, name);
-        Check.SameDevice(name, a, b);
-        var y = Tensor.Empty(a.Shape, DType.Float32, a.Device);
-        long n = a.Numel;
-        if (n == 0) return y;
-        if (a.Device.IsCpu)
+    public static Tensor Binary(Tensor a, Tensor b, BinaryOp op) =>
+        SameShape(a, b, OpName(op), "binary_f32", (int)op, (left, right, result) =>
         {
-            float* pa = (float*)a.Pointer, pb = (float*)b.Pointer, py = (float*)y.Pointer;
-            ForChunks(n, (offset, length) =>
+            switch (op)
             {
-                var left = new ReadOnlySpan<float>(pa + offset, length);
-                var right = new ReadOnlySpan<float>(pb + offset, length);
-                var result = new Span<float>(py + offset, length);
-                switch (op)
-                {
-                    case BinaryOp.Add: TensorPrimitives.Add(left, right, result); break;
-                    case BinaryOp.Sub: TensorPrimitives.Subtract(left, right, result); break;
-                    case BinaryOp.Mul: TensorPrimitives.Multiply(left, right, result); break;
-                    default: TensorPrimitives.Divide(left, right, result); break;
-                }
-            });
-            return y;
-        }
-        var gpu = a.Device.Gpu;
-        nint left = a.Pointer, right = b.Pointer, output = y.Pointer;
-        int code = (int)op;
-        void** args = stackalloc void*[] { &left, &right, &output, &n, &code };
-        gpu.Launch(gpu.GetKernel(Source, "binary_f32"), Dim3.Cover(n, 256), new Dim3(256), 0, args, 5);
-        return y;
-    }
+                case BinaryOp.Add: TensorPrimitives.Add(left, right, result); break;
+                case BinaryOp.Sub: TensorPrimitives.Subtract(left, right, result); break;
+                case BinaryOp.Mul: TensorPrimitives.Multiply(left, right, result); break;
+                default: TensorPrimitives.Divide(left, right, result); break;
+            }
+        });
 
     /// <summary>
     /// y = max(a + b, 0): a ResNet block's residual join. One pass instead of an add and a ReLU, each of
     /// which would read and write a whole feature map.
     /// </summary>
-    public static unsafe Tensor AddRelu(Tensor a, Tensor b)
+    public static Tensor AddRelu(Tensor a, Tensor b) =>
+        SameShape(a, b, "add_relu", "add_relu_f32", NoOpCode, (left, right, result) =>
+        {
+            TensorPrimitives.Add(left, right, result);
+            TensorPrimitives.Max(result, 0f, result);
+        });
+
+    private delegate void SpanBinary(ReadOnlySpan<float> left, ReadOnlySpan<float> right, Span<float> result);
+
+    /// <summary>Passed as the op code to kernels that compute one fixed op and so take none.</summary>
+    private const int NoOpCode = -1;
+
+    private static unsafe Tensor SameShape(Tensor a, Tensor b, string name, string kernel, int code, SpanBinary cpu)
     {
-        const string name = "add_relu";
         Check.DType(a, DType.Float32, name, "left input");
         Check.DType(b, DType.Float32, name, "right input");
         Check.SameShape(a, b, name);
@@ -85,18 +72,16 @@ public static class Arithmetic
         if (a.Device.IsCpu)
         {
             float* pa = (float*)a.Pointer, pb = (float*)b.Pointer, py = (float*)y.Pointer;
-            ForChunks(n, (offset, length) =>
-            {
-                var result = new Span<float>(py + offset, length);
-                TensorPrimitives.Add(new ReadOnlySpan<float>(pa + offset, length), new ReadOnlySpan<float>(pb + offset, length), result);
-                TensorPrimitives.Max(result, 0f, result);
-            });
+            ForChunks(n, (offset, length) => cpu(
+                new ReadOnlySpan<float>(pa + offset, length),
+                new ReadOnlySpan<float>(pb + offset, length),
+                new Span<float>(py + offset, length)));
             return y;
         }
         var gpu = a.Device.Gpu;
         nint left = a.Pointer, right = b.Pointer, output = y.Pointer;
-        void** args = stackalloc void*[] { &left, &right, &output, &n };
-        gpu.Launch(gpu.GetKernel(Source, "add_relu_f32"), Dim3.Cover(n, 256), new Dim3(256), 0, args, 4);
+        void** args = stackalloc void*[] { &left, &right, &output, &n, &code };
+        gpu.Launch(gpu.GetKernel(Source, kernel), Dim3.Cover(n, 256), new Dim3(256), 0, args, code == NoOpCode ? 4 : 5);
         return y;
     }
 
