@@ -33,15 +33,7 @@ public static class Conv2d
     /// <summary>The geometry <see cref="Forward(Tensor, Tensor, Tensor?, Conv2dParams)"/> would use; validates the arguments.</summary>
     public static Conv2dGeometry Geometry(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p)
     {
-        Check.Rank(x, 4, Op, "input");
-        Check.Rank(weight, 4, Op, "weight");
-        Check.DType(x, DType.Float32, Op, "input");
-        Check.DType(weight, DType.Float32, Op, "weight");
-        Check.SameDevice(Op, bias is null ? [x, weight] : [x, weight, bias]);
-        Check.That(p.Groups >= 1, Op, $"groups must be at least 1, got {p.Groups}");
-        Check.That(p.Stride.H >= 1 && p.Stride.W >= 1, Op, $"stride must be positive, got {p.Stride}");
-        Check.That(p.Dilation.H >= 1 && p.Dilation.W >= 1, Op, $"dilation must be positive, got {p.Dilation}");
-        Check.That(p.Padding.H >= 0 && p.Padding.W >= 0, Op, $"padding must not be negative, got {p.Padding}");
+        CheckCommon(Op, x, weight, bias, p.Groups, p.Stride, p.Padding, p.Dilation);
         int c = x.Shape[1], k = weight.Shape[0];
         Check.That(c % p.Groups == 0 && k % p.Groups == 0, Op,
             $"input {x.Shape} and weight {weight.Shape}: channels {c} and filters {k} must both divide into {p.Groups} groups");
@@ -57,6 +49,20 @@ public static class Conv2d
         Check.That(g.H + 2 * g.PadH >= g.DilationH * (g.R - 1) + 1 && g.W + 2 * g.PadW >= g.DilationW * (g.S - 1) + 1, Op,
             $"weight {weight.Shape} with dilation {p.Dilation} does not fit in input {x.Shape} padded by {p.Padding}");
         return g;
+    }
+
+    /// <summary>The checks conv2d and conv_transpose2d share: NCHW float32 tensors on one device, sane hyper-parameters.</summary>
+    internal static void CheckCommon(string op, Tensor x, Tensor weight, Tensor? bias, int groups, Pair2 stride, Pair2 padding, Pair2 dilation)
+    {
+        Check.Rank(x, 4, op, "input");
+        Check.Rank(weight, 4, op, "weight");
+        Check.DType(x, DType.Float32, op, "input");
+        Check.DType(weight, DType.Float32, op, "weight");
+        Check.SameDevice(op, bias is null ? [x, weight] : [x, weight, bias]);
+        Check.That(groups >= 1, op, $"groups must be at least 1, got {groups}");
+        Check.That(stride.H >= 1 && stride.W >= 1, op, $"stride must be positive, got {stride}");
+        Check.That(dilation.H >= 1 && dilation.W >= 1, op, $"dilation must be positive, got {dilation}");
+        Check.That(padding.H >= 0 && padding.W >= 0, op, $"padding must not be negative, got {padding}");
     }
 
     /// <summary>

@@ -16,13 +16,10 @@ public static class ConvTranspose2d
 {
     private const string Op = "conv_transpose2d";
 
-    internal const long CpuColumnBudgetBytes = 32L << 20;
-    internal const long CudaColumnBudgetBytes = 256L << 20;
-
     private static KernelSource Source => KernelCatalog.Get("ConvTranspose2d/ConvTranspose2d.cu");
 
     public static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, ConvTranspose2dParams p) =>
-        Forward(x, weight, bias, p, x.Device.IsCpu ? CpuColumnBudgetBytes : CudaColumnBudgetBytes);
+        Forward(x, weight, bias, p, x.Device.IsCpu ? Conv2d.CpuColumnBudgetBytes : Conv2d.CudaColumnBudgetBytes);
 
     /// <summary><paramref name="implicitGemm"/> false forces OpenBLAS for the CPU GEMM, so tests cover both CPU paths.</summary>
     internal static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, ConvTranspose2dParams p, long columnBudgetBytes, bool implicitGemm = true)
@@ -46,15 +43,7 @@ public static class ConvTranspose2d
 
     internal static Geometry Validate(Tensor x, Tensor weight, Tensor? bias, ConvTranspose2dParams p)
     {
-        Check.Rank(x, 4, Op, "input");
-        Check.Rank(weight, 4, Op, "weight");
-        Check.DType(x, DType.Float32, Op, "input");
-        Check.DType(weight, DType.Float32, Op, "weight");
-        Check.SameDevice(Op, bias is null ? [x, weight] : [x, weight, bias]);
-        Check.That(p.Groups >= 1, Op, $"groups must be at least 1, got {p.Groups}");
-        Check.That(p.Stride.H >= 1 && p.Stride.W >= 1, Op, $"stride must be positive, got {p.Stride}");
-        Check.That(p.Dilation.H >= 1 && p.Dilation.W >= 1, Op, $"dilation must be positive, got {p.Dilation}");
-        Check.That(p.Padding.H >= 0 && p.Padding.W >= 0, Op, $"padding must not be negative, got {p.Padding}");
+        Conv2d.CheckCommon(Op, x, weight, bias, p.Groups, p.Stride, p.Padding, p.Dilation);
         Check.That(p.OutputPadding.H >= 0 && p.OutputPadding.W >= 0
             && (p.OutputPadding.H < p.Stride.H || p.OutputPadding.H < p.Dilation.H)
             && (p.OutputPadding.W < p.Stride.W || p.OutputPadding.W < p.Dilation.W), Op,

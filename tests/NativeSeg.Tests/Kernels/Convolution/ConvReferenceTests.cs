@@ -61,7 +61,7 @@ public class ConvReferenceTests
         using var w = RandomTensors.Uniform(Device.Cpu, 22, -1, 1, wShape);
         using var b = RandomTensors.Uniform(Device.Cpu, 23, -1, 1, wShape[1] * groups);
         var p = new ConvTranspose2dParams { Stride = stride, Padding = padding, OutputPadding = outputPadding, Dilation = dilation, Groups = groups };
-        long columnBudget = budget == 0 ? ConvTranspose2d.CpuColumnBudgetBytes : budget;
+        long columnBudget = budget == 0 ? Conv2d.CpuColumnBudgetBytes : budget;
         using var expected = ScatterConvTranspose2d(x, w, b, p);
         using var y = ConvTranspose2d.Forward(x, w, b, p, columnBudget);
         ConvAssert.Close(expected, y);
