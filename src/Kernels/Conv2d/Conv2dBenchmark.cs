@@ -51,17 +51,23 @@ internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
 
     protected override BenchmarkCase Setup(Device device, Size s, int copies)
     {
+        var p = s.Params;
+        return Case(device, copies, [s.N, s.C, s.H, s.W], [s.K, s.C / s.Groups, s.R, s.R], s.K, (x, w, b) => Conv2d.Forward(x, w, b, p));
+    }
+
+    /// <summary>Per copy a random input, weight and bias (seeded by copy), run through <paramref name="forward"/>; conv_transpose2d's benchmark shares it.</summary>
+    internal static BenchmarkCase Case(Device device, int copies, int[] xShape, int[] wShape, int biasLength, Func<Tensor, Tensor, Tensor, Tensor> forward)
+    {
         var xs = new Tensor[copies];
         var ws = new Tensor[copies];
         var bs = new Tensor[copies];
         for (int i = 0; i < copies; i++)
         {
-            xs[i] = RandomTensors.Uniform(device, 10 * i + 1, -1, 1, s.N, s.C, s.H, s.W);
-            ws[i] = RandomTensors.Uniform(device, 10 * i + 2, -0.05f, 0.05f, s.K, s.C / s.Groups, s.R, s.R);
-            bs[i] = RandomTensors.Uniform(device, 10 * i + 3, -1, 1, s.K);
+            xs[i] = RandomTensors.Uniform(device, 10 * i + 1, -1, 1, xShape);
+            ws[i] = RandomTensors.Uniform(device, 10 * i + 2, -0.05f, 0.05f, wShape);
+            bs[i] = RandomTensors.Uniform(device, 10 * i + 3, -1, 1, biasLength);
         }
-        var p = s.Params;
-        return new BenchmarkCase(copies, i => Conv2d.Forward(xs[i], ws[i], bs[i], p).Dispose(), [.. xs, .. ws, .. bs]);
+        return new BenchmarkCase(copies, i => forward(xs[i], ws[i], bs[i]).Dispose(), [.. xs, .. ws, .. bs]);
     }
 
     private static Conv2dGeometry Geometry(Size s) =>

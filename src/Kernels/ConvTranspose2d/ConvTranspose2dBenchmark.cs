@@ -1,5 +1,4 @@
 using NativeSeg.Engine.Devices;
-using NativeSeg.Engine.Tensors;
 
 namespace NativeSeg.Kernels.Convolution;
 
@@ -41,16 +40,8 @@ internal sealed class ConvTranspose2dBenchmark : KernelBenchmark<ConvTranspose2d
 
     protected override BenchmarkCase Setup(Device device, Size s, int copies)
     {
-        var xs = new Tensor[copies];
-        var ws = new Tensor[copies];
-        var bs = new Tensor[copies];
-        for (int i = 0; i < copies; i++)
-        {
-            xs[i] = RandomTensors.Uniform(device, 10 * i + 1, -1, 1, s.N, s.Cin, s.H, s.W);
-            ws[i] = RandomTensors.Uniform(device, 10 * i + 2, -0.05f, 0.05f, s.Cin, s.Cout / s.Groups, s.R, s.R);
-            bs[i] = RandomTensors.Uniform(device, 10 * i + 3, -1, 1, s.Cout);
-        }
         var p = new ConvTranspose2dParams { Stride = s.Stride, Padding = s.Padding, Groups = s.Groups, FuseRelu = s.Relu };
-        return new BenchmarkCase(copies, i => ConvTranspose2d.Forward(xs[i], ws[i], bs[i], p).Dispose(), [.. xs, .. ws, .. bs]);
+        return Conv2dBenchmark.Case(device, copies, [s.N, s.Cin, s.H, s.W], [s.Cin, s.Cout / s.Groups, s.R, s.R], s.Cout,
+            (x, w, b) => ConvTranspose2d.Forward(x, w, b, p));
     }
 }

@@ -27,15 +27,19 @@ internal sealed class MaskPasteBenchmark : KernelBenchmark<MaskPasteBenchmark.Si
         return (pixels / 10 * 8, s.Masks * (28 * 28 + 4) * sizeof(float) + pixels);
     }
 
-    protected override BenchmarkCase Setup(Device device, Size s, int copies)
+    protected override BenchmarkCase Setup(Device device, Size s, int copies) =>
+        Case(device, copies, s.Masks, s.Height, s.Width, (masks, boxes) => MaskPaste.Paste(masks, boxes, s.Height, s.Width, s.Method));
+
+    /// <summary>Per copy random 28×28 masks and boxes inside the image (seeded by copy), run through <paramref name="paste"/>; the probabilities benchmark shares it.</summary>
+    internal static BenchmarkCase Case(Device device, int copies, int count, int height, int width, Func<Tensor, Tensor, Tensor> paste)
     {
         var masks = new Tensor[copies];
         var boxes = new Tensor[copies];
         for (int i = 0; i < copies; i++)
         {
-            masks[i] = RandomTensors.Uniform(device, i + 1, 0, 1, s.Masks, 28, 28);
-            boxes[i] = RandomTensors.OnDevice(Tensor.FromArray(MaskPasteChecks.RandomBoxes(i + 1, s.Masks, s.Height, s.Width), s.Masks, 4), device);
+            masks[i] = RandomTensors.Uniform(device, i + 1, 0, 1, count, 28, 28);
+            boxes[i] = RandomTensors.OnDevice(Tensor.FromArray(MaskPasteChecks.RandomBoxes(i + 1, count, height, width), count, 4), device);
         }
-        return new BenchmarkCase(copies, i => MaskPaste.Paste(masks[i], boxes[i], s.Height, s.Width, s.Method).Dispose(), [.. masks, .. boxes]);
+        return new BenchmarkCase(copies, i => paste(masks[i], boxes[i]).Dispose(), [.. masks, .. boxes]);
     }
 }

@@ -1,5 +1,4 @@
 using NativeSeg.Engine.Devices;
-using NativeSeg.Engine.Tensors;
 
 namespace NativeSeg.Kernels.MaskPaste;
 
@@ -29,15 +28,7 @@ internal sealed class MaskProbabilitiesBenchmark : KernelBenchmark<MaskProbabili
         return (pixels / 10 * 8, s.Masks * (28 * 28 + 4) * sizeof(float) + pixels * sizeof(float));
     }
 
-    protected override BenchmarkCase Setup(Device device, Size s, int copies)
-    {
-        var masks = new Tensor[copies];
-        var boxes = new Tensor[copies];
-        for (int i = 0; i < copies; i++)
-        {
-            masks[i] = RandomTensors.Uniform(device, i + 1, 0, 1, s.Masks, 28, 28);
-            boxes[i] = RandomTensors.OnDevice(Tensor.FromArray(MaskPasteChecks.RandomBoxes(i + 1, s.Masks, s.Height, s.Width), s.Masks, 4), device);
-        }
-        return new BenchmarkCase(copies, i => MaskPaste.PasteProbabilities(masks[i], boxes[i], s.Height, s.Width).Dispose(), [.. masks, .. boxes]);
-    }
+    protected override BenchmarkCase Setup(Device device, Size s, int copies) =>
+        MaskPasteBenchmark.Case(device, copies, s.Masks, s.Height, s.Width,
+            (masks, boxes) => MaskPaste.PasteProbabilities(masks, boxes, s.Height, s.Width));
 }
