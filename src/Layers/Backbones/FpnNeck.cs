@@ -21,7 +21,11 @@ public sealed class FpnNeck : IDisposable
         _outputs = outputs;
     }
 
-    public static FpnNeck Load(ParameterStore store, BackboneConfig config, IReadOnlyList<int> inChannels)
+    /// <param name="firstLevel">
+    /// The level of <paramref name="inChannels"/>[0]: 2 for Mask R-CNN's res2..res5, 3 for the RetinaNet/FCOS FPN over
+    /// res3..res5 (detectron2 names its convs by level, so fpn_lateral3 is the first).
+    /// </param>
+    public static FpnNeck Load(ParameterStore store, BackboneConfig config, IReadOnlyList<int> inChannels, int firstLevel = FeaturePyramid.MinLevel)
     {
         var names = BackboneNames.For(config);
         int c = config.FpnChannels;
@@ -29,9 +33,9 @@ public sealed class FpnNeck : IDisposable
         try
         {
             for (int i = 0; i < inChannels.Count; i++)
-                loaded.Add(Conv2dLayer.Load(store, names.FpnLateral(i + 2), new ConvSpec(inChannels[i], c, 1, Bias: true)));
+                loaded.Add(Conv2dLayer.Load(store, names.FpnLateral(i + firstLevel), new ConvSpec(inChannels[i], c, 1, Bias: true)));
             for (int i = 0; i < inChannels.Count; i++)
-                loaded.Add(Conv2dLayer.Load(store, names.FpnOutput(i + 2), ConvSpec.Same(c, c, 3, bias: true)));
+                loaded.Add(Conv2dLayer.Load(store, names.FpnOutput(i + firstLevel), ConvSpec.Same(c, c, 3, bias: true)));
         }
         catch
         {
@@ -44,9 +48,44 @@ public sealed class FpnNeck : IDisposable
     /// <summary>P2..P6 from res2..res5 (which stay the caller's).</summary>
     public FeaturePyramid Forward(IReadOnlyList<Tensor> features)
     {
+        var maps = new Tensor[_laterals.Length + 1];
+        try
+        {
+            Outputs(features, maps);
+            maps[^1] = MaxPool.Forward2d(maps[^2], 1, 2);
+            return new FeaturePyramid(maps);
+        }
+        catch
+        {
+            foreach (var map in maps) map?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// One output per input level and no extra pooled level, for detectors that build the levels above
+    /// (FCOS's P6/P7 top block) themselves. The inputs stay the caller's.
+    /// </summary>
+    public Tensor[] ForwardLevels(IReadOnlyList<Tensor> features)
+    {
+        var maps = new Tensor[_laterals.Length];
+        try
+        {
+            Outputs(features, maps);
+            return maps;
+        }
+        catch
+        {
+            foreach (var map in maps) map?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Fills maps[0..levels) with the output convs of the top-down path; on failure the caller disposes what is there.</summary>
+    private void Outputs(IReadOnlyList<Tensor> features, Tensor[] maps)
+    {
         if (features.Count != _laterals.Length)
             throw new ArgumentException($"fpn: {features.Count} feature maps for {_laterals.Length} levels");
-        var maps = new Tensor[_laterals.Length + 1];
         Tensor? topDown = null;
         try
         {
@@ -70,13 +109,6 @@ public sealed class FpnNeck : IDisposable
                 }
                 maps[i] = _outputs[i].Forward(topDown);
             }
-            maps[^1] = MaxPool.Forward2d(maps[^2], 1, 2);
-            return new FeaturePyramid(maps);
-        }
-        catch
-        {
-            foreach (var map in maps) map?.Dispose();
-            throw;
         }
         finally
         {
