@@ -136,35 +136,33 @@ public static class CocoJson
         return polygons;
     }
 
-    private static JsonElement.ArrayEnumerator Array(JsonElement root, string name, string path)
-    {
-        if (!root.TryGetProperty(name, out var a) || a.ValueKind != JsonValueKind.Array)
-            throw new CocoFormatException($"{path}: missing the '{name}' array");
-        return a.EnumerateArray();
-    }
+    private static JsonElement.ArrayEnumerator Array(JsonElement root, string name, string path) =>
+        Required(root, name, JsonValueKind.Array, path).EnumerateArray();
 
     private static long Int64(JsonElement e, string name, string where)
     {
-        if (!e.TryGetProperty(name, out var v) || v.ValueKind != JsonValueKind.Number)
-            throw new CocoFormatException($"{where}: missing numeric '{name}'");
+        var v = Required(e, name, JsonValueKind.Number, where);
         if (v.TryGetInt64(out long l)) return l;
         double d = v.GetDouble();
         if (d != Math.Floor(d)) throw new CocoFormatException($"{where}: '{name}' = {d} is not an integer");
         return (long)d;
     }
 
-    private static double Number(JsonElement e, string name, string where)
-    {
-        if (!e.TryGetProperty(name, out var v) || v.ValueKind != JsonValueKind.Number)
-            throw new CocoFormatException($"{where}: missing numeric '{name}'");
-        return v.GetDouble();
-    }
+    private static double Number(JsonElement e, string name, string where) =>
+        Required(e, name, JsonValueKind.Number, where).GetDouble();
 
-    private static string String(JsonElement e, string name, string where)
+    private static string String(JsonElement e, string name, string where) =>
+        Required(e, name, JsonValueKind.String, where).GetString()!;
+
+    private static JsonElement Required(JsonElement e, string name, JsonValueKind kind, string where)
     {
-        if (!e.TryGetProperty(name, out var v) || v.ValueKind != JsonValueKind.String)
-            throw new CocoFormatException($"{where}: missing string '{name}'");
-        return v.GetString()!;
+        if (e.TryGetProperty(name, out var v) && v.ValueKind == kind) return v;
+        throw new CocoFormatException(kind switch
+        {
+            JsonValueKind.Number => $"{where}: missing numeric '{name}'",
+            JsonValueKind.String => $"{where}: missing string '{name}'",
+            _ => $"{where}: missing the '{name}' array",
+        });
     }
 
     public static void WriteDataset(Stream stream, CocoDataset dataset)
