@@ -14,9 +14,9 @@ public sealed class ResNet : IDisposable
     private const int StemChannels = 64;
 
     private readonly Conv2dLayer _stem;
-    private readonly IResidualBlock[][] _stages;
+    private readonly ResidualBlock[][] _stages;
 
-    private ResNet(Conv2dLayer stem, IResidualBlock[][] stages)
+    private ResNet(Conv2dLayer stem, ResidualBlock[][] stages)
     {
         _stem = stem;
         _stages = stages;
@@ -26,12 +26,12 @@ public sealed class ResNet : IDisposable
     {
         var names = BackboneNames.For(config);
         var blocks = config.StageBlocks;
-        var loaded = new List<IResidualBlock>();
+        var loaded = new List<ResidualBlock>();
         var stem = Conv2dLayer.Load(store, names.StemConv, null, new ConvSpec(3, StemChannels, 7, 2, 3, Relu: true),
             new FrozenNorm(names.StemNorm, config.NormEps));
         try
         {
-            var stages = new IResidualBlock[4][];
+            var stages = new ResidualBlock[4][];
             int inChannels = StemChannels;
             for (int i = 0; i < 4; i++)
             {
