@@ -19,7 +19,7 @@ internal sealed class BoxCoderBenchmark : KernelBenchmark<BoxCoderBenchmark.Size
     protected override IEnumerable<Size> SizesOf(BenchmarkPreset preset) => preset switch
     {
         BenchmarkPreset.Small => [new("rpn-decode", 3000, 1, false), new("head-decode", 100, 81, false), new("keep", 3000, 1, true)],
-        // 3 × (200·334 + 100·167 + 50·84 + 25·42 + 13·21) = 267,582 anchors on P2–P6.
+        // About the 3 × (200·334 + 100·167 + 50·84 + 25·42 + 13·21) = 267,069 anchors on P2–P6 (the name keeps the first count used).
         BenchmarkPreset.Paper => [new("rpn-decode", 267582, 1, false), new("head-decode", 1000, 81, false), new("keep", 267582, 1, true)],
         BenchmarkPreset.Large => [new("rpn-decode", 1070328, 1, false)],
         _ => throw new ArgumentOutOfRangeException(nameof(preset)),

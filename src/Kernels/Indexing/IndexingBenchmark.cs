@@ -4,7 +4,7 @@ using NativeSeg.Engine.Tensors;
 namespace NativeSeg.Kernels.Indexing;
 
 /// <summary>
-/// The RPN's bookkeeping copies over the 267,582 anchors of an 800×1333 image (P2–P6): concatenating the
+/// The RPN's bookkeeping copies over the 267,069 anchors of an 800×1333 image (P2–P6): concatenating the
 /// five levels' float scores (4-byte rows) and byte keep masks (odd offsets: the byte kernel), and
 /// gathering the selected boxes and masks by an int64 index.
 /// </summary>
