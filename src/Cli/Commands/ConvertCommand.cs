@@ -13,11 +13,10 @@ internal static class ConvertCommand
     public static Command Create()
     {
         var input = new Argument<string>("checkpoint") { Description = "input checkpoint (.pth zip, detectron2 .pkl, mmcv .pth)" };
-        var output = new Option<string>("--out") { Description = "output .safetensors file", Required = true };
-        var arch = new Option<string>("--arch")
+        var output = new Option<string?>("--out", "-o") { Description = "output .safetensors file (default: the checkpoint's name with .safetensors)" };
+        var arch = new Option<string?>("--arch")
         {
-            Description = "architecture: " + string.Join(", ", Architectures.All.Select(a => a.Name)),
-            Required = true,
+            Description = "architecture (default: recognised from the checkpoint's keys): " + string.Join(", ", Architectures.All.Select(a => a.Name)),
         };
         var fp16 = new Option<bool>("--fp16") { Description = "store float32 weights as float16" };
         var settings = new Option<string?>("--config")
@@ -32,22 +31,29 @@ internal static class ConvertCommand
         command.SetAction(parseResult =>
         {
             var config = parseResult.InvocationConfiguration;
-            IArchitecture architecture;
+            IArchitecture? architecture = null;
+            string source = parseResult.GetValue(input)!;
+            string target = parseResult.GetValue(output) ?? Path.ChangeExtension(source, ".safetensors");
             try
             {
-                architecture = Architectures.Find(parseResult.GetValue(arch)!);
+                if (Path.GetFullPath(target) == Path.GetFullPath(source))
+                    throw new ArgumentException($"output {target} would overwrite the checkpoint; choose another with -o");
+                if (parseResult.GetValue(arch) is { } name) architecture = Architectures.Find(name);
                 if (parseResult.GetValue(settings) is { } settingsFile)
-                    architecture = MaskRcnnArchitecture.Configured(architecture.Name, ReadSettings(settingsFile));
+                {
+                    architecture = architecture is null
+                        ? throw new ArgumentException("--config needs --arch: the settings belong to one architecture")
+                        : MaskRcnnArchitecture.Configured(architecture.Name, ReadSettings(settingsFile));
+                }
             }
             catch (Exception e) when (e is ArgumentException or IOException or JsonException or FormatException or InvalidOperationException)
             {
                 config.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
-            string source = parseResult.GetValue(input)!, target = parseResult.GetValue(output)!;
             try
             {
-                WeightsConverter.Convert(source, target, architecture, parseResult.GetValue(fp16));
+                architecture = WeightsConverter.Convert(source, target, architecture, parseResult.GetValue(fp16));
             }
             catch (Exception e) when (e is FileFormatException or ArchitectureMismatchException or FileNotFoundException)
             {

@@ -13,21 +13,20 @@ public static class WeightsConverter
 {
     private const int ListedPerKind = 40;
 
-    /// <summary>Converts <paramref name="input"/>; with <paramref name="fp16"/> float32 weights are stored as float16.</summary>
-    public static void Convert(string input, string output, IArchitecture architecture, bool fp16)
+    /// <summary>
+    /// Converts <paramref name="input"/>; with <paramref name="fp16"/> float32 weights are stored as float16.
+    /// Without an <paramref name="architecture"/> it is recognised from the checkpoint's keys and shapes.
+    /// </summary>
+    /// <returns>The architecture the file was written for.</returns>
+    public static IArchitecture Convert(string input, string output, IArchitecture? architecture, bool fp16)
     {
         using var state = CheckpointReader.Load(input);
+        architecture ??= Recognise(input, state, Architectures.All);
         var mapped = new List<KeyValuePair<string, Tensor>>();
         var converted = new List<Tensor>();
         try
         {
-            var byName = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-            foreach (var (key, tensor) in state)
-            {
-                string? name = architecture.MapKey(key);
-                if (name is null) continue;
-                if (!byName.TryAdd(name, tensor)) throw new ArchitectureMismatchException($"{input}: keys map to '{name}' twice");
-            }
+            var byName = MapKeys(input, architecture, state);
             Check(input, architecture, byName);
             // Registration order, so the file lists tensors the way the model declares them.
             foreach (var (name, _) in architecture.ExpectedKeys)
@@ -47,11 +46,58 @@ public static class WeightsConverter
                 ["source_format"] = state.Format,
             };
             SafetensorsWriter.Write(output, mapped, metadata);
+            return architecture;
         }
         finally
         {
             foreach (var t in converted) t.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The one candidate whose every expected key the checkpoint holds in the expected shape, with no key
+    /// left over. When none fits exactly the error names the closest candidates, so a user can see whether
+    /// the file is a variant of a known model or something else entirely.
+    /// </summary>
+    public static IArchitecture Recognise(string input, IReadOnlyDictionary<string, Tensor> weights, IEnumerable<IArchitecture> candidates)
+    {
+        var scored = new List<(IArchitecture Architecture, double Fit)>();
+        foreach (var candidate in candidates)
+        {
+            Dictionary<string, Tensor> byName;
+            try
+            {
+                byName = MapKeys(input, candidate, weights);
+            }
+            catch (ArchitectureMismatchException)
+            {
+                continue;
+            }
+            int matching = candidate.ExpectedKeys.Count(e => byName.TryGetValue(e.Key, out var t) && t.Shape.Dims.SequenceEqual(e.Value));
+            int union = candidate.ExpectedKeys.Count + byName.Keys.Count(k => !candidate.ExpectedKeys.ContainsKey(k));
+            scored.Add((candidate, union == 0 ? 0 : (double)matching / union));
+        }
+        var exact = scored.Where(s => s.Fit == 1).Select(s => s.Architecture).ToList();
+        if (exact.Count == 1) return exact[0];
+        if (exact.Count > 1)
+            throw new ArchitectureMismatchException(
+                $"{input} fits several architectures ({string.Join(", ", exact.Select(a => a.Name))}); choose one with --arch");
+        var closest = scored.OrderByDescending(s => s.Fit).Take(3).Select(s => $"{s.Architecture.Name} ({s.Fit:P0} of keys match)");
+        throw new ArchitectureMismatchException(
+            $"{input}: cannot recognise the architecture from its keys; closest: {string.Join(", ", closest)}. "
+            + "Pass --arch to see every missing, unexpected and mis-shaped key");
+    }
+
+    private static Dictionary<string, Tensor> MapKeys(string input, IArchitecture architecture, IReadOnlyDictionary<string, Tensor> state)
+    {
+        var byName = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (key, tensor) in state)
+        {
+            string? name = architecture.MapKey(key);
+            if (name is null) continue;
+            if (!byName.TryAdd(name, tensor)) throw new ArchitectureMismatchException($"{input}: keys map to '{name}' twice");
+        }
+        return byName;
     }
 
     /// <summary>Throws one error naming every missing, unexpected and mis-shaped key.</summary>

@@ -77,9 +77,44 @@ public class ConversionTests
         Assert.False(File.Exists(output));
     }
 
-    private sealed class TestArchitecture(Dictionary<string, int[]> keys) : IArchitecture
+    [Fact]
+    public void TheArchitectureIsRecognisedFromKeysAndShapes()
     {
-        public string Name => "test";
+        using var expected = SafetensorsFile.Open(FixturePaths.Fixture("ckpt_expected.safetensors"));
+        var keys = expected.Entries.ToDictionary(e => e.Name, e => e.Shape.ToArray());
+        var exact = new TestArchitecture(keys, "exact");
+        var oneShapeOff = new TestArchitecture(keys.ToDictionary(k => k.Key, k => k.Key == "backbone.conv1.weight" ? [1, 1, 1, 1] : k.Value), "shape-off");
+        var oneKeyShort = new TestArchitecture(keys.Skip(1).ToDictionary(k => k.Key, k => k.Value), "key-short");
+        var weights = expected.LoadAll();
+        Assert.Same(exact, WeightsConverter.Recognise("in.pth", weights, [oneShapeOff, exact, oneKeyShort]));
+        var e = Assert.Throws<ArchitectureMismatchException>(() => WeightsConverter.Recognise("in.pth", weights, [oneShapeOff, oneKeyShort]));
+        Assert.Contains("cannot recognise", e.Message);
+        Assert.Contains("shape-off", e.Message);
+        var twice = Assert.Throws<ArchitectureMismatchException>(() =>
+            WeightsConverter.Recognise("in.pth", weights, [exact, new TestArchitecture(keys, "same-again")]));
+        Assert.Contains("exact, same-again", twice.Message);
+        foreach (var t in weights.Values) t.Dispose();
+    }
+
+    [Fact]
+    public void CliRecognisesTheArchitectureAndNamesTheOutputAfterTheInput()
+    {
+        using var dir = new TempFolder();
+        string checkpoint = dir.File("maskrcnn.pth");
+        File.Copy(FixturePaths.Fixture("maskrcnn_tv_missing_mask_key.pth"), checkpoint);
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = NativeSeg.Cli.Program.Run(["convert", checkpoint], stdout, stderr);
+        // One mask-head key is missing: no architecture fits exactly, and the closest is named.
+        Assert.Equal(1, code);
+        Assert.Contains("cannot recognise", stderr.ToString());
+        Assert.Contains(NativeSeg.Models.MaskRcnn.MaskRcnnArchitectures.Torchvision, stderr.ToString());
+        Assert.False(File.Exists(dir.File("maskrcnn.safetensors")));
+    }
+
+    private sealed class TestArchitecture(Dictionary<string, int[]> keys, string name = "test") : IArchitecture
+    {
+        public string Name => name;
 
         public IReadOnlyDictionary<string, int[]> ExpectedKeys => keys;
 
