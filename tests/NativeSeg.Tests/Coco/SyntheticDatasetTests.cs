@@ -1,5 +1,6 @@
 using NativeSeg.Cli;
 using NativeSeg.Engine.Formats.Coco;
+using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Models.Evaluation;
 using NativeSeg.Models.Synthetic;
 using NativeSeg.Tests.Formats;
@@ -131,7 +132,25 @@ public class SyntheticDatasetTests
         File.WriteAllText(temp.File("bad.json"), """[{"image_id": 1, "category_id": 99, "bbox": [0, 0, 4, 4], "score": 0.5}]""");
         Assert.Equal(1, Program.Run(["eval", "--annotations", annotations, "--results", temp.File("bad.json"), "--iou-type", "bbox"], output, error));
         Assert.Contains("category_id 99", error.ToString());
-        Assert.Equal(2, Program.Run(["synth", "--out", temp.Path, "--images", "1", "--format", "jpg"], output, error));
-        Assert.Contains("no JPEG encoder", error.ToString());
+    }
+
+    [Fact]
+    public void CliWritesJpegsThatDecodeAndRepeatByteForByte()
+    {
+        using var temp = new TempFolder();
+        string[] Args(string dir) => ["synth", "--out", temp.File(dir), "--images", "2", "--size", "40x24", "--seed", "3", "--format", "jpg"];
+        var output = new StringWriter();
+        var error = new StringWriter();
+        Assert.Equal(0, Program.Run(Args("a"), output, error));
+        Assert.Equal(0, Program.Run(Args("b"), output, error));
+        var dataset = CocoJson.ReadDataset(Path.Combine(temp.File("a"), "annotations.json"));
+        Assert.Equal(["images/000001.jpg", "images/000002.jpg"], dataset.Images.Select(i => i.FileName));
+        foreach (var entry in dataset.Images)
+        {
+            string a = Path.Combine(temp.File("a"), entry.FileName), b = Path.Combine(temp.File("b"), entry.FileName);
+            var image = ImageFile.Read(a);
+            Assert.Equal((40, 24, 3), (image.Width, image.Height, image.Channels));
+            Assert.Equal(File.ReadAllBytes(a), File.ReadAllBytes(b));
+        }
     }
 }

@@ -90,6 +90,65 @@ public class ImageTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>A smooth gradient: JPEG's DCT keeps it nearly exact, so a large error means a wrong layout or colour path.</summary>
+    private static Image Gradient(int channels, int width = 64, int height = 48)
+    {
+        // Stays below 256 up to 64x48 with four channels.
+        var pixels = new byte[width * height * channels];
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+                for (int c = 0; c < channels; c++)
+                    pixels[(y * width + x) * channels + c] = (byte)(20 + x * 2 + y + c * 30);
+        return new Image(width, height, channels, pixels);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void JpegEncodeRoundTripStaysClose(int channels)
+    {
+        using var dir = new TempFolder();
+        var image = Gradient(channels);
+        string path = dir.File("round.jpg");
+        Jpeg.Write(path, image, 95);
+        var back = ImageFile.Read(path);
+        Assert.Equal((image.Width, image.Height, channels), (back.Width, back.Height, back.Channels));
+        double error = image.Pixels.Zip(back.Pixels, (a, b) => Math.Abs(a - b)).Average();
+        output.WriteLine($"{channels} channels: mean absolute error {error:F3}");
+        Assert.True(error < 2, $"mean absolute error {error:F3} at quality 95");
+        Assert.Equal(File.ReadAllBytes(path), Jpeg.Encode(image, 95));
+    }
+
+    [Fact]
+    public void JpegEncodeDecodesLikeDjpeg()
+    {
+        if (!File.Exists("/usr/bin/djpeg"))
+        {
+            output.WriteLine("djpeg not installed (Debian libjpeg-turbo-progs): skipped");
+            return;
+        }
+        using var dir = new TempFolder();
+        foreach (int channels in new[] { 1, 3 })
+        {
+            string path = dir.File($"ours{channels}.jpg");
+            Jpeg.Write(path, Gradient(channels, 45, 29), 80);
+            var expected = ReadNetpbm(RunDjpeg(path));
+            var decoded = ImageFile.Read(path);
+            Assert.Equal((expected.Width, expected.Height, expected.Channels), (decoded.Width, decoded.Height, decoded.Channels));
+            Assert.True(expected.Pixels.AsSpan().SequenceEqual(decoded.Pixels), $"{channels} channels: pixels differ from djpeg");
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(101)]
+    public void JpegEncodeRefusesBadQualityAndAlpha(int quality)
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Jpeg.Encode(Gradient(3), quality));
+        Assert.Contains("between 1 and 100", error.Message);
+        Assert.Contains("no alpha", Assert.Throws<ArgumentException>(() => Jpeg.Encode(Gradient(4))).Message);
+    }
+
     [Fact]
     public void CorruptTruncatedAndEmptyInputsAreErrorsNamingTheFile()
     {

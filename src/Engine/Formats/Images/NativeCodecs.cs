@@ -14,6 +14,8 @@ internal static unsafe partial class TurboJpegNative
     public const int ColorspaceGray = 2;
     public const int ColorspaceCmyk = 3;
     public const int ColorspaceYcck = 4;
+    public const int Subsampling444 = 0;
+    public const int SubsamplingGray = 3;
 
     [LibraryImport(Library)]
     public static partial TurboJpegHandle tjInitDecompress();
@@ -26,6 +28,15 @@ internal static unsafe partial class TurboJpegNative
 
     [LibraryImport(Library)]
     public static partial int tjDecompress2(TurboJpegHandle handle, byte* jpeg, CULong size, byte* destination, int width, int pitch, int height, int pixelFormat, int flags);
+
+    [LibraryImport(Library)]
+    public static partial TurboJpegHandle tjInitCompress();
+
+    [LibraryImport(Library)]
+    public static partial int tjCompress2(TurboJpegHandle handle, byte* source, int width, int pitch, int height, int pixelFormat, byte** jpeg, CULong* size, int subsampling, int quality, int flags);
+
+    [LibraryImport(Library)]
+    public static partial void tjFree(byte* buffer);
 
     [LibraryImport(Library)]
     public static partial byte* tjGetErrorStr2(TurboJpegHandle handle);
