@@ -15,7 +15,7 @@ def main():
     spec = importlib.util.spec_from_file_location("train", os.path.join(HERE, "..", "..", "build", "train-default-model.py"))
     train = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(train)
-    model = train.build_model(num_classes=7, fpn_channels=128, representation=256, mask_dim=128, size=256)
+    model = train.build_model(num_classes=7, fpn_channels=64, representation=128, mask_dim=64, size=256)
     with open(OUT, "w") as f:
         for name, t in model.state_dict().items():
             f.write(f"{name} {','.join(str(d) for d in t.shape)}\n")

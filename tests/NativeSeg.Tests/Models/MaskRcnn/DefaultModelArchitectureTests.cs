@@ -13,8 +13,8 @@ public class DefaultModelArchitectureTests
     private static JsonObject TrainingConfig() => new()
     {
         ["num_classes"] = 7, ["class_names"] = new JsonArray("ellipse", "rectangle", "triangle", "pentagon", "hexagon", "star"),
-        ["category_ids"] = new JsonArray(1, 2, 3, 4, 5, 6), ["fpn_channels"] = 128, ["box_representation"] = 256,
-        ["mask_conv_dim"] = 128, ["min_size"] = 256, ["max_size"] = 256, ["norm_eps"] = 1e-5,
+        ["category_ids"] = new JsonArray(1, 2, 3, 4, 5, 6), ["fpn_channels"] = 64, ["box_representation"] = 128,
+        ["mask_conv_dim"] = 64, ["min_size"] = 256, ["max_size"] = 256, ["norm_eps"] = 1e-5,
         ["image_mean"] = new JsonArray(0.485, 0.456, 0.406), ["image_std"] = new JsonArray(0.229, 0.224, 0.225),
     };
 
@@ -38,10 +38,10 @@ public class DefaultModelArchitectureTests
             new Dictionary<string, string> { ["architecture"] = arch.Name, ["config"] = arch.ConfigJson }, "default.safetensors");
         Assert.Equal(18, setup.Backbone.Depth);
         Assert.Equal(1e-5, setup.Backbone.NormEps);
-        Assert.Equal(128, setup.Backbone.FpnChannels);
-        Assert.Equal(128, setup.Heads.FeatureChannels);
-        Assert.Equal(256, setup.Heads.BoxHidden);
-        Assert.Equal(128, setup.Heads.MaskChannels);
+        Assert.Equal(64, setup.Backbone.FpnChannels);
+        Assert.Equal(64, setup.Heads.FeatureChannels);
+        Assert.Equal(128, setup.Heads.BoxHidden);
+        Assert.Equal(64, setup.Heads.MaskChannels);
         Assert.Equal(7, setup.Heads.ClassLogits);
         Assert.Equal([-1, 1, 2, 3, 4, 5, 6], setup.Heads.CategoryIds);
         Assert.Equal(256, setup.Preprocess.MinSize);
