@@ -7,21 +7,27 @@ namespace NativeSeg.Tests.Emulation;
 /// <summary>A kernel source compiled for emulation and loaded into the process.</summary>
 internal sealed unsafe class EmulatedModule
 {
+    // Keyed by library handle, not by module: every runtime that loads the same compiled source gets
+    // the same handle from the loader, and with it the same statics.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<nint, Lock> LaunchLocks = new();
+
     private readonly nint _handle;
 
     public EmulatedModule(KernelSource source)
     {
         Source = source;
         _handle = NativeLibrary.Load(EmulationCompiler.Build(source));
+        LaunchLock = LaunchLocks.GetOrAdd(_handle, _ => new Lock());
     }
 
     public KernelSource Source { get; }
 
     /// <summary>
     /// Held for the whole of a launch: block-shared memory is the kernel's function-local statics, one
-    /// copy per library, so two launches of one module must not overlap.
+    /// copy per loaded library, so two launches from it must not overlap — even from two emulated
+    /// devices (the benchmark coverage test runs its own beside the shared one).
     /// </summary>
-    public Lock LaunchLock { get; } = new();
+    public Lock LaunchLock { get; }
 
     public EmulatedKernel Kernel(string entryPoint)
     {
