@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""End-to-end CPU time of torchvision 0.14's maskrcnn_resnet50_fpn (torch 1.13) and of NativeSeg on the same
+"""End-to-end time (CPU, or GPU with --device cuda) of torchvision 0.14's maskrcnn_resnet50_fpn (torch 1.13) and of NativeSeg on the same
 weights, image and thread count, measured side by side in one run.
 
 Usage: /usr/bin/python3 build/bench-maskrcnn-torch.py [--threads T] [--runs N] [--rounds R] [--image I]
@@ -83,13 +83,13 @@ def write_image(path):
     return source
 
 
-def torch_runs(model, image_path, runs):
+def torch_runs(model, image_path, runs, device):
     def once():
         start = time.perf_counter()
-        x = to_tensor(Image.open(image_path).convert("RGB"))
+        x = to_tensor(Image.open(image_path).convert("RGB")).to(device)
         with torch.no_grad():
             out = model([x])[0]
-        masks = out["masks"] > 0.5
+        masks = (out["masks"] > 0.5).cpu()
         return (time.perf_counter() - start) * 1000, len(out["scores"]), masks.shape
 
     once()
@@ -97,9 +97,9 @@ def torch_runs(model, image_path, runs):
     return [r[0] for r in results], results[-1][1], results[-1][2]
 
 
-def nativeseg_runs(prefix, model, image_path, runs, threads, json_path):
+def nativeseg_runs(prefix, model, image_path, runs, threads, device, json_path):
     env = dict(os.environ, NATIVESEG_THREADS=str(threads))
-    command = prefix + ["bench", "model", "--model", model, "--image", image_path, "--device", "cpu",
+    command = prefix + ["bench", "model", "--model", model, "--image", image_path, "--device", device,
                         "--runs", str(runs), "--warmup", "1", "--score-thresh", "0", "--json", json_path]
     proc = subprocess.run(command, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -114,6 +114,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="cuda: torch on its GPU (TF32 as torch defaults it) against nativeseg --device cuda")
     parser.add_argument("--nativeseg", default="dotnet run --project src/Cli -c Release --",
                         help="command that runs the nativeseg CLI")
     args = parser.parse_args()
@@ -124,6 +126,8 @@ def main():
         model = hashed_model()
         pth, converted = os.path.join(tmp, "model.pth"), os.path.join(tmp, "model.safetensors")
         torch.save(model.state_dict(), pth)
+        # Saved from the CPU so the checkpoint's storages carry no device location.
+        model = model.to(args.device)
         subprocess.run(prefix + ["convert", pth, "--out", converted, "--arch", ARCH], check=True, capture_output=True)
         image_path = os.path.join(tmp, "image.png")
         source = write_image(image_path)
@@ -132,8 +136,9 @@ def main():
 
         torch_all, ours_all, stdout = [], [], ""
         for r in range(args.rounds):
-            times, detections, mask_shape = torch_runs(model, image_path, args.runs)
-            result, stdout = nativeseg_runs(prefix, converted, image_path, args.runs, args.threads, os.path.join(tmp, "bench.json"))
+            times, detections, mask_shape = torch_runs(model, image_path, args.runs, args.device)
+            result, stdout = nativeseg_runs(prefix, converted, image_path, args.runs, args.threads, args.device,
+                                            os.path.join(tmp, "bench.json"))
             ours = result["stages"]["end to end"]["samples_ms"]
             torch_all += times
             ours_all += ours

@@ -6,6 +6,7 @@
 #   publish/nativeseg kernels verify --device cuda
 #   publish/nativeseg bench kernels --device cuda     (when the publish has that command)
 #   python3 build/bench-torch.py --device cuda --ours publish/nativeseg
+#   python3 build/bench-maskrcnn-torch.py --device cuda --nativeseg publish/nativeseg   (end to end vs torchvision)
 #                                                     (when that file exists and torch imports: ours / torch per case)
 # and prints a summary table. Exit status is non-zero if any step failed.
 # Logs of every step go to $GPU_CHECK_LOG_DIR (default: a fresh temporary folder, printed at the end).
@@ -105,6 +106,7 @@ elif ! python3 -c "import torch, torchvision" >/dev/null 2>&1; then
   skip "bench-torch" "python3 cannot import torch and torchvision"
 else
   step "bench-torch" python3 build/bench-torch.py --device cuda --ours "$bin"
+  step "maskrcnn vs torch" python3 build/bench-maskrcnn-torch.py --device cuda --runs 10 --rounds 2 --nativeseg "$bin"
 fi
 
 echo
