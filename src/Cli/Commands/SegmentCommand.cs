@@ -89,6 +89,7 @@ internal static class SegmentCommand
         int failed = missing, done = 0;
         var usedNames = new HashSet<string>(StringComparer.Ordinal);
         using var results = new CocoResultsWriter(jsonPath);
+        var segmenting = Stopwatch.StartNew();
         try
         {
             for (int start = 0; start < files.Count && !stop; start += batchSize)
@@ -112,7 +113,7 @@ internal static class SegmentCommand
                     Png.Write(png, Overlay.Draw(image, instances, setup.CategoryNames));
                     results.Add(index + 1, Path.GetFileName(file), instances);
                     done++;
-                    output.WriteLine($"{file}: {instances.Count} instances -> {png}");
+                    output.WriteLine($"{ProgressBar.Format(done + failed - missing, files.Count, segmenting.Elapsed)} {file}: {instances.Count} instances -> {png}");
                 }
             }
             results.Complete();
