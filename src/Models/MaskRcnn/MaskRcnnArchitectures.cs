@@ -24,11 +24,13 @@ public static class MaskRcnnArchitectures
     public const string Detectron2 = "maskrcnn_R_50_FPN_detectron2";
     public const string Torchvision = "maskrcnn_resnet50_fpn_torchvision";
     public const string MsRcnn = "msrcnn_R_50_FPN";
+    public const string Detectron2R101 = "maskrcnn_R_101_FPN_detectron2";
+    public const string MsRcnnR101 = "msrcnn_R_101_FPN";
 
     /// <summary>torchvision's MaskRCNN on a ResNet-18 FPN body trained from scratch with BatchNorm2d (the default model).</summary>
     public const string TorchvisionResNet18 = "maskrcnn_resnet18_fpn_torchvision";
 
-    public static IReadOnlyList<string> Names { get; } = [Detectron2, Torchvision, TorchvisionResNet18, MsRcnn];
+    public static IReadOnlyList<string> Names { get; } = [Detectron2, Detectron2R101, Torchvision, TorchvisionResNet18, MsRcnn, MsRcnnR101];
 
     public static bool Knows(string? architecture) => architecture is not null && Names.Contains(architecture);
 
@@ -42,24 +44,26 @@ public static class MaskRcnnArchitectures
         JsonObject? config = metadata.TryGetValue("config", out var json) && !string.IsNullOrWhiteSpace(json) ? JsonNode.Parse(json) as JsonObject : null;
         var heads = name switch
         {
-            Detectron2 => MaskRcnnConfig.Detectron2Coco(),
+            Detectron2 or Detectron2R101 => MaskRcnnConfig.Detectron2Coco(),
             Torchvision or TorchvisionResNet18 => MaskRcnnConfig.TorchvisionCoco(),
             _ => MaskRcnnConfig.MsRcnnCoco(),
         };
         var preprocess = name switch
         {
-            Detectron2 => PreprocessConfig.Detectron2(),
+            Detectron2 or Detectron2R101 => PreprocessConfig.Detectron2(),
             Torchvision or TorchvisionResNet18 => PreprocessConfig.Torchvision(),
             _ => PreprocessConfig.MaskRcnnBenchmark(),
         };
         // torchvision's COCO weights run with FrozenBatchNorm2d eps 0 (overwrite_eps); models trained
         // from scratch with BatchNorm2d use 1e-5.
-        double eps = Number(config, "norm_eps") ?? (name is Detectron2 or TorchvisionResNet18 ? 1e-5 : 0);
+        double eps = Number(config, "norm_eps") ?? (name is Detectron2 or Detectron2R101 or TorchvisionResNet18 ? 1e-5 : 0);
         var backbone = name switch
         {
             Detectron2 => BackboneConfig.Detectron2() with { NormEps = eps },
+            Detectron2R101 => BackboneConfig.Detectron2() with { NormEps = eps, Depth = 101 },
             Torchvision => BackboneConfig.Torchvision(normEps: eps),
             TorchvisionResNet18 => BackboneConfig.Torchvision(18, eps),
+            MsRcnnR101 => BackboneConfig.MaskRcnnBenchmark() with { NormEps = eps, Depth = 101 },
             _ => BackboneConfig.MaskRcnnBenchmark() with { NormEps = eps },
         };
         if (Number(config, "min_size") is { } min) preprocess = preprocess with { MinSize = (int)min };

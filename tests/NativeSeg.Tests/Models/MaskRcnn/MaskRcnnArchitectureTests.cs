@@ -35,4 +35,18 @@ public class MaskRcnnArchitectureTests
         Assert.Equal([324, 1024], keys["roi_heads.box.predictor.bbox_pred.weight"]);
         Assert.Equal([64], keys["backbone.body.stem.bn1.running_var"]);
     }
+
+    [Theory]
+    [InlineData(MaskRcnnArchitectures.Detectron2, MaskRcnnArchitectures.Detectron2R101, "backbone.bottom_up.res4.22.conv2.norm.running_var")]
+    [InlineData(MaskRcnnArchitectures.MsRcnn, MaskRcnnArchitectures.MsRcnnR101, "backbone.body.layer3.22.bn2.running_var")]
+    public void R101AddsSeventeenRes4Blocks(string r50, string r101, string lastBlockKey)
+    {
+        var small = Architectures.Find(r50).ExpectedKeys;
+        var large = Architectures.Find(r101).ExpectedKeys;
+        // Each bottleneck: three bias-free convs and three frozen norms of four tensors.
+        Assert.Equal(17 * (3 + 3 * 4), large.Count - small.Count);
+        Assert.True(small.Keys.All(large.ContainsKey));
+        Assert.Equal([256], large[lastBlockKey]);
+        Assert.DoesNotContain(lastBlockKey, small.Keys);
+    }
 }
