@@ -18,7 +18,7 @@ public static class InstanceSegmenters
     /// <summary>
     /// Model families add a loader here: it returns null for files that are not theirs.
     /// </summary>
-    private static readonly List<Func<string, IInstanceSegmenter?>> Loaders = [MaskRcnn.MaskRcnn.TryOpen];
+    private static readonly List<Func<string, IInstanceSegmenter?>> Loaders = [MaskRcnn.MaskRcnn.TryOpen, Bcnet.Bcnet.TryOpen];
 
     public static IInstanceSegmenter Open(string modelPath)
     {
