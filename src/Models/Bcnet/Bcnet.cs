@@ -3,7 +3,6 @@ using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
-using NativeSeg.Kernels.Conversion;
 using NativeSeg.Layers.Backbones;
 using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Fcos;
@@ -59,29 +58,10 @@ public sealed class Bcnet : IInstanceSegmenter
     public static Bcnet Load(string path, Device device)
     {
         using var file = SafetensorsFile.Open(path);
-        var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        try
-        {
-            foreach (string name in file.Names)
-            {
-                var t = file.Load(name);
-                // Files converted with --fp16 widen once here; the model computes in float32.
-                if (t.DType == DType.Float16)
-                {
-                    var half = t;
-                    t = Cast.To(half, DType.Float32);
-                    half.Dispose();
-                }
-                weights[name] = t;
-            }
-            // The FPN width is the file's: converted checkpoints have 256, small test models fewer.
-            int channels = weights.TryGetValue("backbone.fpn_output3.weight", out var output3) ? output3.Shape[0] : 256;
-            return Load(new ParameterStore(weights, device), device, path, channels);
-        }
-        finally
-        {
-            foreach (var t in weights.Values) t.Dispose();
-        }
+        using var weights = Float32Weights.Load(file);
+        // The FPN width is the file's: converted checkpoints have 256, small test models fewer.
+        int channels = weights.Tensors.TryGetValue("backbone.fpn_output3.weight", out var output3) ? output3.Shape[0] : 256;
+        return Load(new ParameterStore(weights.Tensors, device), device, path, channels);
     }
 
     /// <param name="what">Names the weights' source in errors.</param>

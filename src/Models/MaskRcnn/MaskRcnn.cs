@@ -3,7 +3,6 @@ using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
-using NativeSeg.Kernels.Conversion;
 using NativeSeg.Layers.Backbones;
 using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Inference;
@@ -63,43 +62,24 @@ public sealed class MaskRcnn : IInstanceSegmenter
         using var file = SafetensorsFile.Open(path);
         var setup = MaskRcnnArchitectures.FromMetadata(file.Metadata, path);
         if (scoreThreshold is { } s) setup = setup with { Heads = setup.Heads with { ScoreThreshold = s } };
-        var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        using var weights = Float32Weights.Load(file);
+        var store = new ParameterStore(weights.Tensors, device);
+        var backbone = ResNetFpn.Load(store, setup.Backbone);
         try
         {
-            foreach (string name in file.Names)
+            var heads = new MaskRcnnHeads(store, setup.Heads);
+            var unused = store.Unused(n => n.EndsWith("num_batches_tracked", StringComparison.Ordinal));
+            if (unused.Count > 0)
             {
-                var t = file.Load(name);
-                // Files converted with --fp16 widen once here; the model computes in float32.
-                if (t.DType == DType.Float16)
-                {
-                    var half = t;
-                    t = Cast.To(half, DType.Float32);
-                    half.Dispose();
-                }
-                weights[name] = t;
+                heads.Dispose();
+                throw new ArgumentException($"{path}: {unused.Count} tensors are not part of {setup.Architecture}, e.g. {string.Join(", ", unused.Take(5))}");
             }
-            var store = new ParameterStore(weights, device);
-            var backbone = ResNetFpn.Load(store, setup.Backbone);
-            try
-            {
-                var heads = new MaskRcnnHeads(store, setup.Heads);
-                var unused = store.Unused(n => n.EndsWith("num_batches_tracked", StringComparison.Ordinal));
-                if (unused.Count > 0)
-                {
-                    heads.Dispose();
-                    throw new ArgumentException($"{path}: {unused.Count} tensors are not part of {setup.Architecture}, e.g. {string.Join(", ", unused.Take(5))}");
-                }
-                return new MaskRcnn(setup, backbone, heads, device);
-            }
-            catch
-            {
-                backbone.Dispose();
-                throw;
-            }
+            return new MaskRcnn(setup, backbone, heads, device);
         }
-        finally
+        catch
         {
-            foreach (var t in weights.Values) t.Dispose();
+            backbone.Dispose();
+            throw;
         }
     }
 
