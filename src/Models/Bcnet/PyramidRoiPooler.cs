@@ -20,17 +20,7 @@ public static class PyramidRoiPooler
     /// <param name="boxes">Per image its host boxes; the RoIs keep this order, image after image.</param>
     public static Tensor Pool(IReadOnlyList<Tensor> pyramid, IReadOnlyList<BoxList> boxes)
     {
-        int total = boxes.Sum(b => b.Count);
-        var rois = new float[total * 5];
-        int r = 0;
-        for (int n = 0; n < boxes.Count; n++)
-            for (int i = 0; i < boxes[n].Count; i++, r++)
-            {
-                rois[r * 5] = n;
-                boxes[n].Box(i).CopyTo(rois.AsSpan(r * 5 + 1, 4));
-            }
-        using var host = Tensor.FromArray(rois, total, 5);
-        using var device = host.To(pyramid[0].Device);
+        using var device = BoxList.ToRois(boxes, pyramid[0].Device);
         int maxLevel = FcosConfig.MinLevel + FcosConfig.Strides.Count - 1;
         using var levels = RoiAlignOp.AssignLevels(device, LevelRule.Detectron2, FcosConfig.MinLevel, maxLevel);
         var scales = FcosConfig.Strides.Select(s => 1f / s).ToList();
