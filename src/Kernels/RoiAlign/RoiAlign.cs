@@ -130,78 +130,77 @@ public static class RoiAlign
             if (n < 0 || n >= batch)
                 throw new ArgumentException($"{Op}: RoI {r} has batch index {roiData[r * 5]}, outside the batch of {batch}");
         }
+        var rowsOf = new Taps(o.OutputHeight, roiCount);
+        var colsOf = new Taps(o.OutputWidth, roiCount);
+        for (int r = 0; r < roiCount; r++)
+        {
+            int level = levelData[r];
+            Plan(roiData + r * 5, r, scales[level], heights[level], widths[level], o, rowsOf, colsOf);
+        }
+        // Grouped by input plane so one channel's pass over a group reads a single feature plane, which
+        // stays in cache across the group's RoIs.
+        var order = new int[roiCount];
+        var keys = new int[roiCount];
+        for (int r = 0; r < roiCount; r++)
+        {
+            order[r] = r;
+            keys[r] = (int)roiData[r * 5] * features.Count + levelData[r];
+        }
+        Array.Sort(keys, order);
         int binCount = o.OutputHeight * o.OutputWidth;
-        // Small blocks handed out on demand: RoI costs differ (adaptive grids) and a loaded machine can
-        // stall one worker, which a static one-chunk-per-thread split would wait for.
-        const int block = 8;
-        Parallel.For(0, (roiCount + block - 1) / block, CpuThreads.Options, () => (new Axis(o.OutputHeight), new Axis(o.OutputWidth)), (b, _, axes) =>
+        // Channels outermost: RoI-major order reads every RoI's footprint in all 256 planes, a cache miss
+        // per touched row per plane, while one plane at a time is read from memory once for all RoIs.
+        Parallel.For(0, channels, CpuThreads.Options, ch =>
         {
-            var (rowsOf, colsOf) = axes;
-            for (int r = b * block, last = Math.Min(roiCount, r + block); r < last; r++)
+            fixed (int* rowIdx = rowsOf.Index, rowStart = rowsOf.Start, colIdx = colsOf.Index, colStart = colsOf.Start)
+            fixed (float* rowW = rowsOf.Weight, colW = colsOf.Weight)
+            fixed (int* sorted = order)
             {
-                float* roi = roiData + r * 5;
-                int level = levelData[r], height = heights[level], width = widths[level];
-                float* src = (float*)planes[level] + (long)(int)roi[0] * channels * height * width;
-                float* dst = outData + (long)r * channels * binCount;
-                if (!Plan(roi, scales[level], height, width, o, rowsOf, colsOf))
+                for (int k = 0; k < roiCount; k++)
                 {
-                    new Span<float>(dst, channels * binCount).Clear();
-                    continue;
-                }
-                Pool(src, (long)height * width, width, channels, rowsOf, colsOf, dst);
-            }
-            return axes;
-        }, _ => { });
-    }
-
-    /// <summary>
-    /// Every bin's value is a sum over a gridH × gridW product of sample points, and each sample's bilinear
-    /// weight is a y factor times an x factor (zero outside the map on either axis), so a bin is
-    /// Σ_rows wy · Σ_cols wx · plane[row, col] over the distinct rows and columns its samples touch.
-    /// Neighbouring samples share taps, so this reads each pixel once per bin instead of once per sample.
-    /// </summary>
-    private static unsafe void Pool(float* src, long planeSize, int width, int channels, Axis rowsOf, Axis colsOf, float* dst)
-    {
-        int outH = rowsOf.Bins, outW = colsOf.Bins;
-        fixed (int* rowIdx = rowsOf.Index, rowStart = rowsOf.Start, colIdx = colsOf.Index, colStart = colsOf.Start)
-        fixed (float* rowW = rowsOf.Weight, colW = colsOf.Weight)
-        {
-            for (int ch = 0; ch < channels; ch++)
-            {
-                float* plane = src + ch * planeSize;
-                for (int ph = 0; ph < outH; ph++)
-                {
-                    for (int pw = 0; pw < outW; pw++)
+                    int r = sorted[k], level = levelData[r], width = widths[level];
+                    float* plane = (float*)planes[level] + ((long)(int)roiData[r * 5] * channels + ch) * heights[level] * width;
+                    float* dst = outData + ((long)r * channels + ch) * binCount;
+                    int* rs = rowStart + r * o.OutputHeight, cs = colStart + r * o.OutputWidth;
+                    for (int ph = 0; ph < o.OutputHeight; ph++)
                     {
-                        float sum = 0;
-                        int c0 = colStart[pw], c1 = colStart[pw + 1];
-                        for (int i = rowStart[ph]; i < rowStart[ph + 1]; i++)
+                        for (int pw = 0; pw < o.OutputWidth; pw++)
                         {
-                            float* line = plane + (long)rowIdx[i] * width;
-                            float partial = 0;
-                            for (int j = c0; j < c1; j++) partial += colW[j] * line[colIdx[j]];
-                            sum += rowW[i] * partial;
+                            float sum = 0;
+                            int c0 = cs[pw], c1 = cs[pw + 1];
+                            for (int i = rs[ph]; i < rs[ph + 1]; i++)
+                            {
+                                float* line = plane + (long)rowIdx[i] * width;
+                                float partial = 0;
+                                for (int j = c0; j < c1; j++) partial += colW[j] * line[colIdx[j]];
+                                sum += rowW[i] * partial;
+                            }
+                            *dst++ = sum;
                         }
-                        *dst++ = sum;
                     }
                 }
             }
-        }
+        });
     }
 
-    /// <summary>One axis of an RoI's sampling plan: for each bin, the distinct pixel indices its samples touch and their summed weights.</summary>
-    private sealed class Axis(int bins)
+    /// <summary>
+    /// One axis of every RoI's sampling plan: for each bin, the distinct pixel indices its samples touch and
+    /// their summed weights. A bin's value is Σ_rows wy · Σ_cols wx · plane[row, col] because each sample's
+    /// bilinear weight is a y factor times an x factor (zero outside the map on either axis); neighbouring
+    /// samples share taps, so this reads each pixel once per bin instead of once per sample.
+    /// </summary>
+    private sealed class Taps(int bins, int rois)
     {
         public int Bins { get; } = bins;
 
-        /// <summary>Bin b's taps are entries Start[b] .. Start[b + 1] − 1.</summary>
-        public int[] Start { get; } = new int[bins + 1];
+        /// <summary>Bin b of RoI r has taps Start[r·Bins + b] .. Start[r·Bins + b + 1] − 1.</summary>
+        public int[] Start { get; } = new int[rois * bins + 1];
 
-        public int[] Index { get; private set; } = new int[bins * 4];
+        public int[] Index { get; private set; } = new int[Math.Max(rois * bins * 4, 1)];
 
-        public float[] Weight { get; private set; } = new float[bins * 4];
+        public float[] Weight { get; private set; } = new float[Math.Max(rois * bins * 4, 1)];
 
-        public void Clear() => Start[0] = 0;
+        public void Open(int bin) => Start[bin + 1] = Start[bin];
 
         /// <summary>
         /// Adds a tap to bin <paramref name="bin"/>. Samples arrive in increasing order, each as a (low, low + 1)
@@ -226,8 +225,6 @@ public static class RoiAlign
             Start[bin + 1] = end + 1;
         }
 
-        public void Open(int bin) => Start[bin + 1] = Start[bin];
-
         private static T[] Grow<T>(T[] a)
         {
             var b = new T[a.Length * 2];
@@ -237,10 +234,10 @@ public static class RoiAlign
     }
 
     /// <summary>
-    /// Fills the row and column taps of every bin, with 1 / (samples per bin) folded into the row weights.
-    /// Returns false when the RoI has no samples (a degenerate aligned RoI: every bin pools to 0).
+    /// Fills RoI <paramref name="r"/>'s row and column taps, with 1 / (samples per bin) folded into the row
+    /// weights. A degenerate aligned RoI (no samples) gets no taps, so every bin pools to 0.
     /// </summary>
-    private static unsafe bool Plan(float* roi, float scale, int height, int width, RoiAlignOptions o, Axis rowsOf, Axis colsOf)
+    private static unsafe void Plan(float* roi, int r, float scale, int height, int width, RoiAlignOptions o, Taps rowsOf, Taps colsOf)
     {
         float offset = o.Aligned ? 0.5f : 0f;
         float startW = roi[1] * scale - offset, startH = roi[2] * scale - offset;
@@ -254,20 +251,19 @@ public static class RoiAlign
         float binH = roiH / o.OutputHeight, binW = roiW / o.OutputWidth;
         int gridH = o.SamplingRatio > 0 ? o.SamplingRatio : (int)MathF.Ceiling(roiH / o.OutputHeight);
         int gridW = o.SamplingRatio > 0 ? o.SamplingRatio : (int)MathF.Ceiling(roiW / o.OutputWidth);
-        if (gridH <= 0 || gridW <= 0) return false;
+        if (gridH <= 0 || gridW <= 0) gridH = gridW = 0;
         float count = Math.Max(gridH * gridW, 1);
-        FillAxis(rowsOf, startH, binH, gridH, height, 1f / count);
-        FillAxis(colsOf, startW, binW, gridW, width, 1f);
-        return true;
+        FillAxis(rowsOf, r, startH, binH, gridH, height, 1f / count);
+        FillAxis(colsOf, r, startW, binW, gridW, width, 1f);
     }
 
-    /// <summary>The 1-D half of torchvision's bilinear_interpolate for every sample along one axis.</summary>
-    private static void FillAxis(Axis axis, float start, float bin, int grid, int size, float scale)
+    /// <summary>The 1-D half of torchvision's bilinear_interpolate for every sample along one axis of RoI <paramref name="r"/>.</summary>
+    private static void FillAxis(Taps axis, int r, float start, float bin, int grid, int size, float scale)
     {
-        axis.Clear();
         for (int p = 0; p < axis.Bins; p++)
         {
-            axis.Open(p);
+            int global = r * axis.Bins + p;
+            axis.Open(global);
             for (int i = 0; i < grid; i++)
             {
                 float v = start + p * bin + (i + 0.5f) * bin / grid;
@@ -277,8 +273,8 @@ public static class RoiAlign
                 int low = (int)v, high;
                 if (low >= size - 1) { high = low = size - 1; v = low; } else high = low + 1;
                 float l = v - low;
-                axis.Add(p, low, (1f - l) * scale);
-                axis.Add(p, high, l * scale);
+                axis.Add(global, low, (1f - l) * scale);
+                axis.Add(global, high, l * scale);
             }
         }
     }
