@@ -185,11 +185,15 @@ def non_local(w, x, suffix):
 
 
 def bilayer(w, x0):
-    """Spec 1.3 up to the occludee mask logits, the only output inference uses (spec 3.3)."""
+    """Spec 1.3: occludee mask, occludee boundary, occluder mask, occluder boundary logits (the first is the final mask)."""
     m = "mask_head."
 
     def conv_relu(name, x):
         return F.relu(F.conv2d(x, w[m + name + ".weight"], w[m + name + ".bias"], padding=1))
+
+    def output(deconv, predictor, x):
+        up = F.relu(F.conv_transpose2d(x, w[m + deconv + ".weight"], w[m + deconv + ".bias"], stride=2))
+        return F.conv2d(up, w[m + predictor + ".weight"], w[m + predictor + ".bias"])
 
     a = conv_relu("boundary_fcn2", conv_relu("boundary_fcn1", x0))
     a = non_local(w, a, "_bo")
@@ -198,8 +202,8 @@ def bilayer(w, x0):
     b = conv_relu("mask_fcn2", conv_relu("mask_fcn1", b))
     b = non_local(w, b, "")
     b = conv_relu("mask_fcn4", conv_relu("mask_fcn3", b))
-    up = F.relu(F.conv_transpose2d(b, w[m + "deconv.weight"], w[m + "deconv.bias"], stride=2))
-    return F.conv2d(up, w[m + "predictor.weight"], w[m + "predictor.bias"])
+    return (output("deconv", "predictor", b), output("boundary_deconv", "boundary_predictor", b),
+            output("bo_deconv", "predictor_bo", a), output("boundary_deconv_bo", "boundary_predictor_bo", a))
 
 
 def main():
@@ -222,9 +226,12 @@ def main():
                             [-300.0, -200.0, 700.0, 800.0], [-900.0, -800.0, 1100.0, 1300.0]])
         mask_boxes = torch.cat([boxes[:MASK_DETECTIONS], big])
         pooled, levels = pool(pyramid, mask_boxes)
-        mask = bilayer(w, pooled)
+        mask, boundary, occluder, occluder_boundary = bilayer(w, pooled)
         out["mask.boxes"], out["mask.levels"] = mask_boxes, levels
         out["mask.probs"] = mask.sigmoid()[:, 0]
+        out["mask.boundary_probs"] = boundary.sigmoid()[:, 0]
+        out["mask.occluder_probs"] = occluder.sigmoid()[:, 0]
+        out["mask.occluder_boundary_probs"] = occluder_boundary.sigmoid()[:, 0]
     print("scores", scores[:5].tolist(), "labels", classes[:8].tolist(), "levels", levels.tolist())
     print("mask probs mean", out["mask.probs"].mean(1).mean(1).tolist())
     fixture_io.save(os.path.join(OUT, "bcnet_fcos.safetensors"), out, meta)

@@ -3,11 +3,11 @@ using System.Diagnostics;
 using NativeSeg.Cli.Rendering;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Images;
-using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Models.Inference;
 
 namespace NativeSeg.Cli.Commands;
 
-/// <summary>`nativeseg segment`: runs a converted Mask R-CNN / MS R-CNN on images, writing overlays and COCO results.</summary>
+/// <summary>`nativeseg segment`: runs a converted model on images, writing overlays and COCO results (and, for bilayer models, explain figures).</summary>
 internal static class SegmentCommand
 {
     private static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png"];
@@ -24,9 +24,13 @@ internal static class SegmentCommand
         var output = new Option<string>("--out") { Description = "folder for the overlay PNGs", DefaultValueFactory = _ => "nativeseg-out" };
         var json = new Option<string?>("--json") { Description = "COCO results JSON (default: OUT/results.json)" };
         var batch = new Option<int>("--batch") { Description = "images per forward pass", DefaultValueFactory = _ => 1 };
-        var command = new Command("segment", "instance segmentation of images with a Mask R-CNN or MS R-CNN model")
+        var explain = new Option<bool>("--explain")
         {
-            inputs, model, device, score, output, json, batch,
+            Description = "BCNet models: also write OUT/explain/IMAGE_K.png per instance with its occluder and occludee mask and boundary heatmaps",
+        };
+        var command = new Command("segment", "instance segmentation of images with a converted Mask R-CNN, MS R-CNN or BCNet model")
+        {
+            inputs, model, device, score, output, json, batch, explain,
         };
         command.SetAction(parseResult =>
         {
@@ -45,18 +49,19 @@ internal static class SegmentCommand
                 return 2;
             }
             return Run(parseResult.GetValue(inputs)!, modelPath, parseResult.GetValue(device)!, parseResult.GetValue(score),
-                outDir, parseResult.GetValue(json) ?? Path.Combine(outDir, "results.json"), batchSize, config.Output, config.Error);
+                outDir, parseResult.GetValue(json) ?? Path.Combine(outDir, "results.json"), batchSize, parseResult.GetValue(explain), config.Output, config.Error);
         });
         return command;
     }
 
-    private static int Run(string[] inputs, string modelPath, string deviceName, float? scoreThreshold, string outDir, string jsonPath, int batchSize, TextWriter output, TextWriter error)
+    private static int Run(string[] inputs, string modelPath, string deviceName, float? scoreThreshold, string outDir, string jsonPath, int batchSize,
+        bool explain, TextWriter output, TextWriter error)
     {
         // The header names the architecture: a wrong file fails here, before any image is read.
-        MaskRcnnSetup setup;
+        string architecture;
         try
         {
-            setup = MaskRcnn.Inspect(modelPath);
+            architecture = InstanceSegmenters.Inspect(modelPath);
         }
         catch (Exception e) when (e is NotSupportedException or IOException or FormatException)
         {
@@ -72,9 +77,17 @@ internal static class SegmentCommand
 
         var device = DeviceSelector.Select(deviceName, error);
         var clock = Stopwatch.StartNew();
-        using var net = MaskRcnn.Load(modelPath, device, scoreThreshold);
-        output.WriteLine($"{setup.Architecture} on {device}: loaded in {clock.Elapsed.TotalSeconds:F1} s; {files.Count} images");
+        using var net = InstanceSegmenters.Open(modelPath, new SegmenterOptions(device, scoreThreshold));
+        var explainer = net as IOcclusionExplainer;
+        if (explain && explainer is not { CanExplain: true })
+        {
+            error.WriteLine($"error: --explain needs a model with a bilayer mask head (BCNet); {modelPath} holds {architecture}");
+            return 2;
+        }
+        output.WriteLine($"{architecture} on {device}: loaded in {clock.Elapsed.TotalSeconds:F1} s; {files.Count} images");
         Directory.CreateDirectory(outDir);
+        string explainDir = Path.Combine(outDir, "explain");
+        if (explain) Directory.CreateDirectory(explainDir);
         string? jsonDir = Path.GetDirectoryName(Path.GetFullPath(jsonPath));
         if (jsonDir is not null) Directory.CreateDirectory(jsonDir);
 
@@ -107,13 +120,17 @@ internal static class SegmentCommand
                         failed++;
                     }
                 }
-                foreach (var (index, file, image, instances) in Segment(net, images, error, ref failed))
+                var segmented = explain ? Explain(explainer!, images, error, ref failed) : Segment(net, images, error, ref failed);
+                foreach (var (index, file, image, instances, explained) in segmented)
                 {
-                    string png = Path.Combine(outDir, UniqueName(file, usedNames) + ".png");
-                    Png.Write(png, Overlay.Draw(image, instances, setup.CategoryNames));
+                    string name = UniqueName(file, usedNames), png = Path.Combine(outDir, name + ".png");
+                    Png.Write(png, Overlay.Draw(image, instances, net.CategoryNames));
+                    for (int k = 0; k < explained.Count; k++)
+                        Png.Write(Path.Combine(explainDir, $"{name}_{k}.png"), OcclusionFigure.Draw(image, explained[k], net.CategoryNames));
                     results.Add(index + 1, Path.GetFileName(file), instances);
                     done++;
-                    output.WriteLine($"{ProgressBar.Format(done + failed - missing, files.Count, segmenting.Elapsed)} {file}: {instances.Count} instances -> {png}");
+                    string figures = explain ? $" (+{explained.Count} explain figures)" : "";
+                    output.WriteLine($"{ProgressBar.Format(done + failed - missing, files.Count, segmenting.Elapsed)} {file}: {instances.Count} instances -> {png}{figures}");
                 }
             }
             results.Complete();
@@ -128,25 +145,39 @@ internal static class SegmentCommand
     }
 
     /// <summary>A batch's results; if the batch fails as a whole, each image is retried alone so one bad image costs only itself.</summary>
-    private static List<(int, string, Image, IReadOnlyList<MaskRcnnInstance>)> Segment(MaskRcnn net, List<(int Index, string File, Image Image)> images, TextWriter error, ref int failed)
+    private static List<Segmented> Segment(IInstanceSegmenter net, List<(int Index, string File, Image Image)> images, TextWriter error, ref int failed)
     {
-        var done = new List<(int, string, Image, IReadOnlyList<MaskRcnnInstance>)>();
+        var done = new List<Segmented>();
         if (images.Count == 0) return done;
         try
         {
             var all = net.Segment(images.Select(i => i.Image).ToList());
-            for (int k = 0; k < images.Count; k++) done.Add((images[k].Index, images[k].File, images[k].Image, all[k]));
+            for (int k = 0; k < images.Count; k++) done.Add(new(images[k].Index, images[k].File, images[k].Image, all[k], []));
             return done;
         }
         catch (Exception e) when (images.Count > 1 && e is not OutOfMemoryException)
         {
             error.WriteLine($"batch of {images.Count} failed ({e.Message}); running its images one by one");
         }
+        return OneByOne(images, error, ref failed, image => new(-1, "", image, net.Segment([image])[0], []));
+    }
+
+    /// <summary>Each image with the bilayer maps behind its instances.</summary>
+    private static List<Segmented> Explain(IOcclusionExplainer explainer, List<(int Index, string File, Image Image)> images, TextWriter error, ref int failed) =>
+        OneByOne(images, error, ref failed, image =>
+        {
+            var explained = explainer.Explain(image);
+            return new(-1, "", image, explained.Select(e => e.Instance).ToList(), explained);
+        });
+
+    private static List<Segmented> OneByOne(List<(int Index, string File, Image Image)> images, TextWriter error, ref int failed, Func<Image, Segmented> run)
+    {
+        var done = new List<Segmented>();
         foreach (var (index, file, image) in images)
         {
             try
             {
-                done.Add((index, file, image, net.Segment([image])[0]));
+                done.Add(run(image) with { Index = index, File = file });
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -156,6 +187,8 @@ internal static class SegmentCommand
         }
         return done;
     }
+
+    private sealed record Segmented(int Index, string File, Image Image, IReadOnlyList<SegmentedInstance> Instances, IReadOnlyList<ExplainedInstance> Explained);
 
     private static List<string> Expand(string[] inputs, TextWriter error, out int missing)
     {

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using NativeSeg.Engine.Formats;
-using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Models.Inference;
 
 namespace NativeSeg.Cli.Rendering;
 
@@ -27,7 +27,7 @@ internal sealed class CocoResultsWriter : IDisposable
 
     public int Records { get; private set; }
 
-    public void Add(long imageId, string fileName, IReadOnlyList<MaskRcnnInstance> instances)
+    public void Add(long imageId, string fileName, IReadOnlyList<SegmentedInstance> instances)
     {
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))

@@ -1,6 +1,6 @@
 using System.Globalization;
 using NativeSeg.Engine.Formats.Images;
-using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Models.Inference;
 
 namespace NativeSeg.Cli.Rendering;
 
@@ -16,7 +16,7 @@ internal static class Overlay
     ];
 
     /// <param name="names">The model's category names; null for COCO's.</param>
-    public static Image Draw(Image image, IReadOnlyList<MaskRcnnInstance> instances, IReadOnlyDictionary<long, string>? names = null)
+    public static Image Draw(Image image, IReadOnlyList<SegmentedInstance> instances, IReadOnlyDictionary<long, string>? names = null)
     {
         var rgb = image.ToRgb();
         var pixels = (byte[])rgb.Pixels.Clone();
@@ -53,7 +53,8 @@ internal static class Overlay
         return new Image(w, h, 3, pixels);
     }
 
-    private static void Text(byte[] pixels, int w, int h, int x0, int y0, string text, byte[] color)
+    /// <summary>Writes <paramref name="text"/> in <paramref name="color"/> on a dark backing box with its top-left corner at (x0, y0).</summary>
+    public static void Text(byte[] pixels, int w, int h, int x0, int y0, string text, byte[] color)
     {
         int advance = (BitmapFont.GlyphWidth + 1) * TextScale;
         // A dark backing box keeps the label readable on any background.

@@ -1,5 +1,4 @@
 using NativeSeg.Engine.Devices;
-using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
@@ -13,10 +12,11 @@ using NativeSeg.Models.Preprocessing;
 namespace NativeSeg.Models.Bcnet;
 
 /// <summary>
-/// A whole BCNet (FCOS R50-FPN) loaded from a converted .safetensors file: detectron2 preprocessing, the ResNet with
-/// its res3–res5 FPN, <see cref="BcnetHeads"/>, then detectron2's box clipping and paste with COCO category ids.
+/// A whole BCNet FCOS model (R50 or R101 FPN) loaded from a converted .safetensors file: detectron2 preprocessing
+/// at its config's test size, the ResNet with its res3–res5 FPN, <see cref="BcnetHeads"/>, then detectron2's box
+/// clipping and paste with COCO category ids.
 /// </summary>
-public sealed class Bcnet : IInstanceSegmenter
+public sealed class Bcnet : IInstanceSegmenter, IOcclusionExplainer
 {
     private const int FirstLevel = 3;
 
@@ -26,8 +26,9 @@ public sealed class Bcnet : IInstanceSegmenter
     private readonly InstancePostprocessor _postprocessor;
     private readonly Device _device;
 
-    private Bcnet(ResNet body, FpnNeck fpn, BcnetHeads heads, Device device)
+    private Bcnet(BcnetArchitecture architecture, ResNet body, FpnNeck fpn, BcnetHeads heads, Device device)
     {
+        Variant = architecture;
         _body = body;
         _fpn = fpn;
         _heads = heads;
@@ -36,50 +37,48 @@ public sealed class Bcnet : IInstanceSegmenter
         _postprocessor = new InstancePostprocessor(MaskRcnnConfig.Detectron2Coco(), device);
     }
 
-    /// <summary>BCNet's COCO configs test at detectron2's default sizes (shorter side 800, longer at most 1333).</summary>
-    public static PreprocessConfig Preprocess { get; } = PreprocessConfig.Detectron2();
+    public BcnetArchitecture Variant { get; }
 
-    /// <summary>The loader <see cref="InstanceSegmenters"/> tries: null unless the file declares <see cref="BcnetArchitecture.FcosR50Fpn"/>.</summary>
-    public static IInstanceSegmenter? TryOpen(string path)
-    {
-        if (!File.Exists(path)) return null;
-        try
-        {
-            using var file = SafetensorsFile.Open(path);
-            if (!file.Metadata.TryGetValue("architecture", out var name) || name != BcnetArchitecture.FcosR50Fpn) return null;
-        }
-        catch (Engine.Formats.FileFormatException)
-        {
-            return null;
-        }
-        return Load(path, DeviceSelector.Select("auto", Console.Error));
-    }
+    public string Architecture => Variant.Name;
 
-    public static Bcnet Load(string path, Device device)
+    public IReadOnlyDictionary<long, string>? CategoryNames => null;
+
+    public bool CanExplain => true;
+
+    /// <param name="scoreThreshold">Replaces FCOS's candidate threshold on sigmoid(cls) (the config's 0.03).</param>
+    public static Bcnet Load(string path, Device device, float? scoreThreshold = null)
     {
         using var file = SafetensorsFile.Open(path);
+        var architecture = file.Metadata.TryGetValue("architecture", out var name)
+            ? BcnetArchitecture.Named(name)
+            : throw new NotSupportedException($"{path} has no 'architecture' in its metadata; convert checkpoints with `nativeseg convert`");
         using var weights = Float32Weights.Load(file);
         // The FPN width is the file's: converted checkpoints have 256, small test models fewer.
         int channels = weights.Tensors.TryGetValue("backbone.fpn_output3.weight", out var output3) ? output3.Shape[0] : 256;
-        return Load(new ParameterStore(weights.Tensors, device), device, path, channels);
+        var config = new FcosConfig(Channels: channels);
+        if (scoreThreshold is { } s) config = config with { InferenceThreshold = s };
+        return Load(new ParameterStore(weights.Tensors, device), device, path, channels, architecture, config);
     }
 
     /// <param name="what">Names the weights' source in errors.</param>
     /// <param name="channels">The FPN and head width.</param>
-    public static Bcnet Load(ParameterStore store, Device device, string what, int channels)
+    /// <param name="architecture">Default: the R50 model.</param>
+    /// <param name="config">Default: BCNet's FCOS settings at <paramref name="channels"/>.</param>
+    public static Bcnet Load(ParameterStore store, Device device, string what, int channels, BcnetArchitecture? architecture = null, FcosConfig? config = null)
     {
-        var config = BackboneConfig.Detectron2() with { FpnChannels = channels };
-        var body = ResNet.Load(store, config);
+        architecture ??= BcnetArchitecture.R50;
+        var backbone = BackboneConfig.Detectron2() with { FpnChannels = channels, Depth = architecture.Depth };
+        var body = ResNet.Load(store, backbone);
         FpnNeck? fpn = null;
         BcnetHeads? heads = null;
         try
         {
-            fpn = FpnNeck.Load(store, config, config.StageChannels.Skip(FirstLevel - 2).ToList(), FirstLevel);
-            heads = new BcnetHeads(store, new FcosConfig(Channels: channels));
+            fpn = FpnNeck.Load(store, backbone, backbone.StageChannels.Skip(FirstLevel - 2).ToList(), FirstLevel);
+            heads = new BcnetHeads(store, config ?? new FcosConfig(Channels: channels));
             var unused = store.Unused(n => n.EndsWith("num_batches_tracked", StringComparison.Ordinal));
             if (unused.Count > 0)
-                throw new ArgumentException($"{what}: {unused.Count} tensors are not part of {BcnetArchitecture.FcosR50Fpn}, e.g. {string.Join(", ", unused.Take(5))}");
-            return new Bcnet(body, fpn, heads, device);
+                throw new ArgumentException($"{what}: {unused.Count} tensors are not part of {architecture.Name}, e.g. {string.Join(", ", unused.Take(5))}");
+            return new Bcnet(architecture, body, fpn, heads, device);
         }
         catch
         {
@@ -107,12 +106,30 @@ public sealed class Bcnet : IInstanceSegmenter
     }
 
     /// <summary>Detections and occludee masks of a preprocessed image, in its resized coordinates.</summary>
-    public MaskDetections Detect(PreprocessedImage input)
+    public MaskDetections Detect(PreprocessedImage input) => OnFeatures(input, levels => _heads.Forward(levels)[0]);
+
+    /// <summary>One image after the other: upstream's test loader feeds BCNet single images.</summary>
+    public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images) =>
+        images.Select(image =>
+        {
+            using var input = ImagePreprocessor.Run(image, Variant.Preprocess, Device.Cpu);
+            return _postprocessor.Run(Detect(input), Geometry(input));
+        }).ToList();
+
+    public IReadOnlyList<ExplainedInstance> Explain(Image image)
+    {
+        using var input = ImagePreprocessor.Run(image, Variant.Preprocess, Device.Cpu);
+        var (detections, maps) = OnFeatures(input, levels => _heads.Explain(levels)[0]);
+        var geometry = Geometry(input);
+        return OcclusionExplanations.Assemble(_postprocessor.RunTraced(detections, geometry), detections.Boxes, maps, _postprocessor.Scales(geometry));
+    }
+
+    private T OnFeatures<T>(PreprocessedImage input, Func<Tensor[], T> heads)
     {
         var levels = Features(input);
         try
         {
-            return _heads.Forward(levels)[0];
+            return heads(levels);
         }
         finally
         {
@@ -120,15 +137,7 @@ public sealed class Bcnet : IInstanceSegmenter
         }
     }
 
-    public IReadOnlyList<MaskRcnnInstance> Segment(Image image)
-    {
-        using var input = ImagePreprocessor.Run(image, Preprocess, Device.Cpu);
-        var detections = Detect(input);
-        return _postprocessor.Run(detections, new ImageGeometry(input.Height, input.Width, input.OriginalHeight, input.OriginalWidth));
-    }
-
-    public IReadOnlyList<InstancePrediction> Predict(Image image) =>
-        Segment(image).Select(i => new InstancePrediction(i.CategoryId, i.MaskScore, i.Mask, new CocoBox(i.X1, i.Y1, i.X2 - i.X1, i.Y2 - i.Y1))).ToList();
+    private static ImageGeometry Geometry(PreprocessedImage input) => new(input.Height, input.Width, input.OriginalHeight, input.OriginalWidth);
 
     public void Dispose()
     {

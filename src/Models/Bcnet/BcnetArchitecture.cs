@@ -1,25 +1,56 @@
 using System.Text.Json.Nodes;
 using NativeSeg.Models.Conversion;
 using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Models.Preprocessing;
 
 namespace NativeSeg.Models.Bcnet;
 
 /// <summary>
-/// What `nativeseg convert` checks a BCNet FCOS checkpoint (lkeab/BCNet, detectron2 v0.1) against, from the
-/// module definitions in specs/bcnet.md §2: detectron2's R50 bottom-up (the same keys as detectron2's Mask R-CNN),
-/// an FPN over res3–res5 with the P6/P7 top block, the FCOS head under <c>head.</c> and the bilayer head under
-/// <c>mask_head.</c> (not <c>roi_heads.mask_head.</c>).
+/// A BCNet FCOS model (lkeab/BCNet, detectron2 v0.1) and what `nativeseg convert` checks its checkpoint against,
+/// from the module definitions in specs/bcnet.md §2: detectron2's R50 or R101 bottom-up (the same keys as
+/// detectron2's Mask R-CNN), an FPN over res3–res5 with the P6/P7 top block, the FCOS head under <c>head.</c>
+/// and the bilayer head under <c>mask_head.</c> (not <c>roi_heads.mask_head.</c>).
 /// </summary>
 public sealed class BcnetArchitecture : IArchitecture
 {
     public const string FcosR50Fpn = "bcnet-fcos-r50-fpn";
 
+    /// <summary>The released BCNet model (<c>model_final_beta.pth</c>, fcos_imprv_R_101_FPN).</summary>
+    public const string FcosR101Fpn = "bcnet-fcos-r101-fpn";
+
     private const int Fpn = 256;
     private static readonly int[] StageChannels = [512, 1024, 2048];
 
-    private readonly Lazy<IReadOnlyDictionary<string, int[]>> _keys = new(Keys);
+    private readonly Lazy<IReadOnlyDictionary<string, int[]>> _keys;
 
-    public string Name => FcosR50Fpn;
+    private BcnetArchitecture(string name, int depth, PreprocessConfig preprocess)
+    {
+        Name = name;
+        Depth = depth;
+        Preprocess = preprocess;
+        _keys = new(() => Keys(depth));
+    }
+
+    public static BcnetArchitecture R50 { get; } =
+        new(FcosR50Fpn, 50, PreprocessConfig.Detectron2() with { MinSize = 600, MaxSize = 900 });
+
+    public static BcnetArchitecture R101 { get; } = new(FcosR101Fpn, 101, PreprocessConfig.Detectron2());
+
+    public static IReadOnlyList<BcnetArchitecture> All { get; } = [R50, R101];
+
+    public static IReadOnlyList<string> Names { get; } = [.. All.Select(a => a.Name)];
+
+    /// <summary>The architecture a converted file's metadata names; throws when it is not a BCNet FCOS model.</summary>
+    public static BcnetArchitecture Named(string name) =>
+        All.FirstOrDefault(a => a.Name == name) ?? throw new NotSupportedException($"'{name}' is not a BCNet FCOS architecture ({string.Join(", ", Names)})");
+
+    public string Name { get; }
+
+    /// <summary>The ResNet depth of the bottom-up.</summary>
+    public int Depth { get; }
+
+    /// <summary>The test input size of the architecture's config: Base-FCOS's 600/900 for R50, 800/1333 for the released R101.</summary>
+    public PreprocessConfig Preprocess { get; }
 
     public string ConfigJson { get; } = new JsonObject { ["family"] = "bcnet", ["detector"] = "fcos" }.ToJsonString();
 
@@ -32,7 +63,7 @@ public sealed class BcnetArchitecture : IArchitecture
         return key.EndsWith(".num_batches_tracked", StringComparison.Ordinal) ? null : key;
     }
 
-    private static Dictionary<string, int[]> Keys()
+    private static Dictionary<string, int[]> Keys(int depth)
     {
         var keys = new Dictionary<string, int[]>(StringComparer.Ordinal);
         void Conv(string prefix, int o, int i, int k, bool bias = true)
@@ -53,7 +84,8 @@ public sealed class BcnetArchitecture : IArchitecture
         }
         Conv("backbone.top_block.p6", Fpn, Fpn, 3);
         Conv("backbone.top_block.p7", Fpn, Fpn, 3);
-        var detectron2 = MaskRcnnArchitecture.All.First(a => a.Name == MaskRcnnArchitectures.Detectron2).ExpectedKeys;
+        string bottomUp = depth == 101 ? MaskRcnnArchitectures.Detectron2R101 : MaskRcnnArchitectures.Detectron2;
+        var detectron2 = MaskRcnnArchitecture.All.First(a => a.Name == bottomUp).ExpectedKeys;
         foreach (var (name, shape) in detectron2.Where(k => k.Key.StartsWith("backbone.bottom_up.", StringComparison.Ordinal)))
             keys[name] = shape;
 

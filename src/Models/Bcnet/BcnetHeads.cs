@@ -1,6 +1,7 @@
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Fcos;
+using NativeSeg.Models.Inference;
 using NativeSeg.Models.MaskRcnn;
 
 namespace NativeSeg.Models.Bcnet;
@@ -41,7 +42,40 @@ public sealed class BcnetHeads : IDisposable
     }
 
     /// <summary>Detections and their occludee mask probabilities per image, from P3, P4, P5 (which stay the caller's).</summary>
-    public IReadOnlyList<MaskDetections> Forward(IReadOnlyList<Tensor> p3ToP5)
+    public IReadOnlyList<MaskDetections> Forward(IReadOnlyList<Tensor> p3ToP5) => OnDetections(p3ToP5, PredictMasks);
+
+    /// <summary>As <see cref="Forward"/>, with all four bilayer maps of every detection, image after image.</summary>
+    public IReadOnlyList<(MaskDetections Detections, IReadOnlyList<OcclusionMaps> Maps)> Explain(IReadOnlyList<Tensor> p3ToP5) =>
+        OnDetections(p3ToP5, ExplainMasks);
+
+    /// <summary>Occludee masks for given detections; the mask scores are the box scores (BCNet does not rescore).</summary>
+    public IReadOnlyList<MaskDetections> PredictMasks(IReadOnlyList<Tensor> pyramid, IReadOnlyList<Detections> detections)
+    {
+        if (detections.All(d => d.Count == 0)) return detections.Select(Empty).ToList();
+        using var pooled = PyramidRoiPooler.Pool(pyramid, detections.Select(d => d.AsBoxList()).ToList());
+        using var probs = _mask.Forward(pooled, Labels(detections));
+        return Split(detections, probs.ToArray<float>());
+    }
+
+    private IReadOnlyList<(MaskDetections, IReadOnlyList<OcclusionMaps>)> ExplainMasks(IReadOnlyList<Tensor> pyramid, IReadOnlyList<Detections> detections)
+    {
+        if (detections.All(d => d.Count == 0)) return detections.Select(d => (Empty(d), (IReadOnlyList<OcclusionMaps>)[])).ToList();
+        using var pooled = PyramidRoiPooler.Pool(pyramid, detections.Select(d => d.AsBoxList()).ToList());
+        using var maps = _mask.Explain(pooled, Labels(detections));
+        var masks = Split(detections, maps.OccludeeMask.ToArray<float>());
+        var perRoi = maps.PerRoi();
+        var result = new List<(MaskDetections, IReadOnlyList<OcclusionMaps>)>(detections.Count);
+        int start = 0;
+        for (int n = 0; n < detections.Count; n++)
+        {
+            result.Add((masks[n], perRoi.Skip(start).Take(detections[n].Count).ToList()));
+            start += detections[n].Count;
+        }
+        return result;
+    }
+
+    /// <summary>P6/P7, the FCOS head and its post-processing, then <paramref name="masks"/> on the pyramid and the detections.</summary>
+    private T OnDetections<T>(IReadOnlyList<Tensor> p3ToP5, Func<IReadOnlyList<Tensor>, IReadOnlyList<Detections>, T> masks)
     {
         var (p6, p7) = _top.Forward(p3ToP5[2]);
         using (p6)
@@ -58,23 +92,22 @@ public sealed class BcnetHeads : IDisposable
             {
                 foreach (var o in outputs) o.Dispose();
             }
-            return PredictMasks(pyramid, detections);
+            return masks(pyramid, detections);
         }
     }
 
-    /// <summary>Occludee masks for given detections; the mask scores are the box scores (BCNet does not rescore).</summary>
-    public IReadOnlyList<MaskDetections> PredictMasks(IReadOnlyList<Tensor> pyramid, IReadOnlyList<Detections> detections)
+    private static MaskDetections Empty(Detections d) => new(d, [], BilayerMaskHead.MaskSide, []);
+
+    private static List<int> Labels(IReadOnlyList<Detections> detections) => detections.SelectMany(d => d.Labels).ToList();
+
+    private static List<MaskDetections> Split(IReadOnlyList<Detections> detections, float[] probs)
     {
-        const int side = BilayerMaskHead.MaskSide;
-        if (detections.All(d => d.Count == 0)) return detections.Select(d => new MaskDetections(d, [], side, [])).ToList();
-        using var pooled = PyramidRoiPooler.Pool(pyramid, detections.Select(d => d.AsBoxList()).ToList());
-        using var probs = _mask.Forward(pooled);
-        var all = probs.ToArray<float>();
+        const int plane = BilayerMaskHead.MaskSide * BilayerMaskHead.MaskSide;
         var result = new List<MaskDetections>(detections.Count);
         int start = 0;
         foreach (var d in detections)
         {
-            result.Add(new MaskDetections(d, all.AsSpan(start * side * side, d.Count * side * side).ToArray(), side, d.Scores));
+            result.Add(new MaskDetections(d, probs.AsSpan(start * plane, d.Count * plane).ToArray(), BilayerMaskHead.MaskSide, d.Scores));
             start += d.Count;
         }
         return result;

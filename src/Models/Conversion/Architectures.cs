@@ -11,7 +11,7 @@ public static class Architectures
         new KeyListArchitecture("bpr_hr18s", "keys_hr18s.txt", "bpr", key => key),
         new KeyListArchitecture("bpr_hr48", "keys_hr48.txt", "bpr", key => key),
         .. MaskRcnn.MaskRcnnArchitecture.All,
-        new Bcnet.BcnetArchitecture(),
+        .. Bcnet.BcnetArchitecture.All,
     ];
 
     public static IArchitecture Find(string name) =>

@@ -1,32 +1,76 @@
+using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Formats.Images;
 
 namespace NativeSeg.Models.Inference;
 
-/// <summary>One detected instance: a COCO category id, a confidence and a full-image mask.</summary>
+/// <summary>One detected instance as COCO results carry it: a category id, a confidence, a full-image mask and its box.</summary>
 public sealed record InstancePrediction(long CategoryId, double Score, Rle Mask, CocoBox? Box = null);
 
-/// <summary>A loaded model that segments instances in one image; what `nativeseg eval --model` runs.</summary>
+/// <summary>A loaded model that segments instances in images; what `nativeseg segment` and `eval --model` run.</summary>
 public interface IInstanceSegmenter : IDisposable
 {
-    IReadOnlyList<InstancePrediction> Predict(Image image);
+    /// <summary>The architecture name the model file declares.</summary>
+    string Architecture { get; }
+
+    /// <summary>Names of the model's categories by dataset id; null for COCO's.</summary>
+    IReadOnlyDictionary<long, string>? CategoryNames { get; }
+
+    /// <summary>The instances of each image, in the images' own coordinates.</summary>
+    IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images);
 }
 
-/// <summary>Opens a model file with the first loader that recognises it.</summary>
+/// <summary>How to run a model: its device and, when set, a box score threshold replacing the model's own.</summary>
+public sealed record SegmenterOptions(Device Device, float? ScoreThreshold = null);
+
+/// <summary>Opens a model file with the loader of the architecture its metadata declares.</summary>
 public static class InstanceSegmenters
 {
-    /// <summary>
-    /// Model families add a loader here: it returns null for files that are not theirs.
-    /// </summary>
-    private static readonly List<Func<string, IInstanceSegmenter?>> Loaders = [MaskRcnn.MaskRcnn.TryOpen, Bcnet.Bcnet.TryOpen];
+    private sealed record Loader(IReadOnlyList<string> Architectures, Func<string, SegmenterOptions, IInstanceSegmenter> Load);
 
-    public static IInstanceSegmenter Open(string modelPath)
+    /// <summary>Model families add their loader here.</summary>
+    private static readonly Loader[] Loaders =
+    [
+        new(MaskRcnn.MaskRcnnArchitectures.Names, (path, options) => MaskRcnn.MaskRcnn.Load(path, options.Device, options.ScoreThreshold)),
+        new(Bcnet.BcnetArchitecture.Names, (path, options) => Bcnet.Bcnet.Load(path, options.Device, options.ScoreThreshold)),
+    ];
+
+    /// <summary>Every architecture a converted file may declare and be run.</summary>
+    public static IEnumerable<string> Architectures => Loaders.SelectMany(l => l.Architectures);
+
+    /// <summary>The architecture a model file declares, read from its header alone; throws with the reason when no runner takes it.</summary>
+    public static string Inspect(string modelPath) => Find(modelPath).Architecture;
+
+    /// <param name="options">Default: the best available device and the model's own thresholds.</param>
+    public static IInstanceSegmenter Open(string modelPath, SegmenterOptions? options = null)
     {
-        if (!File.Exists(modelPath) && !Directory.Exists(modelPath))
-            throw new FileNotFoundException($"model {modelPath} does not exist", modelPath);
-        foreach (var load in Loaders)
-            if (load(modelPath) is { } model) return model;
-        throw new NotSupportedException(
-            $"no model loader recognises {modelPath}: runners read .safetensors files made by `nativeseg convert` (Mask R-CNN: {string.Join(", ", MaskRcnn.MaskRcnnArchitectures.Names)})");
+        var (_, loader) = Find(modelPath);
+        return loader.Load(modelPath, options ?? new SegmenterOptions(DeviceSelector.Select("auto", Console.Error)));
+    }
+
+    /// <summary>The COCO-results view of one image's instances.</summary>
+    public static IReadOnlyList<InstancePrediction> Predict(this IInstanceSegmenter segmenter, Image image) =>
+        segmenter.Segment([image])[0].Select(i => new InstancePrediction(i.CategoryId, i.MaskScore, i.Mask, new CocoBox(i.X1, i.Y1, i.X2 - i.X1, i.Y2 - i.Y1))).ToList();
+
+    private static (string Architecture, Loader Loader) Find(string modelPath)
+    {
+        if (Directory.Exists(modelPath))
+            throw new NotSupportedException($"model {modelPath} is a folder; runners read one .safetensors file made by `nativeseg convert`");
+        if (!File.Exists(modelPath)) throw new FileNotFoundException($"model {modelPath} does not exist", modelPath);
+        IReadOnlyDictionary<string, string> metadata;
+        try
+        {
+            using var file = Engine.Formats.Safetensors.SafetensorsFile.Open(modelPath);
+            metadata = file.Metadata;
+        }
+        catch (Engine.Formats.FileFormatException e)
+        {
+            throw new NotSupportedException($"model {modelPath} is not a .safetensors file made by `nativeseg convert`: {e.Message}", e);
+        }
+        if (!metadata.TryGetValue("architecture", out var name))
+            throw new NotSupportedException($"model {modelPath} has no 'architecture' in its metadata; convert checkpoints with `nativeseg convert`");
+        var loader = Loaders.FirstOrDefault(l => l.Architectures.Contains(name))
+            ?? throw new NotSupportedException($"model {modelPath} holds a '{name}' model, which no runner takes yet (runnable: {string.Join(", ", Architectures)})");
+        return (name, loader);
     }
 }

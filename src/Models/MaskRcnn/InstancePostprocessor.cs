@@ -6,17 +6,15 @@ using MaskPasteOp = NativeSeg.Kernels.MaskPaste.MaskPaste;
 
 namespace NativeSeg.Models.MaskRcnn;
 
-/// <summary>
-/// One detected instance in the user's image: box (x1, y1, x2, y2), box score, mask score (the box score
-/// unless a MaskIoU head rescored it), dataset category id and binary mask.
-/// </summary>
-public sealed record MaskRcnnInstance(float X1, float Y1, float X2, float Y2, float Score, float MaskScore, long CategoryId, Rle Mask);
-
 /// <summary>Maps detections from the batch image back to the original image and pastes their masks, per flavour.</summary>
 public sealed class InstancePostprocessor(MaskRcnnConfig config, Device device)
 {
     /// <param name="clock">Times the paste and the RLE encoding when benchmarking; null in ordinary use.</param>
-    public IReadOnlyList<MaskRcnnInstance> Run(MaskDetections detections, ImageGeometry geometry, StageClock? clock = null)
+    public IReadOnlyList<SegmentedInstance> Run(MaskDetections detections, ImageGeometry geometry, StageClock? clock = null) =>
+        RunTraced(detections, geometry, clock).Select(p => p.Instance).ToList();
+
+    /// <summary>As <see cref="Run"/>, each instance with the index of the detection it came from (empty boxes are dropped).</summary>
+    public IReadOnlyList<(SegmentedInstance Instance, int Detection)> RunTraced(MaskDetections detections, ImageGeometry geometry, StageClock? clock = null)
     {
         var d = detections.Boxes;
         var boxes = new List<float>(d.Count * 4);
@@ -50,13 +48,13 @@ public sealed class InstancePostprocessor(MaskRcnnConfig config, Device device)
         var bits = pasted.ToArray<byte>();
         clock?.Lap(Stages.Paste);
         int pixels = geometry.OriginalHeight * geometry.OriginalWidth;
-        var result = new List<MaskRcnnInstance>(kept.Count);
+        var result = new List<(SegmentedInstance, int)>(kept.Count);
         for (int k = 0; k < kept.Count; k++)
         {
             int i = kept[k];
             var mask = Rle.FromRowMajor(bits.AsSpan(k * pixels, pixels), geometry.OriginalHeight, geometry.OriginalWidth);
-            result.Add(new MaskRcnnInstance(boxes[k * 4], boxes[k * 4 + 1], boxes[k * 4 + 2], boxes[k * 4 + 3],
-                d.Scores[i], detections.MaskScores[i], config.CategoryIds[d.Labels[i]], mask));
+            result.Add((new SegmentedInstance(boxes[k * 4], boxes[k * 4 + 1], boxes[k * 4 + 2], boxes[k * 4 + 3],
+                d.Scores[i], detections.MaskScores[i], config.CategoryIds[d.Labels[i]], mask), i));
         }
         clock?.Lap(Stages.Encode);
         return result;
@@ -66,7 +64,7 @@ public sealed class InstancePostprocessor(MaskRcnnConfig config, Device device)
     /// torchvision divides the float32 sizes; detectron2 and maskrcnn-benchmark divide in Python floats and
     /// multiply the float32 boxes by the result.
     /// </summary>
-    private (float X, float Y) Scales(ImageGeometry g) => config.Flavor == RcnnFlavor.Torchvision
+    public (float X, float Y) Scales(ImageGeometry g) => config.Flavor == RcnnFlavor.Torchvision
         ? ((float)g.OriginalWidth / g.Width, (float)g.OriginalHeight / g.Height)
         : ((float)((double)g.OriginalWidth / g.Width), (float)((double)g.OriginalHeight / g.Height));
 

@@ -1,7 +1,5 @@
 using NativeSeg.Engine.Tensors;
-using NativeSeg.Kernels.Activations;
 using NativeSeg.Kernels.Convolution;
-using NativeSeg.Kernels.Indexing;
 using NativeSeg.Layers.Parameters;
 
 namespace NativeSeg.Models.MaskRcnn;
@@ -10,7 +8,7 @@ namespace NativeSeg.Models.MaskRcnn;
 /// Mask head: four 3×3 conv + ReLU on the 14×14 pooled features, a 2×2 stride-2 deconv + ReLU, a 1×1
 /// class-specific predictor, and the sigmoid of each detection's own class channel (28×28).
 /// </summary>
-public sealed class MaskHead : IDisposable
+public sealed class MaskHead : IRoiMaskHead
 {
     private const int Convs = 4;
     private static readonly Conv2dParams Conv3 = new() { Padding = 1, FuseRelu = true };
@@ -18,7 +16,6 @@ public sealed class MaskHead : IDisposable
 
     private readonly Tensor[] _convW = new Tensor[Convs], _convB = new Tensor[Convs];
     private readonly Tensor _deconvW, _deconvB, _predW, _predB;
-    private readonly int _channels;
 
     public MaskHead(ParameterStore store, HeadNames names, MaskRcnnConfig config)
     {
@@ -30,9 +27,8 @@ public sealed class MaskHead : IDisposable
         }
         _deconvW = store.Take(names.MaskDeconv + ".weight", channels, channels, 2, 2);
         _deconvB = store.Take(names.MaskDeconv + ".bias", channels);
-        _channels = config.BoxClasses;
-        _predW = store.Take(names.MaskPredictor + ".weight", _channels, channels, 1, 1);
-        _predB = store.Take(names.MaskPredictor + ".bias", _channels);
+        _predW = store.Take(names.MaskPredictor + ".weight", config.BoxClasses, channels, 1, 1);
+        _predB = store.Take(names.MaskPredictor + ".bias", config.BoxClasses);
     }
 
     /// <summary>Mask probabilities [R, 28, 28] of each RoI's class (<paramref name="labels"/> are logit indices).</summary>
@@ -48,15 +44,7 @@ public sealed class MaskHead : IDisposable
         using var up = ConvTranspose2d.Forward(x, _deconvW, _deconvB, Deconv);
         x.Dispose();
         using var logits = Conv2d.Forward(up, _predW, _predB);
-        int r = logits.Shape[0], side = logits.Shape[2];
-        // Each RoI's channel is one row of the [R·classes, 28·28] view.
-        var rows = new long[r];
-        for (int i = 0; i < r; i++) rows[i] = (long)i * _channels + labels[i];
-        using var index = Tensor.FromArray(rows, r);
-        using var planes = logits.Reshape(r * _channels, side * side);
-        using var picked = Gather.Rows(planes, index);
-        using var probs = Activation.Sigmoid(picked);
-        return probs.Reshape(r, side, side);
+        return MaskProbabilities.Select(logits, labels);
     }
 
     public void Dispose()

@@ -33,27 +33,15 @@ public sealed class MaskRcnn : IInstanceSegmenter
 
     public Device Device { get; }
 
+    public string Architecture => Setup.Architecture;
+
+    public IReadOnlyDictionary<long, string>? CategoryNames => Setup.CategoryNames;
+
     /// <summary>The setup a model file declares, read from its header alone (no weights are loaded).</summary>
     public static MaskRcnnSetup Inspect(string path)
     {
         using var file = SafetensorsFile.Open(path);
         return MaskRcnnArchitectures.FromMetadata(file.Metadata, path);
-    }
-
-    /// <summary>The loader <see cref="InstanceSegmenters"/> tries: null unless the file declares a Mask R-CNN architecture.</summary>
-    public static IInstanceSegmenter? TryOpen(string path)
-    {
-        if (!File.Exists(path)) return null;
-        try
-        {
-            using var file = SafetensorsFile.Open(path);
-            if (!file.Metadata.TryGetValue("architecture", out var name) || !MaskRcnnArchitectures.Knows(name)) return null;
-        }
-        catch (Engine.Formats.FileFormatException)
-        {
-            return null;
-        }
-        return Load(path, DeviceSelector.Select("auto", Console.Error));
     }
 
     /// <param name="scoreThreshold">Overrides the box score threshold of the file's configuration.</param>
@@ -84,8 +72,10 @@ public sealed class MaskRcnn : IInstanceSegmenter
     }
 
     /// <summary>Instances of each image, run as one batch padded to the largest image.</summary>
-    /// <param name="clock">Times each stage when benchmarking; null in ordinary use.</param>
-    public IReadOnlyList<IReadOnlyList<MaskRcnnInstance>> Segment(IReadOnlyList<Image> images, StageClock? clock = null)
+    public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images) => Segment(images, null);
+
+    /// <param name="clock">Times each stage when benchmarking.</param>
+    public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images, StageClock? clock)
     {
         if (images.Count == 0) return [];
         var inputs = images.Select(i => ImagePreprocessor.Run(i, Setup.Preprocess, Device.Cpu)).ToList();
@@ -105,9 +95,6 @@ public sealed class MaskRcnn : IInstanceSegmenter
             foreach (var p in inputs) p.Dispose();
         }
     }
-
-    public IReadOnlyList<InstancePrediction> Predict(Image image) =>
-        Segment([image])[0].Select(i => new InstancePrediction(i.CategoryId, i.MaskScore, i.Mask, new CocoBox(i.X1, i.Y1, i.X2 - i.X1, i.Y2 - i.Y1))).ToList();
 
     /// <summary>The preprocessed images zero-padded to a common size (both upstreams pad a batch to its largest image).</summary>
     private Tensor Batch(IReadOnlyList<PreprocessedImage> inputs, int ph, int pw)

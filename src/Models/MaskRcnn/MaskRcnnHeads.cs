@@ -20,7 +20,7 @@ public sealed class MaskRcnnHeads : IDisposable
 
     private readonly RpnHead _rpn;
     private readonly BoxHead _box;
-    private readonly MaskHead _mask;
+    private readonly IRoiMaskHead _mask;
     private readonly MaskIouHead? _maskIou;
     private readonly ProposalGenerator _proposals;
     private readonly FastRcnnOutputs _outputs;

@@ -2,6 +2,7 @@ using System.Globalization;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Tests.Formats;
+using NativeSeg.Tests.Layers;
 using NativeSeg.Tests.Models;
 
 namespace NativeSeg.Tests.Bcnet;
@@ -34,6 +35,29 @@ internal sealed class BcnetFixture : IDisposable
     public int Channels { get; }
 
     public float InferenceThreshold { get; }
+
+    /// <summary>
+    /// A whole converted bcnet-fcos-r50-fpn file's tensors: the fixture's heads, the hashed detectron2 R50 bottom-up
+    /// and a hashed res3–res5 FPN at the fixture's width. The tensors made here are added to <paramref name="owned"/>.
+    /// </summary>
+    public Dictionary<string, Tensor> WholeModel(List<Tensor> owned)
+    {
+        var weights = new Dictionary<string, Tensor>(Weights, StringComparer.Ordinal);
+        foreach (var (name, t) in BackboneWeights.Detectron2().Where(w => w.Key.StartsWith("backbone.bottom_up.", StringComparison.Ordinal)))
+            weights[name] = t;
+        int[] stageChannels = [512, 1024, 2048];
+        for (int level = 3; level <= 5; level++)
+        {
+            int inputs = stageChannels[level - 3];
+            Add($"backbone.fpn_lateral{level}.weight", HashedWeights.Uniform($"lateral{level}", Channels * inputs, Math.Sqrt(3.0 / inputs)), Channels, inputs, 1, 1);
+            Add($"backbone.fpn_lateral{level}.bias", HashedWeights.Uniform($"lateral{level}.bias", Channels, 0.1), Channels);
+            Add($"backbone.fpn_output{level}.weight", HashedWeights.Uniform($"output{level}", Channels * Channels * 9, Math.Sqrt(3.0 / (Channels * 9))), Channels, Channels, 3, 3);
+            Add($"backbone.fpn_output{level}.bias", HashedWeights.Uniform($"output{level}.bias", Channels, 0.1), Channels);
+        }
+        return weights;
+
+        void Add(string name, float[] values, params int[] shape) => owned.Add(weights[name] = Tensor.FromArray(values, shape));
+    }
 
     public float[] Floats(string name)
     {

@@ -12,7 +12,7 @@ namespace NativeSeg.Tests.Bcnet;
 public class BilayerMaskHeadParityTests
 {
     [Fact]
-    public void OccludeeMasksMatchTheReference()
+    public void AllFourOutputsMatchTheReference()
     {
         using var fx = new BcnetFixture();
         var store = new ParameterStore(fx.Weights, Device.Cpu);
@@ -24,8 +24,15 @@ public class BilayerMaskHeadParityTests
         using var p7 = fx.File.Load("p7");
         var boxes = fx.Floats("mask.boxes");
         using var pooled = PyramidRoiPooler.Pool([.. fx.Features, p6, p7], [new BoxList(boxes, new float[boxes.Length / 4])]);
-        using var probs = head.Forward(pooled);
+        var labels = new int[boxes.Length / 4];
+        using var probs = head.Forward(pooled, labels);
         Assert.Equal([boxes.Length / 4, BilayerMaskHead.MaskSide, BilayerMaskHead.MaskSide], probs.Shape.ToArray());
         BcnetFixture.AssertClose(fx.Floats("mask.probs"), probs, 1e-4, "occludee mask probabilities");
+
+        using var explained = head.Explain(pooled, labels);
+        BcnetFixture.AssertClose(fx.Floats("mask.probs"), explained.OccludeeMask, 1e-4, "explained occludee mask");
+        BcnetFixture.AssertClose(fx.Floats("mask.boundary_probs"), explained.OccludeeBoundary, 1e-4, "occludee boundary");
+        BcnetFixture.AssertClose(fx.Floats("mask.occluder_probs"), explained.OccluderMask, 1e-4, "occluder mask");
+        BcnetFixture.AssertClose(fx.Floats("mask.occluder_boundary_probs"), explained.OccluderBoundary, 1e-4, "occluder boundary");
     }
 }

@@ -24,7 +24,7 @@ public class SegmentCommandTests
         return (code, output.ToString(), error.ToString());
     }
 
-    private static void WriteModel(string path, string architecture)
+    internal static void WriteModel(string path, string architecture)
     {
         using var fixture = SafetensorsFile.Open(FixturePaths.Fixture("maskrcnn_torchvision.safetensors"));
         var heads = HashedWeights.LoadAll(fixture.Metadata, "rpn.", "roi_heads.");

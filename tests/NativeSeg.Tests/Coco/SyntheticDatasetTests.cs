@@ -128,7 +128,7 @@ public class SyntheticDatasetTests
         string annotations = Path.Combine(temp.Path, "annotations.json");
         File.WriteAllText(temp.File("model.bin"), "x");
         Assert.Equal(1, Program.Run(["eval", "--annotations", annotations, "--model", temp.File("model.bin"), "--images", temp.Path], output, error));
-        Assert.Contains("no model loader recognises", error.ToString());
+        Assert.Contains("is not a .safetensors file made by `nativeseg convert`", error.ToString());
         File.WriteAllText(temp.File("bad.json"), """[{"image_id": 1, "category_id": 99, "bbox": [0, 0, 4, 4], "score": 0.5}]""");
         Assert.Equal(1, Program.Run(["eval", "--annotations", annotations, "--results", temp.File("bad.json"), "--iou-type", "bbox"], output, error));
         Assert.Contains("category_id 99", error.ToString());

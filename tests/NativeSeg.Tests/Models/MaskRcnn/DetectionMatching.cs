@@ -1,4 +1,5 @@
 using NativeSeg.Engine.Formats.Coco;
+using NativeSeg.Models.Inference;
 using NativeSeg.Models.MaskRcnn;
 
 namespace NativeSeg.Tests.Models.MaskRcnn;
@@ -14,7 +15,7 @@ internal static class DetectionMatching
 {
     public sealed record Outcome(int Matched, int Total, double MinMaskIou, int MasksCompared);
 
-    public static Outcome Match(IReadOnlyList<ReferenceDetection> reference, IReadOnlyList<MaskRcnnInstance> ours, int width, int height)
+    public static Outcome Match(IReadOnlyList<ReferenceDetection> reference, IReadOnlyList<SegmentedInstance> ours, int width, int height)
     {
         var used = new bool[ours.Count];
         int matched = 0, compared = 0;

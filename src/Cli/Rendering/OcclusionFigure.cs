@@ -1,0 +1,83 @@
+using System.Globalization;
+using NativeSeg.Engine.Formats.Images;
+using NativeSeg.Models.Inference;
+
+namespace NativeSeg.Cli.Rendering;
+
+/// <summary>
+/// `segment --explain`'s picture of one instance, like BCNet's figures: the RoI crop, then the occluder mask and
+/// boundary and the occludee mask and boundary as heatmaps over the crop, each map stretched over the RoI as the
+/// model predicted it.
+/// </summary>
+internal static class OcclusionFigure
+{
+    private const int Panel = 160, Gap = 4, Title = 16;
+
+    private static readonly byte[] White = [255, 255, 255];
+
+    public static Image Draw(Image image, ExplainedInstance explained, IReadOnlyDictionary<long, string>? names)
+    {
+        var rgb = image.ToRgb();
+        var m = explained.Maps;
+        (string Title, float[]? Map)[] panels =
+        [
+            (Label(explained.Instance, names), null),
+            ("OCCLUDER MASK", m.OccluderMask), ("OCCLUDER BOUNDARY", m.OccluderBoundary),
+            ("OCCLUDEE MASK", m.OccludeeMask), ("OCCLUDEE BOUNDARY", m.OccludeeBoundary),
+        ];
+        int width = panels.Length * Panel + (panels.Length - 1) * Gap, height = Title + Panel;
+        var pixels = new byte[width * height * 3];
+        for (int k = 0; k < panels.Length; k++)
+        {
+            int left = k * (Panel + Gap);
+            Overlay.Text(pixels, width, height, left + 2, 3, panels[k].Title, White);
+            for (int v = 0; v < Panel; v++)
+                for (int u = 0; u < Panel; u++)
+                {
+                    var crop = Crop(rgb, explained, u, v);
+                    var color = panels[k].Map is { } map ? Blend(crop, Heat(Sample(map, m.Side, u, v))) : crop;
+                    int p = ((Title + v) * width + left + u) * 3;
+                    (pixels[p], pixels[p + 1], pixels[p + 2]) = color;
+                }
+        }
+        return new Image(width, height, 3, pixels);
+    }
+
+    private static string Label(SegmentedInstance instance, IReadOnlyDictionary<long, string>? names)
+    {
+        string name = names is null ? CocoNames.Of(instance.CategoryId) : names.GetValueOrDefault(instance.CategoryId, instance.CategoryId.ToString(CultureInfo.InvariantCulture));
+        return $"{name} {instance.MaskScore.ToString("0.00", CultureInfo.InvariantCulture)}";
+    }
+
+    /// <summary>The image pixel under panel pixel (u, v), nearest; mid-grey where the RoI leaves the image.</summary>
+    private static (byte, byte, byte) Crop(Image rgb, ExplainedInstance e, int u, int v)
+    {
+        int x = (int)MathF.Floor(e.RoiX1 + (u + 0.5f) / Panel * (e.RoiX2 - e.RoiX1));
+        int y = (int)MathF.Floor(e.RoiY1 + (v + 0.5f) / Panel * (e.RoiY2 - e.RoiY1));
+        if ((uint)x >= (uint)rgb.Width || (uint)y >= (uint)rgb.Height) return (128, 128, 128);
+        int p = (y * rgb.Width + x) * 3;
+        return (rgb.Pixels[p], rgb.Pixels[p + 1], rgb.Pixels[p + 2]);
+    }
+
+    /// <summary>Bilinear value of the side×side map at panel pixel (u, v), pixel centres aligned as the paste does.</summary>
+    private static float Sample(float[] map, int side, int u, int v)
+    {
+        float fx = Math.Clamp((u + 0.5f) / Panel * side - 0.5f, 0, side - 1), fy = Math.Clamp((v + 0.5f) / Panel * side - 0.5f, 0, side - 1);
+        int x0 = (int)fx, y0 = (int)fy, x1 = Math.Min(x0 + 1, side - 1), y1 = Math.Min(y0 + 1, side - 1);
+        float ax = fx - x0, ay = fy - y0;
+        float top = map[y0 * side + x0] * (1 - ax) + map[y0 * side + x1] * ax;
+        float bottom = map[y1 * side + x0] * (1 - ax) + map[y1 * side + x1] * ax;
+        return top * (1 - ay) + bottom * ay;
+    }
+
+    /// <summary>A jet-like ramp: blue at 0 through cyan, yellow to red at 1.</summary>
+    private static (byte, byte, byte) Heat(float p)
+    {
+        static byte Channel(float t) => (byte)(255 * Math.Clamp(1.5f - Math.Abs(t), 0, 1));
+        float x = 4 * Math.Clamp(p, 0, 1);
+        return (Channel(x - 3), Channel(x - 2), Channel(x - 1));
+    }
+
+    private static (byte, byte, byte) Blend((byte R, byte G, byte B) image, (byte R, byte G, byte B) heat) =>
+        ((byte)((2 * image.R + 3 * heat.R) / 5), (byte)((2 * image.G + 3 * heat.G) / 5), (byte)((2 * image.B + 3 * heat.B) / 5));
+}
