@@ -6,14 +6,16 @@ using NativeSeg.Engine.Cpu;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Models.Inference;
-using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Models.Bcnet;
 
 namespace NativeSeg.Cli.Commands;
 
 /// <summary>
-/// `nativeseg bench model --model M --image I [--device D] [--runs N] [--warmup W] [--threads T] [--score-thresh S] [--json OUT]`:
-/// decodes and segments one image repeatedly and prints the median time of each stage and of the whole
-/// inference, then the memory pool's bytes in use before and after the runs (equal unless something leaks).
+/// `nativeseg bench model --model M --image I [--device D] [--runs N] [--warmup W] [--threads T] [--score-thresh S]
+/// [--mask-rois R] [--json OUT]`: decodes and segments one image repeatedly and prints the median time of each stage
+/// the model has and of the whole inference, then the memory pool's bytes in use before and after the runs (equal
+/// unless something leaks). For BCNet models it also times the bilayer mask head against Mask R-CNN's mask head on
+/// the same RoIs: what BCNet adds.
 /// </summary>
 internal static class BenchModelCommand
 {
@@ -28,8 +30,12 @@ internal static class BenchModelCommand
         var warmup = new Option<int>("--warmup") { Description = "untimed inferences first", DefaultValueFactory = _ => 2 };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: NATIVESEG_THREADS or all cores)" };
         var score = new Option<float?>("--score-thresh") { Description = "box score threshold (default: the model's)" };
+        var maskRois = new Option<int?>("--mask-rois") { Description = "BCNet models: RoIs for the mask head comparison (default: the image's detections)" };
         var json = new Option<string?>("--json") { Description = "also write the results to this JSON file" };
-        var command = new Command("model", "Time a whole model, stage by stage, on one image") { model, image, device, runs, warmup, threads, score, json };
+        var command = new Command("model", "Time a whole model, stage by stage, on one image")
+        {
+            model, image, device, runs, warmup, threads, score, maskRois, json,
+        };
         command.SetAction(parseResult =>
         {
             var config = parseResult.InvocationConfiguration;
@@ -39,12 +45,16 @@ internal static class BenchModelCommand
                 config.Error.WriteLine($"error: --runs must be at least 1 and --warmup at least 0, got {n} and {w}");
                 return 2;
             }
+            if (parseResult.GetValue(maskRois) is < 1 and var r)
+            {
+                config.Error.WriteLine($"error: --mask-rois must be at least 1, got {r}");
+                return 2;
+            }
             if (parseResult.GetValue(threads) is int t) CpuThreads.Count = t;
             string modelPath = parseResult.GetValue(model)!, imagePath = parseResult.GetValue(image)!;
-            MaskRcnnSetup setup;
             try
             {
-                setup = MaskRcnn.Inspect(modelPath);
+                InstanceSegmenters.Inspect(modelPath);
             }
             catch (Exception e) when (e is NotSupportedException or IOException or FormatException)
             {
@@ -57,18 +67,18 @@ internal static class BenchModelCommand
                 return 2;
             }
             var target = DeviceSelector.Select(parseResult.GetValue(device)!, config.Error);
-            using var net = MaskRcnn.Load(modelPath, target, parseResult.GetValue(score));
-            return Run(net, setup, imagePath, n, w, parseResult.GetValue(json), config.Output);
+            using var net = InstanceSegmenters.Open(modelPath, new SegmenterOptions(target, parseResult.GetValue(score)));
+            return Run(net, target, imagePath, n, w, parseResult.GetValue(maskRois), parseResult.GetValue(json), config.Output);
         });
         return command;
     }
 
-    private static int Run(MaskRcnn net, MaskRcnnSetup setup, string imagePath, int runs, int warmup, string? jsonPath, TextWriter output)
+    private static int Run(IInstanceSegmenter net, Device device, string imagePath, int runs, int warmup, int? maskRois, string? jsonPath, TextWriter output)
     {
-        var device = net.Device;
         long poolBefore = device.Pool.BytesInUse, hostBefore = Device.Cpu.Pool.BytesInUse;
         var clock = new StageClock(device);
         var samples = Stages.All.Append(EndToEnd).ToDictionary(s => s, _ => new double[runs]);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         int detections = 0, height = 0, width = 0;
         for (int r = -warmup; r < runs; r++)
         {
@@ -81,13 +91,20 @@ internal static class BenchModelCommand
             (height, width) = (image.Height, image.Width);
             if (r < 0) continue;
             // A stage with nothing to do (no detections to paste) records no lap: it took no time.
-            foreach (var (stage, ms) in clock.Laps) samples[stage][r] = ms;
+            foreach (var (stage, ms) in clock.Laps)
+            {
+                samples[stage][r] = ms;
+                seen.Add(stage);
+            }
             samples[EndToEnd][r] = total;
         }
         long poolAfter = device.Pool.BytesInUse, hostAfter = Device.Cpu.Pool.BytesInUse;
+        // Each model reports the stages it has: a one-stage detector has no RPN, a two-stage one no FCOS head.
+        var ran = Stages.All.Where(s => seen.Contains(s)).Prepend(Stages.Decode).Distinct().Append(EndToEnd).ToList();
+        samples = ran.ToDictionary(s => s, s => samples[s]);
 
         string threads = device.IsCpu ? $", {CpuThreads.Count} threads" : "";
-        output.WriteLine($"{setup.Architecture} on {device}{threads}: {width}x{height} image, {detections} detections, median of {runs} runs after {warmup} warm-up");
+        output.WriteLine($"{net.Architecture} on {device}{threads}: {width}x{height} image, {detections} detections, median of {runs} runs after {warmup} warm-up");
         output.WriteLine($"{"stage",-14}  {"median ms",10}  {"min",9}  {"max",9}");
         foreach (var (stage, values) in samples)
         {
@@ -96,8 +113,17 @@ internal static class BenchModelCommand
         }
         output.WriteLine($"pool bytes in use on {device}: {poolBefore} before the runs, {poolAfter} after");
         if (!device.IsCpu) output.WriteLine($"pool bytes in use on cpu: {hostBefore} before the runs, {hostAfter} after");
+        MaskHeadCostResult? cost = null;
+        if (net is IOcclusionExplainer { CanExplain: true })
+        {
+            cost = MaskHeadCost.Measure(device, maskRois ?? Math.Max(detections, 1), runs, warmup);
+            output.WriteLine($"mask heads on the same {cost.Rois} RoIs x 256x14x14 ({device}, random weights, median of {runs} runs):");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"Mask R-CNN mask head",-22}  {cost.StandardMs,10:0.00} ms  {cost.StandardGmacPerRoi:0.000} GMAC/RoI"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"BCNet bilayer head",-22}  {cost.BilayerMs,10:0.00} ms  {cost.BilayerGmacPerRoi:0.000} GMAC/RoI"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"added by BCNet",-22}  {cost.AddedMs,10:0.00} ms  ({cost.Ratio:0.00}x the Mask R-CNN head)"));
+        }
         if (jsonPath is not null)
-            WriteJson(jsonPath, setup, device, imagePath, (height, width), runs, warmup, detections, samples, (poolBefore, poolAfter), (hostBefore, hostAfter));
+            WriteJson(jsonPath, net.Architecture, device, imagePath, (height, width), runs, warmup, detections, samples, (poolBefore, poolAfter), (hostBefore, hostAfter), cost);
         return 0;
     }
 
@@ -109,13 +135,13 @@ internal static class BenchModelCommand
         return (median, sorted[0], sorted[^1]);
     }
 
-    private static void WriteJson(string path, MaskRcnnSetup setup, Device device, string image, (int H, int W) size, int runs, int warmup, int detections,
-        Dictionary<string, double[]> samples, (long Before, long After) pool, (long Before, long After) host)
+    private static void WriteJson(string path, string architecture, Device device, string image, (int H, int W) size, int runs, int warmup, int detections,
+        Dictionary<string, double[]> samples, (long Before, long After) pool, (long Before, long After) host, MaskHeadCostResult? cost)
     {
         using var stream = File.Create(path);
         using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         json.WriteStartObject();
-        json.WriteString("architecture", setup.Architecture);
+        json.WriteString("architecture", architecture);
         json.WriteString("device", device.ToString());
         if (device.IsCpu) json.WriteNumber("threads", CpuThreads.Count);
         json.WriteString("image", image);
@@ -142,6 +168,18 @@ internal static class BenchModelCommand
             json.WriteEndObject();
         }
         json.WriteEndObject();
+        if (cost is not null)
+        {
+            json.WriteStartObject("mask_head_cost");
+            json.WriteNumber("rois", cost.Rois);
+            json.WriteNumber("maskrcnn_head_ms", cost.StandardMs);
+            json.WriteNumber("bilayer_head_ms", cost.BilayerMs);
+            json.WriteNumber("added_ms", cost.AddedMs);
+            json.WriteNumber("ratio", cost.Ratio);
+            json.WriteNumber("maskrcnn_head_gmac_per_roi", cost.StandardGmacPerRoi);
+            json.WriteNumber("bilayer_head_gmac_per_roi", cost.BilayerGmacPerRoi);
+            json.WriteEndObject();
+        }
         json.WriteEndObject();
     }
 }

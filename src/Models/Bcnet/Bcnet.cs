@@ -106,27 +106,32 @@ public sealed class Bcnet : IInstanceSegmenter, IOcclusionExplainer
     }
 
     /// <summary>Detections and occludee masks of a preprocessed image, in its resized coordinates.</summary>
-    public MaskDetections Detect(PreprocessedImage input) => OnFeatures(input, levels => _heads.Forward(levels)[0]);
+    /// <param name="clock">Times the backbone and the heads when benchmarking.</param>
+    public MaskDetections Detect(PreprocessedImage input, StageClock? clock = null) => OnFeatures(input, clock, levels => _heads.Forward(levels, clock)[0]);
+
+    public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images) => Segment(images, null);
 
     /// <summary>One image after the other: upstream's test loader feeds BCNet single images.</summary>
-    public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images) =>
+    public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images, StageClock? clock) =>
         images.Select(image =>
         {
             using var input = ImagePreprocessor.Run(image, Variant.Preprocess, Device.Cpu);
-            return _postprocessor.Run(Detect(input), Geometry(input));
+            clock?.Lap(Stages.Preprocess);
+            return _postprocessor.Run(Detect(input, clock), Geometry(input), clock);
         }).ToList();
 
     public IReadOnlyList<ExplainedInstance> Explain(Image image)
     {
         using var input = ImagePreprocessor.Run(image, Variant.Preprocess, Device.Cpu);
-        var (detections, maps) = OnFeatures(input, levels => _heads.Explain(levels)[0]);
+        var (detections, maps) = OnFeatures(input, null, levels => _heads.Explain(levels)[0]);
         var geometry = Geometry(input);
         return OcclusionExplanations.Assemble(_postprocessor.RunTraced(detections, geometry), detections.Boxes, maps, _postprocessor.Scales(geometry));
     }
 
-    private T OnFeatures<T>(PreprocessedImage input, Func<Tensor[], T> heads)
+    private T OnFeatures<T>(PreprocessedImage input, StageClock? clock, Func<Tensor[], T> heads)
     {
         var levels = Features(input);
+        clock?.Lap(Stages.Backbone);
         try
         {
             return heads(levels);

@@ -42,11 +42,12 @@ public sealed class BcnetHeads : IDisposable
     }
 
     /// <summary>Detections and their occludee mask probabilities per image, from P3, P4, P5 (which stay the caller's).</summary>
-    public IReadOnlyList<MaskDetections> Forward(IReadOnlyList<Tensor> p3ToP5) => OnDetections(p3ToP5, PredictMasks);
+    /// <param name="clock">Times the FCOS head and the mask head when benchmarking.</param>
+    public IReadOnlyList<MaskDetections> Forward(IReadOnlyList<Tensor> p3ToP5, StageClock? clock = null) => OnDetections(p3ToP5, PredictMasks, clock);
 
     /// <summary>As <see cref="Forward"/>, with all four bilayer maps of every detection, image after image.</summary>
     public IReadOnlyList<(MaskDetections Detections, IReadOnlyList<OcclusionMaps> Maps)> Explain(IReadOnlyList<Tensor> p3ToP5) =>
-        OnDetections(p3ToP5, ExplainMasks);
+        OnDetections(p3ToP5, ExplainMasks, null);
 
     /// <summary>Occludee masks for given detections; the mask scores are the box scores (BCNet does not rescore).</summary>
     public IReadOnlyList<MaskDetections> PredictMasks(IReadOnlyList<Tensor> pyramid, IReadOnlyList<Detections> detections)
@@ -75,7 +76,7 @@ public sealed class BcnetHeads : IDisposable
     }
 
     /// <summary>P6/P7, the FCOS head and its post-processing, then <paramref name="masks"/> on the pyramid and the detections.</summary>
-    private T OnDetections<T>(IReadOnlyList<Tensor> p3ToP5, Func<IReadOnlyList<Tensor>, IReadOnlyList<Detections>, T> masks)
+    private T OnDetections<T>(IReadOnlyList<Tensor> p3ToP5, Func<IReadOnlyList<Tensor>, IReadOnlyList<Detections>, T> masks, StageClock? clock)
     {
         var (p6, p7) = _top.Forward(p3ToP5[2]);
         using (p6)
@@ -92,7 +93,10 @@ public sealed class BcnetHeads : IDisposable
             {
                 foreach (var o in outputs) o.Dispose();
             }
-            return masks(pyramid, detections);
+            clock?.Lap(Stages.FcosHead);
+            var result = masks(pyramid, detections);
+            clock?.Lap(Stages.MaskHead);
+            return result;
         }
     }
 

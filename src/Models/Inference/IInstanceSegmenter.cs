@@ -17,7 +17,10 @@ public interface IInstanceSegmenter : IDisposable
     IReadOnlyDictionary<long, string>? CategoryNames { get; }
 
     /// <summary>The instances of each image, in the images' own coordinates.</summary>
-    IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images);
+    IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images) => Segment(images, null);
+
+    /// <param name="clock">Times each stage when benchmarking; null in ordinary use.</param>
+    IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images, StageClock? clock);
 }
 
 /// <summary>How to run a model: its device and, when set, a box score threshold replacing the model's own.</summary>

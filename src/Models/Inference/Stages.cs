@@ -1,16 +1,21 @@
 namespace NativeSeg.Models.Inference;
 
-/// <summary>The stage names a <see cref="StageClock"/> reports, in pipeline order, shared by the models and `bench model`.</summary>
+/// <summary>
+/// The stage names a <see cref="StageClock"/> reports, in pipeline order, shared by the models and `bench model`;
+/// each model reports the stages it has.
+/// </summary>
 public static class Stages
 {
     public const string Decode = "decode";
     public const string Preprocess = "preprocess";
     public const string Backbone = "backbone+fpn";
+    /// <summary>A one-stage detector's head and box post-processing (BCNet's FCOS).</summary>
+    public const string FcosHead = "fcos head";
     public const string Rpn = "rpn";
     public const string BoxHead = "box head";
     public const string MaskHead = "mask head";
     public const string Paste = "paste";
     public const string Encode = "encode (rle)";
 
-    public static IReadOnlyList<string> All { get; } = [Decode, Preprocess, Backbone, Rpn, BoxHead, MaskHead, Paste, Encode];
+    public static IReadOnlyList<string> All { get; } = [Decode, Preprocess, Backbone, FcosHead, Rpn, BoxHead, MaskHead, Paste, Encode];
 }

@@ -1,6 +1,10 @@
 using System.Text.Json;
 using NativeSeg.Cli;
 using NativeSeg.Models.Inference;
+using NativeSeg.Engine.Formats.Safetensors;
+using NativeSeg.Engine.Tensors;
+using NativeSeg.Models.Bcnet;
+using NativeSeg.Tests.Bcnet;
 using NativeSeg.Tests.Formats;
 using NativeSeg.Tests.Models.MaskRcnn;
 
@@ -10,6 +14,9 @@ namespace NativeSeg.Tests.Cli;
 public class BenchModelCommandTests
 {
     private const int Runs = 3;
+
+    /// <summary>What a two-stage model reports; BCNet's FCOS head is the one stage it lacks.</summary>
+    private static readonly string[] MaskRcnnStages = [.. Stages.All.Where(s => s != Stages.FcosHead)];
 
     [Fact]
     public void TimesEveryStageAndReportsThePoolBeforeAndAfter()
@@ -23,7 +30,9 @@ public class BenchModelCommandTests
             "--runs", Runs.ToString(), "--warmup", "1", "--json", json], output, error);
         Assert.True(code == 0, output + "\n" + error);
         string text = output.ToString();
-        foreach (string stage in Stages.All.Append("end to end")) Assert.Contains("\n" + stage + " ", text);
+        foreach (string stage in MaskRcnnStages.Append("end to end")) Assert.Contains("\n" + stage + " ", text);
+        Assert.DoesNotContain(Stages.FcosHead, text);
+        Assert.DoesNotContain("bilayer", text);
 
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         var root = doc.RootElement;
@@ -39,15 +48,55 @@ public class BenchModelCommandTests
         for (int r = 0; r < Runs; r++)
         {
             // The stages tile the inference, which the end-to-end clock encloses.
-            double sum = Stages.All.Sum(s => Samples(s)[r]);
+            double sum = MaskRcnnStages.Sum(s => Samples(s)[r]);
             Assert.True(sum > 0 && sum <= total[r], $"run {r}: stages sum to {sum} ms, end to end {total[r]} ms");
         }
-        foreach (string stage in Stages.All.Append("end to end"))
+        foreach (string stage in MaskRcnnStages.Append("end to end"))
         {
             var s = stages.GetProperty(stage);
             double min = s.GetProperty("min_ms").GetDouble(), median = s.GetProperty("median_ms").GetDouble(), max = s.GetProperty("max_ms").GetDouble();
             Assert.True(min <= median && median <= max, $"{stage}: {min} {median} {max}");
         }
+    }
+
+    [Fact]
+    public void TimesBcnetsStagesAndWhatItsBilayerHeadAdds()
+    {
+        using var temp = new TempFolder();
+        string model = temp.File("bcnet.safetensors"), json = temp.File("bench.json");
+        using (var fx = new BcnetFixture())
+        {
+            var owned = new List<Tensor>();
+            try
+            {
+                SafetensorsWriter.Write(model, fx.WholeModel(owned).OrderBy(p => p.Key, StringComparer.Ordinal),
+                    new Dictionary<string, string> { ["architecture"] = BcnetArchitecture.FcosR50Fpn });
+            }
+            finally
+            {
+                foreach (var t in owned) t.Dispose();
+            }
+        }
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Program.Run(["bench", "model", "--model", model, "--image", FixturePaths.Fixture("palette.png"), "--device", "cpu",
+            "--runs", "1", "--warmup", "0", "--mask-rois", "2", "--json", json], output, error);
+        Assert.True(code == 0, output + "\n" + error);
+        string text = output.ToString();
+        foreach (string stage in new[] { Stages.Backbone, Stages.FcosHead, Stages.MaskHead, "end to end" }) Assert.Contains("\n" + stage + " ", text);
+        Assert.DoesNotContain("\n" + Stages.Rpn + " ", text);
+        Assert.Contains("mask heads on the same 2 RoIs", text);
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var cost = doc.RootElement.GetProperty("mask_head_cost");
+        Assert.Equal(2, cost.GetProperty("rois").GetInt32());
+        double standard = cost.GetProperty("maskrcnn_head_ms").GetDouble(), bilayer = cost.GetProperty("bilayer_head_ms").GetDouble();
+        Assert.True(standard > 0 && bilayer > 0, text);
+        Assert.Equal(bilayer - standard, cost.GetProperty("added_ms").GetDouble(), 9);
+        // Spec §1.6's counts less the three outputs inference skips: 0.925 GMAC of convs, 0.142 of non-local blocks, 0.051 deconv.
+        Assert.Equal(1.1185, cost.GetProperty("bilayer_head_gmac_per_roi").GetDouble(), 4);
+        Assert.Equal(0.5299, cost.GetProperty("maskrcnn_head_gmac_per_roi").GetDouble(), 4);
+        Assert.Equal(0, doc.RootElement.GetProperty("stages").GetProperty(Stages.FcosHead).GetProperty("samples_ms").GetArrayLength() - 1);
     }
 
     [Fact]
