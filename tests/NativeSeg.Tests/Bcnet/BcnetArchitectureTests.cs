@@ -33,6 +33,25 @@ public class BcnetArchitectureTests
         Assert.Equal("head.scales.0.scale", arch.MapKey("module.head.scales.0.scale"));
     }
 
+    /// <summary>
+    /// The released model's layout (fcos_imprv_R_101_FPN): R50's keys plus res4 blocks 6–22 (17 × 15), tested at
+    /// Base-FCOS-test-2x's 800/1333 while the R50 config tests at 600/900.
+    /// </summary>
+    [Fact]
+    public void R101AddsTheDeeperRes4AndTestsAtItsConfigsSize()
+    {
+        var r50 = Architectures.Find(BcnetArchitecture.FcosR50Fpn).ExpectedKeys;
+        var r101 = Architectures.Find(BcnetArchitecture.FcosR101Fpn).ExpectedKeys;
+        Assert.Equal(372 + 17 * 15, r101.Count);
+        Assert.Equal([256, 1024, 1, 1], r101["backbone.bottom_up.res4.22.conv1.weight"]);
+        Assert.DoesNotContain("backbone.bottom_up.res4.23.conv1.weight", r101.Keys);
+        Assert.All(r50, k => Assert.Equal(k.Value, r101[k.Key]));
+        Assert.Equal((600, 900), (BcnetArchitecture.R50.Preprocess.MinSize, BcnetArchitecture.R50.Preprocess.MaxSize));
+        Assert.Equal((800, 1333), (BcnetArchitecture.R101.Preprocess.MinSize, BcnetArchitecture.R101.Preprocess.MaxSize));
+        Assert.Equal(101, BcnetArchitecture.Named(BcnetArchitecture.FcosR101Fpn).Depth);
+        Assert.Throws<NotSupportedException>(() => BcnetArchitecture.Named("bcnet-fcos-r152-fpn"));
+    }
+
     /// <summary>Every head key of the list is one the heads load, and the heads need no other.</summary>
     [Fact]
     public void HeadsLoadExactlyTheirKeysOfTheList()
