@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using NativeSeg.Engine.Cpu;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
@@ -52,36 +53,76 @@ public static class TopK
 
     private static int IndexOf(ulong composite) => (int)(uint.MaxValue - (uint)composite);
 
-    /// <summary>The largest min(k, end − start) composites of row[start, end), in heap order.</summary>
+    /// <summary>The largest min(k, end − start) composites of row[start, end), unordered.</summary>
     private static unsafe ulong[] Select(float* row, int start, int end, int k)
     {
-        var heap = new ulong[Math.Min(k, end - start)];
-        for (int i = 0; i < heap.Length; i++) heap[i] = Composite(row[start + i], start + i);
-        for (int i = heap.Length / 2 - 1; i >= 0; i--) SiftDown(heap, i);
-        for (int i = start + heap.Length; i < end; i++)
+        int keep = Math.Min(k, end - start), width = Vector256<float>.Count;
+        // Candidates pile up in a buffer that is cut back to the best `keep` whenever it fills (a linear-time
+        // selection each time, instead of a heap sift per candidate); each cut raises the bar to the
+        // keep-th largest composite seen so far.
+        var buffer = new ulong[Math.Max(4 * keep, 8 * width)];
+        int count = 0;
+        ulong bar = 0;
+        bool full = false;
+        var threshold = Vector256<float>.Zero;
+        int i = start;
+        for (; i <= end - width; i += width)
+        {
+            // A later index loses every tie, so only a strictly larger value than the bar's, or a NaN, can pass
+            // it: most blocks of a long row hold neither and are skipped without building keys.
+            if (full)
+            {
+                var v = Vector256.Load(row + i);
+                if (Vector256.ExtractMostSignificantBits(Vector256.GreaterThan(v, threshold) | ~Vector256.Equals(v, v)) == 0) continue;
+            }
+            for (int j = i; j < i + width; j++)
+            {
+                ulong c = Composite(row[j], j);
+                if (c > bar) buffer[count++] = c;
+            }
+            if (count > buffer.Length - width)
+            {
+                bar = KeepLargest(buffer.AsSpan(0, count), keep);
+                count = keep;
+                full = true;
+                threshold = Vector256.Create(row[IndexOf(bar)]);
+            }
+        }
+        for (; i < end; i++)
         {
             ulong c = Composite(row[i], i);
-            if (c <= heap[0]) continue;
-            heap[0] = c;
-            SiftDown(heap, 0);
+            if (c > bar) buffer[count++] = c;
         }
-        return heap;
+        if (count > keep) KeepLargest(buffer.AsSpan(0, count), keep);
+        return buffer.AsSpan(0, keep).ToArray();
     }
 
-    // Min-heap: the root is the smallest of the kept composites, the one a larger newcomer evicts.
-    private static void SiftDown(ulong[] heap, int i)
+    /// <summary>Moves the <paramref name="keep"/> largest (distinct) values to the front and returns the smallest of them.</summary>
+    private static ulong KeepLargest(Span<ulong> a, int keep)
     {
-        ulong item = heap[i];
-        while (true)
+        int lo = 0, hi = a.Length - 1, target = keep - 1;
+        while (lo < hi)
         {
-            int child = 2 * i + 1;
-            if (child >= heap.Length) break;
-            if (child + 1 < heap.Length && heap[child + 1] < heap[child]) child++;
-            if (heap[child] >= item) break;
-            heap[i] = heap[child];
-            i = child;
+            int mid = lo + (hi - lo) / 2;
+            ulong x = a[lo], y = a[mid], z = a[hi];
+            ulong pivot = Math.Max(Math.Min(x, y), Math.Min(Math.Max(x, y), z));
+            int l = lo, h = hi;
+            while (l <= h)
+            {
+                while (a[l] > pivot) l++;
+                while (a[h] < pivot) h--;
+                if (l <= h)
+                {
+                    (a[l], a[h]) = (a[h], a[l]);
+                    l++;
+                    h--;
+                }
+            }
+            if (target <= h) hi = h;
+            else if (target >= l) lo = l;
+            else break;
         }
-        heap[i] = item;
+        return a[target];
     }
 
     private static unsafe void Emit(ulong[] candidates, float* row, float* values, long* indices, int k)
