@@ -59,6 +59,22 @@ internal sealed class BcnetFixture : IDisposable
         void Add(string name, float[] values, params int[] shape) => owned.Add(weights[name] = Tensor.FromArray(values, shape));
     }
 
+    /// <summary>Writes <see cref="WholeModel"/> as a converted bcnet-fcos-r50-fpn file.</summary>
+    public static void WriteWholeModel(string path)
+    {
+        using var fx = new BcnetFixture();
+        var owned = new List<Tensor>();
+        try
+        {
+            SafetensorsWriter.Write(path, fx.WholeModel(owned).OrderBy(p => p.Key, StringComparer.Ordinal),
+                new Dictionary<string, string> { ["architecture"] = NativeSeg.Models.Bcnet.BcnetArchitecture.FcosR50Fpn });
+        }
+        finally
+        {
+            foreach (var t in owned) t.Dispose();
+        }
+    }
+
     public float[] Floats(string name)
     {
         using var t = File.Load(name);

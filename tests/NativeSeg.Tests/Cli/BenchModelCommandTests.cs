@@ -1,9 +1,6 @@
 using System.Text.Json;
 using NativeSeg.Cli;
 using NativeSeg.Models.Inference;
-using NativeSeg.Engine.Formats.Safetensors;
-using NativeSeg.Engine.Tensors;
-using NativeSeg.Models.Bcnet;
 using NativeSeg.Tests.Bcnet;
 using NativeSeg.Tests.Formats;
 using NativeSeg.Tests.Models.MaskRcnn;
@@ -64,19 +61,7 @@ public class BenchModelCommandTests
     {
         using var temp = new TempFolder();
         string model = temp.File("bcnet.safetensors"), json = temp.File("bench.json");
-        using (var fx = new BcnetFixture())
-        {
-            var owned = new List<Tensor>();
-            try
-            {
-                SafetensorsWriter.Write(model, fx.WholeModel(owned).OrderBy(p => p.Key, StringComparer.Ordinal),
-                    new Dictionary<string, string> { ["architecture"] = BcnetArchitecture.FcosR50Fpn });
-            }
-            finally
-            {
-                foreach (var t in owned) t.Dispose();
-            }
-        }
+        BcnetFixture.WriteWholeModel(model);
         var output = new StringWriter();
         var error = new StringWriter();
         int code = Program.Run(["bench", "model", "--model", model, "--image", FixturePaths.Fixture("palette.png"), "--device", "cpu",

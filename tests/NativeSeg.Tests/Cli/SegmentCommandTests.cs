@@ -16,14 +16,6 @@ namespace NativeSeg.Tests.Cli;
 /// </summary>
 public class SegmentCommandTests
 {
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
     internal static void WriteModel(string path, string architecture)
     {
         using var fixture = SafetensorsFile.Open(FixturePaths.Fixture("maskrcnn_torchvision.safetensors"));
@@ -56,7 +48,7 @@ public class SegmentCommandTests
         File.WriteAllText(Path.Combine(images, "broken.jpg"), "not a jpeg");
         string outDir = Path.Combine(temp.Path, "out"), json = temp.File("results.json");
 
-        var (code, output, error) = Run("segment", images, "--model", model, "--device", "cpu", "--out", outDir, "--json", json, "--batch", "2");
+        var (code, output, error) = CliRun.Run("segment", images, "--model", model, "--device", "cpu", "--out", outDir, "--json", json, "--batch", "2");
 
         Assert.True(code == 1, $"exit {code}\n{output}\n{error}");
         Assert.Contains("broken.jpg", error);
@@ -84,7 +76,7 @@ public class SegmentCommandTests
         string model = temp.File("other.safetensors");
         using (var t = Tensor.FromArray(new float[] { 1 }, 1))
             SafetensorsWriter.Write(model, [new("x", t)], new Dictionary<string, string> { ["architecture"] = "bpr_hr18s" });
-        var (code, _, error) = Run("segment", temp.File("never-read.jpg"), "--model", model, "--device", "cpu", "--out", temp.File("out"));
+        var (code, _, error) = CliRun.Run("segment", temp.File("never-read.jpg"), "--model", model, "--device", "cpu", "--out", temp.File("out"));
         Assert.Equal(2, code);
         Assert.Contains("bpr_hr18s", error);
         Assert.DoesNotContain("never-read", error);

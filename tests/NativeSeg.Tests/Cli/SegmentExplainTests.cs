@@ -1,8 +1,4 @@
-using NativeSeg.Cli;
 using NativeSeg.Engine.Formats.Images;
-using NativeSeg.Engine.Formats.Safetensors;
-using NativeSeg.Engine.Tensors;
-using NativeSeg.Models.Bcnet;
 using NativeSeg.Tests.Bcnet;
 using NativeSeg.Tests.Formats;
 
@@ -11,38 +7,18 @@ namespace NativeSeg.Tests.Cli;
 /// <summary>`nativeseg segment --explain` on a whole BCNet file (the BCNet fixture's heads on hashed R50-FPN weights).</summary>
 public class SegmentExplainTests
 {
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
     [Fact]
     public void WritesOneFigurePerInstanceAndTheSameResultsAsWithoutExplain()
     {
         using var temp = new TempFolder();
         string model = temp.File("bcnet.safetensors");
-        using (var fx = new BcnetFixture())
-        {
-            var owned = new List<Tensor>();
-            try
-            {
-                SafetensorsWriter.Write(model, fx.WholeModel(owned).OrderBy(p => p.Key, StringComparer.Ordinal),
-                    new Dictionary<string, string> { ["architecture"] = BcnetArchitecture.FcosR50Fpn });
-            }
-            finally
-            {
-                foreach (var t in owned) t.Dispose();
-            }
-        }
+        BcnetFixture.WriteWholeModel(model);
         string image = temp.File("scene.png");
         File.Copy(FixturePaths.Fixture("palette.png"), image);
 
-        var plain = Run("segment", image, "--model", model, "--device", "cpu", "--out", temp.File("plain"));
+        var plain = CliRun.Run("segment", image, "--model", model, "--device", "cpu", "--out", temp.File("plain"));
         Assert.True(plain.Code == 0, plain.Output + plain.Error);
-        var explained = Run("segment", image, "--model", model, "--device", "cpu", "--out", temp.File("explained"), "--explain");
+        var explained = CliRun.Run("segment", image, "--model", model, "--device", "cpu", "--out", temp.File("explained"), "--explain");
         Assert.True(explained.Code == 0, explained.Output + explained.Error);
 
         // Explaining computes the other three maps but must not change what is detected and segmented.
@@ -79,7 +55,7 @@ public class SegmentExplainTests
         string image = temp.File("scene.png");
         File.Copy(FixturePaths.Fixture("palette.png"), image);
 
-        var (code, _, error) = Run("segment", image, "--model", model, "--device", "cpu", "--out", temp.File("out"), "--explain");
+        var (code, _, error) = CliRun.Run("segment", image, "--model", model, "--device", "cpu", "--out", temp.File("out"), "--explain");
         Assert.Equal(2, code);
         Assert.Contains("--explain needs a model with a bilayer mask head", error);
         Assert.Contains("maskrcnn_resnet50_fpn_torchvision", error);

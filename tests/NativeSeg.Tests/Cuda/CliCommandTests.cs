@@ -1,6 +1,7 @@
 using NativeSeg.Cli;
 using NativeSeg.Engine.Native;
 using NativeSeg.Kernels;
+using NativeSeg.Tests.Cli;
 
 namespace NativeSeg.Tests.Cuda;
 
@@ -11,18 +12,10 @@ public sealed class CliCommandTests : IDisposable
 
     public void Dispose() => _cache.Dispose();
 
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
     [Fact]
     public void InfoListsDevicesAndEveryLibrary()
     {
-        var (code, output, error) = Run("info");
+        var (code, output, error) = CliRun.Run("info");
         Assert.True(code == 0, error);
         Assert.Contains("devices:", output);
         Assert.Contains("cpu (", output);
@@ -37,7 +30,7 @@ public sealed class CliCommandTests : IDisposable
     public void KernelsCompileCompilesEveryCatalogSource()
     {
         using var env = new ScopedEnvironment("NATIVESEG_KERNEL_CACHE", _cache.Path);
-        var (code, output, error) = Run("kernels", "compile", "--arch", "sm_90");
+        var (code, output, error) = CliRun.Run("kernels", "compile", "--arch", "sm_90");
         Assert.True(code == 0, error);
         foreach (var source in KernelCatalog.All)
             Assert.Contains(source.Name, output);
@@ -49,7 +42,7 @@ public sealed class CliCommandTests : IDisposable
     public void KernelsCompileFailsForAnArchitectureNvrtcLacks()
     {
         using var env = new ScopedEnvironment("NATIVESEG_KERNEL_CACHE", _cache.Path);
-        var (code, _, error) = Run("kernels", "compile", "--arch", "sm_1");
+        var (code, _, error) = CliRun.Run("kernels", "compile", "--arch", "sm_1");
         Assert.Equal(1, code);
         Assert.Contains("nvrtcCompileProgram failed", error);
     }
@@ -57,7 +50,7 @@ public sealed class CliCommandTests : IDisposable
     [Fact]
     public void KernelsVerifyOnTheCpuPrintsATableThatPasses()
     {
-        var (code, output, error) = Run("kernels", "verify", "--device", "cpu", "--filter", "relu/");
+        var (code, output, error) = CliRun.Run("kernels", "verify", "--device", "cpu", "--filter", "relu/");
         Assert.True(code == 0, output + error);
         Assert.Matches(@"relu/odd-size\s+0\.00e\+00\s+1\.0e-04\s+ok", output);
         Assert.DoesNotContain("sigmoid", output);
@@ -66,7 +59,7 @@ public sealed class CliCommandTests : IDisposable
     [Fact]
     public void KernelsVerifyWithAFilterMatchingNothingFails()
     {
-        var (code, output, _) = Run("kernels", "verify", "--device", "cpu", "--filter", "no-such-check");
+        var (code, output, _) = CliRun.Run("kernels", "verify", "--device", "cpu", "--filter", "no-such-check");
         Assert.Equal(1, code);
         Assert.Contains("no kernel check matches 'no-such-check'", output);
     }
@@ -74,7 +67,7 @@ public sealed class CliCommandTests : IDisposable
     [NoCudaDriverFact]
     public void KernelsVerifyOnCudaWithoutDriverFailsNamingTheLibrary()
     {
-        var (code, _, error) = Run("kernels", "verify", "--device", "cuda");
+        var (code, _, error) = CliRun.Run("kernels", "verify", "--device", "cuda");
         Assert.Equal(1, code);
         Assert.Contains("libcuda.so.1 not found", error);
     }
