@@ -5,16 +5,17 @@ using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Backbones;
 using NativeSeg.Layers.Parameters;
+using NativeSeg.Models.Bcnet;
 using NativeSeg.Models.Inference;
 using NativeSeg.Models.Preprocessing;
 
 namespace NativeSeg.Models.MaskRcnn;
 
 /// <summary>
-/// A whole Mask R-CNN (or MS R-CNN): preprocessing, ResNet-FPN backbone, heads and postprocessing, loaded
-/// from a converted .safetensors file whose metadata names the architecture.
+/// A whole Mask R-CNN (or MS R-CNN, or BCNet's Faster R-CNN variant): preprocessing, ResNet-FPN backbone, heads
+/// and postprocessing, loaded from a converted .safetensors file whose metadata names the architecture.
 /// </summary>
-public sealed class MaskRcnn : IInstanceSegmenter
+public sealed class MaskRcnn : IInstanceSegmenter, IOcclusionExplainer
 {
     private readonly ResNetFpn _backbone;
     private readonly MaskRcnnHeads _heads;
@@ -36,6 +37,8 @@ public sealed class MaskRcnn : IInstanceSegmenter
     public string Architecture => Setup.Architecture;
 
     public IReadOnlyDictionary<long, string>? CategoryNames => Setup.CategoryNames;
+
+    public bool CanExplain => Setup.Heads.BilayerMask;
 
     /// <summary>The setup a model file declares, read from its header alone (no weights are loaded).</summary>
     public static MaskRcnnSetup Inspect(string path)
@@ -78,6 +81,28 @@ public sealed class MaskRcnn : IInstanceSegmenter
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images, StageClock? clock)
     {
         if (images.Count == 0) return [];
+        return OnFeatures(images, clock, (features, padded, geometries) =>
+        {
+            var detections = _heads.Forward(features, padded, [.. geometries.Select(g => (g.Height, g.Width))], clock);
+            return geometries.Select((g, n) => _postprocessor.Run(detections[n], g, clock)).ToList();
+        });
+    }
+
+    /// <summary>The image's instances as <see cref="Segment(IReadOnlyList{Image})"/> gives them, with the bilayer head's four maps.</summary>
+    public IReadOnlyList<ExplainedInstance> Explain(Image image)
+    {
+        if (!CanExplain) throw new InvalidOperationException($"{Architecture} has no bilayer mask head to explain its masks with");
+        return OnFeatures([image], null, (features, padded, geometries) =>
+        {
+            var g = geometries[0];
+            var (detections, maps) = _heads.Explain(features, padded, [(g.Height, g.Width)])[0];
+            return OcclusionExplanations.Assemble(_postprocessor.RunTraced(detections, g), detections.Boxes, maps, _postprocessor.Scales(g));
+        });
+    }
+
+    /// <summary>Runs <paramref name="heads"/> on the FPN levels of the images batched and padded to the largest.</summary>
+    private T OnFeatures<T>(IReadOnlyList<Image> images, StageClock? clock, Func<IReadOnlyList<Tensor>, (int H, int W), IReadOnlyList<ImageGeometry>, T> heads)
+    {
         var inputs = images.Select(i => ImagePreprocessor.Run(i, Setup.Preprocess, Device.Cpu)).ToList();
         try
         {
@@ -86,9 +111,7 @@ public sealed class MaskRcnn : IInstanceSegmenter
             clock?.Lap(Stages.Preprocess);
             using var features = _backbone.Forward(batch);
             clock?.Lap(Stages.Backbone);
-            var sizes = inputs.Select(p => (p.Height, p.Width)).ToList();
-            var detections = _heads.Forward(features.Maps, (ph, pw), sizes, clock);
-            return inputs.Select((p, n) => _postprocessor.Run(detections[n], new ImageGeometry(p.Height, p.Width, p.OriginalHeight, p.OriginalWidth), clock)).ToList();
+            return heads(features.Maps, (ph, pw), [.. inputs.Select(p => new ImageGeometry(p.Height, p.Width, p.OriginalHeight, p.OriginalWidth))]);
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using NativeSeg.Layers.Backbones;
+using NativeSeg.Models.Bcnet;
 using NativeSeg.Models.Conversion;
 
 namespace NativeSeg.Models.MaskRcnn;
@@ -114,10 +115,14 @@ public sealed class MaskRcnnArchitecture : IArchitecture
         Linear(h.BoxFc2, c.BoxHidden, c.BoxHidden);
         Linear(h.ClassScore, c.ClassLogits, c.BoxHidden);
         Linear(h.BoxDeltas, c.BoxClasses * 4, c.BoxHidden);
-        int mask = c.MaskChannels;
-        for (int i = 1; i <= 4; i++) Conv(h.MaskConv(i), mask, i == 1 ? fpn : mask, 3);
-        Conv(h.MaskDeconv, mask, mask, 2);
-        Conv(h.MaskPredictor, c.BoxClasses, mask, 1);
+        if (c.BilayerMask) BilayerKeys(keys, c);
+        else
+        {
+            int mask = c.MaskChannels;
+            for (int i = 1; i <= 4; i++) Conv(h.MaskConv(i), mask, i == 1 ? fpn : mask, 3);
+            Conv(h.MaskDeconv, mask, mask, 2);
+            Conv(h.MaskPredictor, c.BoxClasses, mask, 1);
+        }
         if (c.MaskIou)
         {
             for (int i = 1; i <= 4; i++) Conv(h.MaskIouConv(i), fpn, i == 1 ? fpn + 1 : fpn, 3);
@@ -131,6 +136,22 @@ public sealed class MaskRcnnArchitecture : IArchitecture
         {
             keys[prefix + ".weight"] = [o, i];
             keys[prefix + ".bias"] = [o];
+        }
+    }
+
+    /// <summary>
+    /// The Faster R-CNN port's bilayer head has BCNet FCOS's module (specs/bcnet.md §2.3), so its keys are that
+    /// list's under detectron2's mask head, at the model's width (FCOS's is 256) and predictor channels.
+    /// </summary>
+    private static void BilayerKeys(Dictionary<string, int[]> keys, MaskRcnnConfig c)
+    {
+        const string fcos = "mask_head.";
+        const int fcosWidth = 256;
+        foreach (var (name, shape) in BcnetArchitecture.R50.ExpectedKeys.Where(k => k.Key.StartsWith(fcos, StringComparison.Ordinal)))
+        {
+            bool predictor = name.Contains("predictor", StringComparison.Ordinal);
+            keys[HeadNames.Detectron2MaskHead + name[fcos.Length..]] =
+                [.. shape.Select((d, i) => predictor && i == 0 ? c.MaskPredictorChannels : d == fcosWidth ? c.MaskChannels : d)];
         }
     }
 }

@@ -17,7 +17,9 @@ public sealed record MaskRcnnSetup(string Architecture, MaskRcnnConfig Heads, Ba
 /// "config" JSON overrides that upstream configs expose too: min_size, max_size, score_thresh, norm_eps,
 /// image_mean, image_std; and for models not trained on COCO: fpn_channels, box_representation,
 /// mask_conv_dim, num_classes (logits, background included), category_ids and class_names (foreground,
-/// in logit order).
+/// in logit order). BCNet's Faster R-CNN variants also take cls_agnostic_mask (default true, BCNet's configs;
+/// false for the port's default of one mask predictor channel per class); fpn_channels sets their mask_conv_dim
+/// too, since the bilayer head adds the pooled RoI features to its occluder branch's.
 /// </summary>
 public static class MaskRcnnArchitectures
 {
@@ -27,10 +29,16 @@ public static class MaskRcnnArchitectures
     public const string Detectron2R101 = "maskrcnn_R_101_FPN_detectron2";
     public const string MsRcnnR101 = "msrcnn_R_101_FPN";
 
+    /// <summary>BCNet's bilayer mask head on detectron2's Mask R-CNN (trqminh/Faster-RCNN-BCNet; specs/bcnet.md §1.7).</summary>
+    public const string BcnetR50 = "bcnet-frcnn-r50-fpn";
+
+    /// <summary>The same on detectron2's R101-FPN.</summary>
+    public const string BcnetR101 = "bcnet-frcnn-r101-fpn";
+
     /// <summary>torchvision's MaskRCNN on a ResNet-18 FPN body trained from scratch with BatchNorm2d (the default model).</summary>
     public const string TorchvisionResNet18 = "maskrcnn_resnet18_fpn_torchvision";
 
-    public static IReadOnlyList<string> Names { get; } = [Detectron2, Detectron2R101, Torchvision, TorchvisionResNet18, MsRcnn, MsRcnnR101];
+    public static IReadOnlyList<string> Names { get; } = [Detectron2, Detectron2R101, Torchvision, TorchvisionResNet18, MsRcnn, MsRcnnR101, BcnetR50, BcnetR101];
 
     public static bool Knows(string? architecture) => architecture is not null && Names.Contains(architecture);
 
@@ -42,25 +50,27 @@ public static class MaskRcnnArchitectures
         if (!Knows(name))
             throw new NotSupportedException($"{file} holds a '{name}' model; this runner takes Mask R-CNN ({string.Join(", ", Names)})");
         JsonObject? config = metadata.TryGetValue("config", out var json) && !string.IsNullOrWhiteSpace(json) ? JsonNode.Parse(json) as JsonObject : null;
+        bool bilayer = name is BcnetR50 or BcnetR101;
         var heads = name switch
         {
             Detectron2 or Detectron2R101 => MaskRcnnConfig.Detectron2Coco(),
+            BcnetR50 or BcnetR101 => MaskRcnnConfig.Detectron2Coco() with { BilayerMask = true, ClassAgnosticMask = true },
             Torchvision or TorchvisionResNet18 => MaskRcnnConfig.TorchvisionCoco(),
             _ => MaskRcnnConfig.MsRcnnCoco(),
         };
         var preprocess = name switch
         {
-            Detectron2 or Detectron2R101 => PreprocessConfig.Detectron2(),
+            Detectron2 or Detectron2R101 or BcnetR50 or BcnetR101 => PreprocessConfig.Detectron2(),
             Torchvision or TorchvisionResNet18 => PreprocessConfig.Torchvision(),
             _ => PreprocessConfig.MaskRcnnBenchmark(),
         };
         // torchvision's COCO weights run with FrozenBatchNorm2d eps 0 (overwrite_eps); models trained
         // from scratch with BatchNorm2d use 1e-5.
-        double eps = Number(config, "norm_eps") ?? (name is Detectron2 or Detectron2R101 or TorchvisionResNet18 ? 1e-5 : 0);
+        double eps = Number(config, "norm_eps") ?? (name is Detectron2 or Detectron2R101 or BcnetR50 or BcnetR101 or TorchvisionResNet18 ? 1e-5 : 0);
         var backbone = name switch
         {
-            Detectron2 => BackboneConfig.Detectron2() with { NormEps = eps },
-            Detectron2R101 => BackboneConfig.Detectron2() with { NormEps = eps, Depth = 101 },
+            Detectron2 or BcnetR50 => BackboneConfig.Detectron2() with { NormEps = eps },
+            Detectron2R101 or BcnetR101 => BackboneConfig.Detectron2() with { NormEps = eps, Depth = 101 },
             Torchvision => BackboneConfig.Torchvision(normEps: eps),
             TorchvisionResNet18 => BackboneConfig.Torchvision(18, eps),
             MsRcnnR101 => BackboneConfig.MaskRcnnBenchmark() with { NormEps = eps, Depth = 101 },
@@ -74,10 +84,17 @@ public static class MaskRcnnArchitectures
         if (Number(config, "fpn_channels") is { } fpn)
         {
             backbone = backbone with { FpnChannels = (int)fpn };
-            heads = heads with { FeatureChannels = (int)fpn };
+            heads = heads with { FeatureChannels = (int)fpn, MaskChannels = bilayer ? (int)fpn : heads.MaskChannels };
         }
         if (Number(config, "box_representation") is { } hidden) heads = heads with { BoxHidden = (int)hidden };
         if (Number(config, "mask_conv_dim") is { } maskDim) heads = heads with { MaskChannels = (int)maskDim };
+        if (config?["cls_agnostic_mask"] is JsonValue agnostic)
+        {
+            if (!bilayer) throw new FormatException($"{file}: cls_agnostic_mask is a setting of {BcnetR50} and {BcnetR101} only");
+            heads = heads with { ClassAgnosticMask = agnostic.GetValue<bool>() };
+        }
+        if (bilayer && heads.MaskChannels != heads.FeatureChannels)
+            throw new FormatException($"{file}: the bilayer head needs mask_conv_dim ({heads.MaskChannels}) equal to the FPN width ({heads.FeatureChannels})");
         IReadOnlyDictionary<long, string>? names = null;
         if (Number(config, "num_classes") is { } classes)
         {

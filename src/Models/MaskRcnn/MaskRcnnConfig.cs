@@ -41,6 +41,18 @@ public sealed record MaskRcnnConfig
     /// <summary>Channels of the mask head's four 3×3 convs and its deconv.</summary>
     public int MaskChannels { get; init; } = 256;
 
+    /// <summary>
+    /// BCNet's bilayer (occluder/occludee) head in place of the conv-deconv head, as in the Faster R-CNN port of
+    /// BCNet (specs/bcnet.md §1.7); it reads the pooled RoIs at <see cref="MaskChannels"/>, so the FPN has that width.
+    /// </summary>
+    public bool BilayerMask { get; init; }
+
+    /// <summary>One mask predictor channel for every class (BCNet's configs) rather than one per class.</summary>
+    public bool ClassAgnosticMask { get; init; }
+
+    /// <summary>Output channels of the mask predictors.</summary>
+    public int MaskPredictorChannels => ClassAgnosticMask ? 1 : BoxClasses;
+
     /// <summary>Mask Scoring R-CNN: a MaskIoU head rescales each mask's score.</summary>
     public bool MaskIou { get; init; }
 

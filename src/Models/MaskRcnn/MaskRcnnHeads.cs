@@ -1,5 +1,6 @@
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Parameters;
+using NativeSeg.Models.Bcnet;
 using NativeSeg.Models.Inference;
 
 namespace NativeSeg.Models.MaskRcnn;
@@ -11,8 +12,8 @@ public readonly record struct ImageGeometry(int Height, int Width, int OriginalH
 public sealed record MaskDetections(Detections Boxes, float[] MaskProbs, int MaskSide, float[] MaskScores);
 
 /// <summary>
-/// Everything of Mask R-CNN after the FPN: RPN, box head and its inference, mask head and (MS R-CNN)
-/// the MaskIoU head. Each stage is public so tests can feed a reference's inputs to any of them.
+/// Everything of Mask R-CNN after the FPN: RPN, box head and its inference, mask head (conv-deconv or BCNet's
+/// bilayer head) and (MS R-CNN) the MaskIoU head. Each stage is public so tests can feed a reference's inputs to any of them.
 /// </summary>
 public sealed class MaskRcnnHeads : IDisposable
 {
@@ -21,6 +22,7 @@ public sealed class MaskRcnnHeads : IDisposable
     private readonly RpnHead _rpn;
     private readonly BoxHead _box;
     private readonly IRoiMaskHead _mask;
+    private readonly BilayerMaskHead? _bilayer;
     private readonly MaskIouHead? _maskIou;
     private readonly ProposalGenerator _proposals;
     private readonly FastRcnnOutputs _outputs;
@@ -35,7 +37,10 @@ public sealed class MaskRcnnHeads : IDisposable
         {
             _rpn = Own(new RpnHead(store, names, config.FeatureChannels));
             _box = Own(new BoxHead(store, names, config));
-            _mask = Own(new MaskHead(store, names, config));
+            _bilayer = config.BilayerMask
+                ? Own(new BilayerMaskHead(store, config.MaskChannels, config.MaskPredictorChannels, HeadNames.Detectron2MaskHead))
+                : null;
+            _mask = _bilayer ?? Own<IRoiMaskHead>(new MaskHead(store, names, config));
             _maskIou = config.MaskIou ? Own(new MaskIouHead(store, names, config)) : null;
         }
         catch
@@ -102,23 +107,45 @@ public sealed class MaskRcnnHeads : IDisposable
     }
 
     /// <summary>Masks (and MS R-CNN mask scores) for the detections: at test time masks come from the final boxes, not the proposals.</summary>
-    public IReadOnlyList<MaskDetections> PredictMasks(IReadOnlyList<Tensor> features, IReadOnlyList<Detections> detections)
+    public IReadOnlyList<MaskDetections> PredictMasks(IReadOnlyList<Tensor> features, IReadOnlyList<Detections> detections) =>
+        Masks(features, detections, explain: false).Select(m => m.Masks).ToList();
+
+    /// <summary>As <see cref="PredictMasks"/>, with all four maps of the bilayer head per detection; throws for other mask heads.</summary>
+    public IReadOnlyList<(MaskDetections Masks, IReadOnlyList<OcclusionMaps> Maps)> ExplainMasks(IReadOnlyList<Tensor> features, IReadOnlyList<Detections> detections)
     {
-        int total = detections.Sum(d => d.Count);
+        if (_bilayer is null) throw new InvalidOperationException("only a bilayer mask head has occluder maps to explain its masks with");
+        return Masks(features, detections, explain: true);
+    }
+
+    private IReadOnlyList<(MaskDetections Masks, IReadOnlyList<OcclusionMaps> Maps)> Masks(IReadOnlyList<Tensor> features, IReadOnlyList<Detections> detections, bool explain)
+    {
         const int side = 28;
-        if (total == 0) return detections.Select(d => new MaskDetections(d, [], side, [])).ToList();
+        if (detections.All(d => d.Count == 0)) return detections.Select(d => (new MaskDetections(d, [], side, []), (IReadOnlyList<OcclusionMaps>)[])).ToList();
         var labels = detections.SelectMany(d => d.Labels).ToList();
         using var pooled = _maskPooler.Pool(features, detections.Select(d => d.AsBoxList()).ToList());
-        using var probs = _mask.Forward(pooled, labels);
-        float[]? ious = _maskIou?.Forward(pooled, probs, labels);
-        var all = probs.ToArray<float>();
-        var result = new List<MaskDetections>(detections.Count);
+        float[] all;
+        float[]? ious = null;
+        IReadOnlyList<OcclusionMaps> maps = [];
+        if (explain)
+        {
+            using var explained = _bilayer!.Explain(pooled, labels);
+            all = explained.OccludeeMask.ToArray<float>();
+            maps = explained.PerRoi();
+        }
+        else
+        {
+            using var probs = _mask.Forward(pooled, labels);
+            ious = _maskIou?.Forward(pooled, probs, labels);
+            all = probs.ToArray<float>();
+        }
+        var result = new List<(MaskDetections, IReadOnlyList<OcclusionMaps>)>(detections.Count);
         int start = 0;
         foreach (var d in detections)
         {
             var scores = new float[d.Count];
             for (int i = 0; i < d.Count; i++) scores[i] = ious is null ? d.Scores[i] : d.Scores[i] * ious[start + i];
-            result.Add(new MaskDetections(d, all.AsSpan(start * side * side, d.Count * side * side).ToArray(), side, scores));
+            var masks = new MaskDetections(d, all.AsSpan(start * side * side, d.Count * side * side).ToArray(), side, scores);
+            result.Add((masks, maps.Skip(start).Take(d.Count).ToList()));
             start += d.Count;
         }
         return result;
@@ -136,6 +163,10 @@ public sealed class MaskRcnnHeads : IDisposable
         clock?.Lap(Stages.MaskHead);
         return masks;
     }
+
+    /// <summary>RPN and box head as <see cref="Forward"/> does, then <see cref="ExplainMasks"/>.</summary>
+    public IReadOnlyList<(MaskDetections Masks, IReadOnlyList<OcclusionMaps> Maps)> Explain(IReadOnlyList<Tensor> features, (int H, int W) padded, IReadOnlyList<(int H, int W)> imageSizes) =>
+        ExplainMasks(features, DetectBoxes(features, Propose(features, padded, imageSizes), imageSizes));
 
     public void Dispose()
     {
