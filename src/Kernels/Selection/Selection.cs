@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using NativeSeg.Engine.Cpu;
 using NativeSeg.Engine.Devices;
@@ -54,6 +55,9 @@ public static class TopK
     private static int IndexOf(ulong composite) => (int)(uint.MaxValue - (uint)composite);
 
     /// <summary>The largest min(k, end − start) composites of row[start, end), unordered.</summary>
+    // Fully optimised from the first call: a benchmark or a single image makes too few calls for tiering to
+    // reach its optimised code in time, and rows of a few thousand elements never trigger OSR.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe ulong[] Select(float* row, int start, int end, int k)
     {
         int keep = Math.Min(k, end - start), width = Vector256<float>.Count;
@@ -98,6 +102,7 @@ public static class TopK
     }
 
     /// <summary>Moves the <paramref name="keep"/> largest (distinct) values to the front and returns the smallest of them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ulong KeepLargest(Span<ulong> a, int keep)
     {
         int lo = 0, hi = a.Length - 1, target = keep - 1;
@@ -125,6 +130,7 @@ public static class TopK
         return a[target];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Emit(ulong[] candidates, float* row, float* values, long* indices, int k)
     {
         Array.Sort(candidates);
