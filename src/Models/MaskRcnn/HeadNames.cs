@@ -10,8 +10,8 @@ public sealed record HeadNames(
     Func<int, string> MaskConv, string MaskDeconv, string MaskPredictor,
     Func<int, string> MaskIouConv, string MaskIouFc1, string MaskIouFc2, string MaskIou)
 {
-    /// <summary>detectron2's mask head module, which BCNet's Faster R-CNN port fills with the bilayer head.</summary>
-    public const string Detectron2MaskHead = "roi_heads.mask_head.";
+    /// <summary>detectron2's and torchvision's mask head module, which BCNet's Faster R-CNN port fills with the bilayer head.</summary>
+    public const string MaskHeadModule = "roi_heads.mask_head.";
 
     private const string Iou = "roi_heads.maskiou.";
 
@@ -20,7 +20,7 @@ public sealed record HeadNames(
         RcnnFlavor.Detectron2 => new(
             "proposal_generator.rpn_head.conv", "proposal_generator.rpn_head.objectness_logits", "proposal_generator.rpn_head.anchor_deltas",
             "roi_heads.box_head.fc1", "roi_heads.box_head.fc2", "roi_heads.box_predictor.cls_score", "roi_heads.box_predictor.bbox_pred",
-            i => $"{Detectron2MaskHead}mask_fcn{i}", Detectron2MaskHead + "deconv", Detectron2MaskHead + "predictor",
+            i => $"{MaskHeadModule}mask_fcn{i}", MaskHeadModule + "deconv", MaskHeadModule + "predictor",
             MaskIouConvName, Iou + "feature_extractor.maskiou_fc1", Iou + "feature_extractor.maskiou_fc2", Iou + "predictor.maskiou"),
         RcnnFlavor.Torchvision => new(
             "rpn.head.conv.0.0", "rpn.head.cls_logits", "rpn.head.bbox_pred",

@@ -150,7 +150,7 @@ public sealed class MaskRcnnArchitecture : IArchitecture
         foreach (var (name, shape) in BcnetArchitecture.R50.ExpectedKeys.Where(k => k.Key.StartsWith(fcos, StringComparison.Ordinal)))
         {
             bool predictor = name.Contains("predictor", StringComparison.Ordinal);
-            keys[HeadNames.Detectron2MaskHead + name[fcos.Length..]] =
+            keys[HeadNames.MaskHeadModule + name[fcos.Length..]] =
                 [.. shape.Select((d, i) => predictor && i == 0 ? c.MaskPredictorChannels : d == fcosWidth ? c.MaskChannels : d)];
         }
     }

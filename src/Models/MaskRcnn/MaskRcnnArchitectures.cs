@@ -17,9 +17,10 @@ public sealed record MaskRcnnSetup(string Architecture, MaskRcnnConfig Heads, Ba
 /// "config" JSON overrides that upstream configs expose too: min_size, max_size, score_thresh, norm_eps,
 /// image_mean, image_std; and for models not trained on COCO: fpn_channels, box_representation,
 /// mask_conv_dim, num_classes (logits, background included), category_ids and class_names (foreground,
-/// in logit order). BCNet's Faster R-CNN variants also take cls_agnostic_mask (default true, BCNet's configs;
-/// false for the port's default of one mask predictor channel per class); fpn_channels sets their mask_conv_dim
-/// too, since the bilayer head adds the pooled RoI features to its occluder branch's.
+/// in logit order). "mask_head": "bilayer" puts BCNet's bilayer head in any of them, as BCNet's Faster R-CNN
+/// variants have it; bilayer models also take cls_agnostic_mask (default true, BCNet's configs; false for the
+/// port's default of one mask predictor channel per class), and fpn_channels sets their mask_conv_dim too, since
+/// the bilayer head adds the pooled RoI features to its occluder branch's.
 /// </summary>
 public static class MaskRcnnArchitectures
 {
@@ -50,11 +51,10 @@ public static class MaskRcnnArchitectures
         if (!Knows(name))
             throw new NotSupportedException($"{file} holds a '{name}' model; this runner takes Mask R-CNN ({string.Join(", ", Names)})");
         JsonObject? config = metadata.TryGetValue("config", out var json) && !string.IsNullOrWhiteSpace(json) ? JsonNode.Parse(json) as JsonObject : null;
-        bool bilayer = name is BcnetR50 or BcnetR101;
+        bool bilayer = name is BcnetR50 or BcnetR101 || MaskHead(config, file) == "bilayer";
         var heads = name switch
         {
-            Detectron2 or Detectron2R101 => MaskRcnnConfig.Detectron2Coco(),
-            BcnetR50 or BcnetR101 => MaskRcnnConfig.Detectron2Coco() with { BilayerMask = true, ClassAgnosticMask = true },
+            Detectron2 or Detectron2R101 or BcnetR50 or BcnetR101 => MaskRcnnConfig.Detectron2Coco(),
             Torchvision or TorchvisionResNet18 => MaskRcnnConfig.TorchvisionCoco(),
             _ => MaskRcnnConfig.MsRcnnCoco(),
         };
@@ -76,6 +76,7 @@ public static class MaskRcnnArchitectures
             MsRcnnR101 => BackboneConfig.MaskRcnnBenchmark() with { NormEps = eps, Depth = 101 },
             _ => BackboneConfig.MaskRcnnBenchmark() with { NormEps = eps },
         };
+        if (bilayer) heads = heads with { BilayerMask = true, ClassAgnosticMask = true };
         if (Number(config, "min_size") is { } min) preprocess = preprocess with { MinSize = (int)min };
         if (Number(config, "max_size") is { } max) preprocess = preprocess with { MaxSize = (int)max };
         if (Numbers(config, "image_mean") is { Length: 3 } mean) preprocess = preprocess with { PixelMean = mean };
@@ -90,7 +91,7 @@ public static class MaskRcnnArchitectures
         if (Number(config, "mask_conv_dim") is { } maskDim) heads = heads with { MaskChannels = (int)maskDim };
         if (config?["cls_agnostic_mask"] is JsonValue agnostic)
         {
-            if (!bilayer) throw new FormatException($"{file}: cls_agnostic_mask is a setting of {BcnetR50} and {BcnetR101} only");
+            if (!bilayer) throw new FormatException($"{file}: cls_agnostic_mask is a setting of the bilayer mask head ({BcnetR50}, {BcnetR101} or \"mask_head\": \"bilayer\")");
             heads = heads with { ClassAgnosticMask = agnostic.GetValue<bool>() };
         }
         if (bilayer && heads.MaskChannels != heads.FeatureChannels)
@@ -113,6 +114,14 @@ public static class MaskRcnnArchitectures
         }
         return new MaskRcnnSetup(name, heads, backbone, preprocess, names);
     }
+
+    /// <summary>The "mask_head" setting: "standard" (the default) or "bilayer".</summary>
+    private static string MaskHead(JsonObject? config, string file) => config?["mask_head"] switch
+    {
+        null => "standard",
+        JsonValue v when v.TryGetValue<string>(out var kind) && kind is "standard" or "bilayer" => kind,
+        var other => throw new FormatException($"{file}: config mask_head is {other.ToJsonString()}; it takes \"standard\" or \"bilayer\""),
+    };
 
     private static float[]? Numbers(JsonObject? config, string key) =>
         config?[key] is JsonArray values ? [.. values.Select(v => v!.GetValue<float>())] : null;

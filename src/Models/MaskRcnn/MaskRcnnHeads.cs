@@ -38,7 +38,7 @@ public sealed class MaskRcnnHeads : IDisposable
             _rpn = Own(new RpnHead(store, names, config.FeatureChannels));
             _box = Own(new BoxHead(store, names, config));
             _bilayer = config.BilayerMask
-                ? Own(new BilayerMaskHead(store, config.MaskChannels, config.MaskPredictorChannels, HeadNames.Detectron2MaskHead))
+                ? Own(new BilayerMaskHead(store, config.MaskChannels, config.MaskPredictorChannels, HeadNames.MaskHeadModule))
                 : null;
             _mask = _bilayer ?? Own<IRoiMaskHead>(new MaskHead(store, names, config));
             _maskIou = config.MaskIou ? Own(new MaskIouHead(store, names, config)) : null;

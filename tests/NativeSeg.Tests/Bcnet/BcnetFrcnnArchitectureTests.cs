@@ -86,4 +86,24 @@ public class BcnetFrcnnArchitectureTests
             MaskRcnnArchitecture.Configured(MaskRcnnArchitectures.BcnetR101, new JsonObject { ["fpn_channels"] = 64, ["mask_conv_dim"] = 128 }));
         Assert.Contains("mask_conv_dim (128)", error.Message);
     }
+
+    /// <summary>"mask_head": "bilayer" swaps the head of any Mask R-CNN, here the torchvision-layout default model's.</summary>
+    [Fact]
+    public void MaskHeadSettingPutsTheBilayerHeadInATorchvisionModel()
+    {
+        var arch = MaskRcnnArchitecture.Configured(MaskRcnnArchitectures.TorchvisionResNet18,
+            new JsonObject { ["mask_head"] = "bilayer", ["fpn_channels"] = 64, ["mask_conv_dim"] = 64, ["num_classes"] = 7 });
+        var keys = arch.ExpectedKeys;
+        foreach (var (key, shape) in BilayerKeys(64, 1)) Assert.True(keys.TryGetValue(key, out var got) && got.SequenceEqual(shape), key);
+        Assert.DoesNotContain(keys.Keys, k => k.StartsWith("roi_heads.mask_predictor.", StringComparison.Ordinal));
+        Assert.Equal([7, 1024], keys["roi_heads.box_predictor.cls_score.weight"]);
+
+        var setup = MaskRcnnArchitectures.FromMetadata(new Dictionary<string, string> { ["architecture"] = arch.Name, ["config"] = arch.ConfigJson }, "m");
+        Assert.True(setup.Heads.BilayerMask);
+        Assert.True(setup.Heads.ClassAgnosticMask);
+        Assert.Equal(RcnnFlavor.Torchvision, setup.Heads.Flavor);
+
+        var error = Assert.Throws<FormatException>(() => MaskRcnnArchitecture.Configured(MaskRcnnArchitectures.Torchvision, new JsonObject { ["mask_head"] = "double" }));
+        Assert.Contains("\"standard\" or \"bilayer\"", error.Message);
+    }
 }

@@ -152,8 +152,8 @@ public sealed class BcnetFrcnnModelTests(BcnetFrcnnModelTests.Models models) : I
         int c = models.Fixture.Channels;
         foreach (var predictor in new[] { "predictor", "predictor_bo", "boundary_predictor_bo", "boundary_predictor" })
         {
-            var w = models.SpecificWeights[$"{HeadNames.Detectron2MaskHead}{predictor}.weight"].ToArray<float>();
-            var b = models.SpecificWeights[$"{HeadNames.Detectron2MaskHead}{predictor}.bias"].ToArray<float>();
+            var w = models.SpecificWeights[$"{HeadNames.MaskHeadModule}{predictor}.weight"].ToArray<float>();
+            var b = models.SpecificWeights[$"{HeadNames.MaskHeadModule}{predictor}.bias"].ToArray<float>();
             weights[$"mask_head.{predictor}.weight"] = Tensor.FromArray(w[(label * c)..((label + 1) * c)], 1, c, 1, 1);
             weights[$"mask_head.{predictor}.bias"] = Tensor.FromArray([b[label]], 1);
         }

@@ -36,7 +36,7 @@ internal sealed class BcnetFrcnnWeights(BcnetFixture fixture) : IDisposable
         {
             BackboneWeights.Detectron2(),
             fixture.Weights.Where(w => w.Key.StartsWith("mask_head.", StringComparison.Ordinal))
-                .ToDictionary(w => HeadNames.Detectron2MaskHead + w.Key["mask_head.".Length..], w => w.Value),
+                .ToDictionary(w => HeadNames.MaskHeadModule + w.Key["mask_head.".Length..], w => w.Value),
         };
         var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, shape) in MaskRcnnArchitecture.Configured(architecture, config).ExpectedKeys)
