@@ -16,8 +16,10 @@ public static class TopK
 {
     private const string Op = "topk";
 
-    // Below this row length one thread per row is cheaper than splitting a row across threads.
-    private const int SplitRowThreshold = 1 << 15;
+    // Below this row length one thread per row is cheaper than splitting a row across threads: the filtered
+    // scan runs at memory speed, so waking a second thread and merging the slices cost more than they save
+    // (RPN's 200k-anchor P2 row at k = 1000 took twice the wall time when split over 2 threads).
+    private const int SplitRowThreshold = 1 << 20;
 
     private static KernelSource Source => KernelCatalog.Get("Selection/Selection.cu");
 
@@ -39,6 +41,7 @@ public static class TopK
     }
 
     /// <summary>The sort key of the CUDA kernel: (order-preserving value key, ~index), larger first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Composite(float v, int index)
     {
         uint key;
@@ -103,31 +106,33 @@ public static class TopK
 
     /// <summary>Moves the <paramref name="keep"/> largest (distinct) values to the front and returns the smallest of them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static ulong KeepLargest(Span<ulong> a, int keep)
+    private static unsafe ulong KeepLargest(Span<ulong> values, int keep)
     {
-        int lo = 0, hi = a.Length - 1, target = keep - 1;
-        while (lo < hi)
+        fixed (ulong* a = values)
         {
-            int mid = lo + (hi - lo) / 2;
-            ulong x = a[lo], y = a[mid], z = a[hi];
-            ulong pivot = Math.Max(Math.Min(x, y), Math.Min(Math.Max(x, y), z));
-            int l = lo, h = hi;
-            while (l <= h)
+            int lo = 0, hi = values.Length - 1, target = keep - 1;
+            while (lo < hi)
             {
-                while (a[l] > pivot) l++;
-                while (a[h] < pivot) h--;
-                if (l <= h)
+                ulong x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi];
+                ulong pivot = Math.Max(Math.Min(x, y), Math.Min(Math.Max(x, y), z));
+                int l = lo, h = hi;
+                while (l <= h)
                 {
-                    (a[l], a[h]) = (a[h], a[l]);
-                    l++;
-                    h--;
+                    while (a[l] > pivot) l++;
+                    while (a[h] < pivot) h--;
+                    if (l <= h)
+                    {
+                        (a[l], a[h]) = (a[h], a[l]);
+                        l++;
+                        h--;
+                    }
                 }
+                if (target <= h) hi = h;
+                else if (target >= l) lo = l;
+                else break;
             }
-            if (target <= h) hi = h;
-            else if (target >= l) lo = l;
-            else break;
+            return a[target];
         }
-        return a[target];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
