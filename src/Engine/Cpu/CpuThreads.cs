@@ -22,10 +22,14 @@ public static class CpuThreads
     public static ParallelOptions Options => new() { MaxDegreeOfParallelism = _count };
 
     /// <summary>Runs body(i) for i in [0, count), split into contiguous chunks, one per thread.</summary>
-    public static void For(int count, Action<int, int> chunk)
+    /// <param name="grain">
+    /// The fewest items worth a thread of their own: waking a worker costs microseconds, more than copying a few
+    /// thousand small rows.
+    /// </param>
+    public static void For(int count, Action<int, int> chunk, int grain = 1)
     {
         if (count <= 0) return;
-        int workers = Math.Min(_count, count);
+        int workers = Math.Clamp(count / Math.Max(grain, 1), 1, Math.Min(_count, count));
         if (workers == 1)
         {
             chunk(0, count);

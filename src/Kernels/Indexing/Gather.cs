@@ -47,6 +47,9 @@ public static class Gather
         }
     }
 
+    /// <summary>Bytes a thread should copy before a second one pays off.</summary>
+    private const long ParallelBytes = 1 << 20;
+
     private static unsafe void CopyCpu(Tensor x, Tensor index, Tensor y, long rowBytes)
     {
         byte* s = (byte*)x.Pointer, d = (byte*)y.Pointer;
@@ -54,7 +57,7 @@ public static class Gather
         CpuThreads.For(index.Shape[0], (start, end) =>
         {
             for (long r = start; r < end; r++) Buffer.MemoryCopy(s + idx[r] * rowBytes, d + r * rowBytes, rowBytes, rowBytes);
-        });
+        }, grain: (int)Math.Max(1, ParallelBytes / rowBytes));
     }
 
     private static unsafe void Launch(Tensor x, Tensor index, Tensor y, long rowBytes)
