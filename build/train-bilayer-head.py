@@ -11,6 +11,11 @@ Run with the Debian torch (/usr/bin/python3), one thread, niced, on the shared 2
 (the first trains and writes OUT/model_final.pth, OUT/config.json, OUT/losses.csv; the second is the
 sanity check: mean mask IoU with matched GT visible masks, bilayer head vs the original mask head, on a
 few held-out images).
+The shipped /tmp/bilayer-train/model_final.pth came from exactly that (after a 2.5-minute smoke run):
+3380 iterations in 45 min (0.8-1.2 s/it, ~70 RoIs per batch of 4 images); mean losses over the first
+100 / last 200 iterations: total 1.40 / 0.84, mask 0.61 / 0.28, boundary 0.43 / 0.28, mask_bo (x0.25)
+0.10 / 0.087, boundary_bo 0.26 / 0.19. Sanity check on 3 synth-val images, 10 matched detections: mean
+mask IoU 0.82 bilayer vs 0.76 for the original Mask R-CNN head (too few to mean more than "it works").
 
 Choices and why:
 - The detector (backbone, FPN, RPN, box head) is loaded, put in eval() and frozen: only the mask branch
