@@ -38,8 +38,11 @@ public static class Softmax
                 TensorPrimitives.Exp(result, result);
                 TensorPrimitives.Multiply(result, 1f / TensorPrimitives.Sum(result), result);
             }
-        });
+        }, grain: Math.Max(1, ParallelElements / cols));
     }
+
+    /// <summary>Elements a thread should handle before a second one pays off (a box head's 1000×81 logits do not).</summary>
+    private const int ParallelElements = 1 << 16;
 
     private static unsafe void Launch(Tensor x, Tensor y, long rows, int cols)
     {
