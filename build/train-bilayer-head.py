@@ -37,7 +37,13 @@ run, 289 iterations, mask loss 3.12 at iteration 1 -> ~0.39):
       --detector /tmp/default-train --out /tmp/standard-train --minutes 42 --batch 4 --lr 0.02
 i.e. the bilayer run's flags except --head/--out and --minutes 42 instead of 45 (a deadline, not a
 choice; the cosine schedule follows the budget, so it still decays fully).
-(Results of that run: recorded once it has finished.)
+6385 iterations in 42 min (0.39 s/it, ~70 RoIs per batch of 4; cheaper than the bilayer head's 0.8-1.2,
+so the control did ~1.9x the bilayer run's iterations in the same time); mean mask loss over the first 100 /
+last 200 iterations 0.74 / 0.24 (not comparable with the bilayer's 0.61 / 0.28 as a quality measure: a
+class-specific logit vs a class-agnostic one). Saved 162 keys, the default model's layout; converts to 142
+tensors. Sanity check, same 3 synth-val images, 10 matched detections: mean mask IoU 0.83 retrained
+standard head vs 0.76 for the original Mask R-CNN head (vs 0.82 for the bilayer head above), i.e. at
+this sample size the extra head training alone accounts for the bilayer head's lead over the old head.
 
 Choices and why:
 - The detector (backbone, FPN, RPN, box head) is loaded, put in eval() and frozen: only the mask branch
