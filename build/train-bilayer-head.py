@@ -358,25 +358,15 @@ def train(args):
     items, _ = tdm.load_dataset(args.data)
     params = list(head.parameters())
     optimizer = torch.optim.SGD(params, lr=args.lr, momentum=0.9, weight_decay=1e-4)
-    warmup = max(1, min(50, args.iters // 10))
-    start = time.time()
-
-    def progress(it):
-        done = it / args.iters
-        return max(done, (time.time() - start) / (60 * args.minutes)) if args.minutes else done
-
-    def set_lr(it):
-        p = progress(it)
-        warm = min(1.0, max(it / warmup, p / 0.03))
-        factor = 0.001 + (1 - 0.001) * warm if warm < 1 else 0.5 * (1 + np.cos(np.pi * min(1.0, p)))
-        for group in optimizer.param_groups:
-            group["lr"] = args.lr * factor
+    # A shorter warm-up than the detector's: only the head trains, on a frozen, already stable model.
+    schedule = tdm.TimeBudgetSchedule(optimizer, args.lr, args.iters, args.minutes, warm_fraction=0.03)
+    start = schedule.start
 
     log = open(os.path.join(args.out, "losses.csv"), "a")
     log.write("iter,seconds,lr,loss,loss_mask,loss_boundary,loss_mask_bo,loss_boundary_bo,rois,occluded\n")
     order, it, last_save = [], 0, time.time()
-    while it < args.iters and progress(it) < 1:
-        set_lr(it)
+    while it < args.iters and schedule.progress(it) < 1:
+        schedule.step(it)
         if len(order) < args.batch:
             order += random.sample(range(len(items)), len(items))
         batch = [sample(items[order.pop()], random.random() < 0.5, args.occluder) for _ in range(args.batch)]

@@ -138,29 +138,17 @@ def main():
 
     params = [q for q in model.parameters() if q.requires_grad]
     optimizer = torch.optim.SGD(params, lr=args.lr, momentum=0.9, weight_decay=1e-4)
-    warmup = min(50, args.iters // 10)
-    start = time.time()
-
-    def progress(it):
-        done = it / args.iters
-        return max(done, (time.time() - start) / (60 * args.minutes)) if args.minutes else done
-
-    def set_lr(it):
-        # Linear warm-up (from scratch, BN statistics and the RPN are unstable early) over the first
-        # iterations or 5% of the run, whichever ends first, then cosine decay.
-        p = progress(it)
-        warm = min(1.0, max(it / warmup, p / 0.05))
-        factor = 0.001 + (1 - 0.001) * warm if warm < 1 else 0.5 * (1 + np.cos(np.pi * min(1.0, p)))
-        for group in optimizer.param_groups:
-            group["lr"] = args.lr * factor
+    # Linear warm-up (from scratch, BN statistics and the RPN are unstable early) over 5% of the run at most.
+    schedule = TimeBudgetSchedule(optimizer, args.lr, args.iters, args.minutes, warm_fraction=0.05)
+    start = schedule.start
 
     log = open(os.path.join(args.out, "losses.csv"), "a")
     model.train()
     order = []
     total_iters = args.time_iters or args.iters
     it = 0
-    while it < total_iters and (args.time_iters or progress(it) < 1):
-        set_lr(it)
+    while it < total_iters and (args.time_iters or schedule.progress(it) < 1):
+        schedule.step(it)
         if len(order) < args.batch:
             order += random.sample(range(len(items)), len(items))
         batch = [to_sample(items[order.pop()], random.random() < 0.5) for _ in range(args.batch)]
@@ -184,6 +172,28 @@ def main():
     if not args.time_iters:
         save(model, args.out, "model_final.pth")
     print(f"done: {it} iterations in {time.time() - start:.0f} s", flush=True)
+
+
+class TimeBudgetSchedule:
+    """The learning rate of a run that ends at --iters or --minutes, whichever comes first: linear warm-up over
+    the first iterations or `warm_fraction` of the run, whichever ends first, then cosine decay along the
+    larger of the two fractions done (an iteration's time varies tenfold on a shared machine)."""
+
+    def __init__(self, optimizer, lr, iters, minutes, warm_fraction):
+        self.optimizer, self.lr, self.iters, self.minutes, self.warm_fraction = optimizer, lr, iters, minutes, warm_fraction
+        self.warmup = max(1, min(50, iters // 10))
+        self.start = time.time()
+
+    def progress(self, it):
+        done = it / self.iters
+        return max(done, (time.time() - self.start) / (60 * self.minutes)) if self.minutes else done
+
+    def step(self, it):
+        p = self.progress(it)
+        warm = min(1.0, max(it / self.warmup, p / self.warm_fraction))
+        factor = 0.001 + (1 - 0.001) * warm if warm < 1 else 0.5 * (1 + np.cos(np.pi * min(1.0, p)))
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr * factor
 
 
 def save(model, folder, name):
