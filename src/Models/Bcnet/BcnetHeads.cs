@@ -50,29 +50,25 @@ public sealed class BcnetHeads : IDisposable
         OnDetections(p3ToP5, ExplainMasks, null);
 
     /// <summary>Occludee masks for given detections; the mask scores are the box scores (BCNet does not rescore).</summary>
-    public IReadOnlyList<MaskDetections> PredictMasks(IReadOnlyList<Tensor> pyramid, IReadOnlyList<Detections> detections)
-    {
-        if (detections.All(d => d.Count == 0)) return detections.Select(Empty).ToList();
-        using var pooled = PyramidRoiPooler.Pool(pyramid, detections.Select(d => d.AsBoxList()).ToList());
-        using var probs = _mask.Forward(pooled, Labels(detections));
-        return Split(detections, probs.ToArray<float>());
-    }
+    public IReadOnlyList<MaskDetections> PredictMasks(IReadOnlyList<Tensor> pyramid, IReadOnlyList<Detections> detections) =>
+        Masks(pyramid, detections, explain: false).Select(m => m.Masks).ToList();
 
-    private IReadOnlyList<(MaskDetections, IReadOnlyList<OcclusionMaps>)> ExplainMasks(IReadOnlyList<Tensor> pyramid, IReadOnlyList<Detections> detections)
+    private IReadOnlyList<(MaskDetections, IReadOnlyList<OcclusionMaps>)> ExplainMasks(IReadOnlyList<Tensor> pyramid, IReadOnlyList<Detections> detections) =>
+        Masks(pyramid, detections, explain: true);
+
+    private List<(MaskDetections Masks, IReadOnlyList<OcclusionMaps> Maps)> Masks(IReadOnlyList<Tensor> pyramid, IReadOnlyList<Detections> detections, bool explain)
     {
-        if (detections.All(d => d.Count == 0)) return detections.Select(d => (Empty(d), (IReadOnlyList<OcclusionMaps>)[])).ToList();
+        const int side = BilayerMaskHead.MaskSide;
+        if (detections.All(d => d.Count == 0)) return MaskDetections.PerImage(detections, [], side, null, []);
         using var pooled = PyramidRoiPooler.Pool(pyramid, detections.Select(d => d.AsBoxList()).ToList());
-        using var maps = _mask.Explain(pooled, Labels(detections));
-        var masks = Split(detections, maps.OccludeeMask.ToArray<float>());
-        var perRoi = maps.PerRoi();
-        var result = new List<(MaskDetections, IReadOnlyList<OcclusionMaps>)>(detections.Count);
-        int start = 0;
-        for (int n = 0; n < detections.Count; n++)
+        var labels = detections.SelectMany(d => d.Labels).ToList();
+        if (explain)
         {
-            result.Add((masks[n], perRoi.Skip(start).Take(detections[n].Count).ToList()));
-            start += detections[n].Count;
+            using var maps = _mask.Explain(pooled, labels);
+            return MaskDetections.PerImage(detections, maps.OccludeeMask.ToArray<float>(), side, null, maps.PerRoi());
         }
-        return result;
+        using var probs = _mask.Forward(pooled, labels);
+        return MaskDetections.PerImage(detections, probs.ToArray<float>(), side, null, []);
     }
 
     /// <summary>P6/P7, the FCOS head and its post-processing, then <paramref name="masks"/> on the pyramid and the detections.</summary>
@@ -98,23 +94,6 @@ public sealed class BcnetHeads : IDisposable
             clock?.Lap(Stages.MaskHead);
             return result;
         }
-    }
-
-    private static MaskDetections Empty(Detections d) => new(d, [], BilayerMaskHead.MaskSide, []);
-
-    private static List<int> Labels(IReadOnlyList<Detections> detections) => detections.SelectMany(d => d.Labels).ToList();
-
-    private static List<MaskDetections> Split(IReadOnlyList<Detections> detections, float[] probs)
-    {
-        const int plane = BilayerMaskHead.MaskSide * BilayerMaskHead.MaskSide;
-        var result = new List<MaskDetections>(detections.Count);
-        int start = 0;
-        foreach (var d in detections)
-        {
-            result.Add(new MaskDetections(d, probs.AsSpan(start * plane, d.Count * plane).ToArray(), BilayerMaskHead.MaskSide, d.Scores));
-            start += d.Count;
-        }
-        return result;
     }
 
     public void Dispose()

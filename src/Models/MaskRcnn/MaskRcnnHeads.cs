@@ -9,7 +9,28 @@ namespace NativeSeg.Models.MaskRcnn;
 public readonly record struct ImageGeometry(int Height, int Width, int OriginalHeight, int OriginalWidth);
 
 /// <summary>One image's detections with the selected-class mask probabilities [K, 28·28] and, for MS R-CNN, the mask scores.</summary>
-public sealed record MaskDetections(Detections Boxes, float[] MaskProbs, int MaskSide, float[] MaskScores);
+public sealed record MaskDetections(Detections Boxes, float[] MaskProbs, int MaskSide, float[] MaskScores)
+{
+    /// <summary>Cuts a mask head's per-RoI results, pooled image after image, into each image's.</summary>
+    /// <param name="maskProbs">[R·side²] for all RoIs.</param>
+    /// <param name="scoreFactors">Per RoI, what the box score is multiplied by (MS R-CNN's predicted IoU); null keeps the box scores.</param>
+    /// <param name="maps">Per RoI when explaining, else empty.</param>
+    public static List<(MaskDetections Masks, IReadOnlyList<OcclusionMaps> Maps)> PerImage(IReadOnlyList<Detections> detections, float[] maskProbs, int side,
+        float[]? scoreFactors, IReadOnlyList<OcclusionMaps> maps)
+    {
+        int plane = side * side, start = 0;
+        var result = new List<(MaskDetections, IReadOnlyList<OcclusionMaps>)>(detections.Count);
+        foreach (var d in detections)
+        {
+            var scores = new float[d.Count];
+            for (int i = 0; i < d.Count; i++) scores[i] = scoreFactors is null ? d.Scores[i] : d.Scores[i] * scoreFactors[start + i];
+            var masks = new MaskDetections(d, maskProbs.AsSpan(start * plane, d.Count * plane).ToArray(), side, scores);
+            result.Add((masks, maps.Count == 0 ? [] : maps.Skip(start).Take(d.Count).ToList()));
+            start += d.Count;
+        }
+        return result;
+    }
+}
 
 /// <summary>
 /// Everything of Mask R-CNN after the FPN: RPN, box head and its inference, mask head (conv-deconv or BCNet's
@@ -120,35 +141,17 @@ public sealed class MaskRcnnHeads : IDisposable
     private IReadOnlyList<(MaskDetections Masks, IReadOnlyList<OcclusionMaps> Maps)> Masks(IReadOnlyList<Tensor> features, IReadOnlyList<Detections> detections, bool explain)
     {
         const int side = 28;
-        if (detections.All(d => d.Count == 0)) return detections.Select(d => (new MaskDetections(d, [], side, []), (IReadOnlyList<OcclusionMaps>)[])).ToList();
+        if (detections.All(d => d.Count == 0)) return MaskDetections.PerImage(detections, [], side, null, []);
         var labels = detections.SelectMany(d => d.Labels).ToList();
         using var pooled = _maskPooler.Pool(features, detections.Select(d => d.AsBoxList()).ToList());
-        float[] all;
-        float[]? ious = null;
-        IReadOnlyList<OcclusionMaps> maps = [];
         if (explain)
         {
             using var explained = _bilayer!.Explain(pooled, labels);
-            all = explained.OccludeeMask.ToArray<float>();
-            maps = explained.PerRoi();
+            return MaskDetections.PerImage(detections, explained.OccludeeMask.ToArray<float>(), side, null, explained.PerRoi());
         }
-        else
-        {
-            using var probs = _mask.Forward(pooled, labels);
-            ious = _maskIou?.Forward(pooled, probs, labels);
-            all = probs.ToArray<float>();
-        }
-        var result = new List<(MaskDetections, IReadOnlyList<OcclusionMaps>)>(detections.Count);
-        int start = 0;
-        foreach (var d in detections)
-        {
-            var scores = new float[d.Count];
-            for (int i = 0; i < d.Count; i++) scores[i] = ious is null ? d.Scores[i] : d.Scores[i] * ious[start + i];
-            var masks = new MaskDetections(d, all.AsSpan(start * side * side, d.Count * side * side).ToArray(), side, scores);
-            result.Add((masks, maps.Skip(start).Take(d.Count).ToList()));
-            start += d.Count;
-        }
-        return result;
+        using var probs = _mask.Forward(pooled, labels);
+        float[]? ious = _maskIou?.Forward(pooled, probs, labels);
+        return MaskDetections.PerImage(detections, probs.ToArray<float>(), side, ious, []);
     }
 
     /// <summary>RPN, box and mask heads on a batch's features.</summary>
