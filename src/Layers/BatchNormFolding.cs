@@ -35,19 +35,34 @@ public static class BatchNormFolding
         }
         Check.That(eps >= 0, Op, $"eps must not be negative, got {eps}");
 
+        var (scale, shift) = ChannelAffine(gamma, beta, runningMean, runningVar, eps);
         float[] w = convWeight.ToArray<float>();
-        float[] g = gamma.ToArray<float>(), bt = beta.ToArray<float>(), mean = runningMean.ToArray<float>(), var = runningVar.ToArray<float>();
         float[] b = convBias?.ToArray<float>() ?? new float[k];
         var folded = new float[k];
         int inner = k == 0 ? 0 : w.Length / k;
         for (int i = 0; i < k; i++)
         {
-            // In double: var + eps can be tiny when eps is 0, and the scale multiplies every weight.
-            double scale = g[i] / Math.Sqrt(var[i] + eps);
-            Check.That(double.IsFinite(scale), Op, $"channel {i}: running_var {var[i]} + eps {eps} gives a non-finite scale");
-            for (int j = 0; j < inner; j++) w[i * inner + j] = (float)(w[i * inner + j] * scale);
-            folded[i] = (float)((b[i] - (double)mean[i]) * scale + bt[i]);
+            for (int j = 0; j < inner; j++) w[i * inner + j] = (float)(w[i * inner + j] * scale[i]);
+            folded[i] = (float)(b[i] * scale[i] + shift[i]);
         }
         return (Tensor.FromArray(w, convWeight.Shape.ToArray()), Tensor.FromArray(folded, k));
+    }
+
+    /// <summary>
+    /// The BatchNorm as y = x·scale + shift per channel: scale = γ/√(var+eps), shift = β − mean·scale. In double:
+    /// var + eps can be tiny when eps is 0, and the scale multiplies every weight.
+    /// </summary>
+    public static (double[] Scale, double[] Shift) ChannelAffine(Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps)
+    {
+        float[] g = gamma.ToArray<float>(), bt = beta.ToArray<float>(), mean = runningMean.ToArray<float>(), var = runningVar.ToArray<float>();
+        var scale = new double[g.Length];
+        var shift = new double[g.Length];
+        for (int i = 0; i < g.Length; i++)
+        {
+            scale[i] = g[i] / Math.Sqrt(var[i] + eps);
+            Check.That(double.IsFinite(scale[i]), Op, $"channel {i}: running_var {var[i]} + eps {eps} gives a non-finite scale");
+            shift[i] = bt[i] - mean[i] * scale[i];
+        }
+        return (scale, shift);
     }
 }

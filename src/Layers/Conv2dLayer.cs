@@ -1,78 +1,76 @@
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Layers.Autograd;
 using NativeSeg.Kernels.Convolution;
+using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 
 namespace NativeSeg.Layers;
 
 /// <summary>
-/// A convolution with its weights on the model's device; a frozen BatchNorm after it is folded into the
-/// weight and bias at load time and a ReLU is fused into the conv's epilogue, so the whole conv-norm-act
-/// unit is one kernel call.
+/// A convolution, optionally followed by a frozen BatchNorm and a ReLU (the conv-norm-act unit of ResNets and
+/// heads). Built raw, so it can be trained; <see cref="Module.CompileForInference"/> folds the BatchNorm into the
+/// weight and bias, after which the whole unit is one kernel call with the ReLU fused in its epilogue.
 /// </summary>
-public sealed class Conv2dLayer : IDisposable
+public sealed class Conv2dLayer : Module
 {
-    private readonly Tensor _weight;
-    private readonly Tensor? _bias;
+    private readonly string _biasKey;
+    private FrozenBatchNorm2d? _norm;
 
-    /// <summary>Takes ownership of <paramref name="weight"/> and <paramref name="bias"/>.</summary>
-    public Conv2dLayer(Tensor weight, Tensor? bias, Conv2dParams parameters)
-    {
-        _weight = weight;
-        _bias = bias;
-        Params = parameters;
-    }
-
-    public Conv2dParams Params { get; }
-
-    public int OutChannels => _weight.Shape[0];
-
-    public int InChannels => _weight.Shape[1] * Params.Groups;
-
-    /// <summary><c>prefix.weight</c>, and <c>prefix.bias</c> when the spec has one (detectron2's and most heads' layout).</summary>
-    public static Conv2dLayer Load(ParameterStore store, string prefix, ConvSpec spec, FrozenNorm? norm = null) =>
-        Load(store, prefix + ".weight", spec.Bias ? prefix + ".bias" : null, spec, norm);
-
-    /// <summary>A conv whose weight and bias names are given outright, optionally followed by a frozen BatchNorm.</summary>
-    public static Conv2dLayer Load(ParameterStore store, string weightName, string? biasName, ConvSpec spec, FrozenNorm? norm)
+    /// <summary>A conv whose weight and bias keys are given outright, optionally followed by a frozen BatchNorm.</summary>
+    public Conv2dLayer(ParameterStore store, string weightKey, string? biasKey, ConvSpec spec, FrozenNorm? norm = null)
     {
         if (spec.InChannels % spec.Groups != 0)
-            throw new ArgumentException($"conv {weightName}: {spec.InChannels} input channels do not divide into {spec.Groups} groups");
-        int[] weightShape = [spec.OutChannels, spec.InChannels / spec.Groups, spec.Kernel, spec.Kernel];
-        var p = new Conv2dParams { Stride = spec.Stride, Padding = spec.Padding, Groups = spec.Groups, FuseRelu = spec.Relu };
-        if (norm is null)
-        {
-            var weight = store.Take(weightName, weightShape);
-            try
-            {
-                return new Conv2dLayer(weight, biasName is null ? null : store.Take(biasName, spec.OutChannels), p);
-            }
-            catch
-            {
-                weight.Dispose();
-                throw;
-            }
-        }
-        int k = spec.OutChannels;
-        var (w, b) = BatchNormFolding.Fold(store.Peek(weightName, weightShape), biasName is null ? null : store.Peek(biasName, k),
-            store.Peek(norm.Prefix + ".weight", k), store.Peek(norm.Prefix + ".bias", k),
-            store.Peek(norm.Prefix + ".running_mean", k), store.Peek(norm.Prefix + ".running_var", k), norm.Eps);
-        var folded = store.Upload(w);
-        try
-        {
-            return new Conv2dLayer(folded, store.Upload(b), p);
-        }
-        catch
-        {
-            folded.Dispose();
-            throw;
-        }
+            throw new ArgumentException($"conv {weightKey}: {spec.InChannels} input channels do not divide into {spec.Groups} groups");
+        Spec = spec;
+        Weight = AddWeight(store, weightKey, spec.OutChannels, spec.InChannels / spec.Groups, spec.Kernel, spec.Kernel);
+        Bias = biasKey is null ? null : AddWeight(store, biasKey, spec.OutChannels);
+        _biasKey = biasKey ?? (weightKey.EndsWith(".weight", StringComparison.Ordinal) ? weightKey[..^".weight".Length] : weightKey) + ".bias";
+        _norm = norm is null ? null : Child(new FrozenBatchNorm2d(store, norm, spec.OutChannels));
     }
 
-    public Tensor Forward(Tensor x) => Conv2d.Forward(x, _weight, _bias, Params);
-
-    public void Dispose()
+    /// <summary><c>prefix.weight</c>, and <c>prefix.bias</c> when the spec has one (detectron2's and most heads' layout).</summary>
+    public Conv2dLayer(ParameterStore store, string prefix, ConvSpec spec) : this(store, prefix + ".weight", spec.Bias ? prefix + ".bias" : null, spec)
     {
-        _weight.Dispose();
-        _bias?.Dispose();
+    }
+
+    public ConvSpec Spec { get; }
+
+    public Parameter Weight { get; }
+
+    public Parameter? Bias { get; private set; }
+
+    /// <summary>The frozen BatchNorm after the conv, until compiling folds it away.</summary>
+    public FrozenBatchNorm2d? Norm => _norm;
+
+    public int OutChannels => Spec.OutChannels;
+
+    public int InChannels => Spec.InChannels;
+
+    /// <summary>The kernel's parameters without the ReLU, which is fused only when nothing comes between conv and ReLU.</summary>
+    public Conv2dParams ConvParams => new() { Stride = Spec.Stride, Padding = Spec.Padding, Groups = Spec.Groups };
+
+    public Tensor Forward(Tensor x)
+    {
+        if (_norm is null) return Functional.Conv2d(x, Weight.Value, Bias?.Value, ConvParams with { FuseRelu = Spec.Relu });
+        using var scope = TensorScope.Begin();
+        var normalised = _norm.Forward(Functional.Conv2d(x, Weight.Value, Bias?.Value, ConvParams));
+        return scope.Keep(Spec.Relu ? Functional.Relu(normalised) : normalised);
+    }
+
+    /// <summary>Folds the frozen BatchNorm into the weight and bias (w·scale, b·scale + shift).</summary>
+    protected override void Compile()
+    {
+        if (_norm is null) return;
+        var n = _norm;
+        var (w, b) = BatchNormFolding.Fold(Weight.Value, Bias?.Value, n.Gamma.Value, n.Beta.Value, n.RunningMean.Value, n.RunningVar.Value, n.Eps);
+        using (w)
+        using (b)
+        {
+            Weight.Assign(w.To(Weight.Value.Device));
+            if (Bias is null) Bias = Register(new Parameter(_biasKey, b.To(Weight.Value.Device)));
+            else Bias.Assign(b.To(Weight.Value.Device));
+        }
+        _norm = null;
+        RemoveChild(n);
     }
 }

@@ -20,7 +20,12 @@ public sealed class Tensor : IDisposable
         _byteOffset = byteOffset;
         Shape = shape;
         DType = dtype;
+        TensorScope.Adopt(this);
+        TensorLeakTracker.Created(this);
     }
+
+    /// <summary>The scope that disposes this tensor when it ends, if any.</summary>
+    internal TensorScope? Scope { get; set; }
 
     public Shape Shape { get; }
 
@@ -144,6 +149,9 @@ public sealed class Tensor : IDisposable
         return new Tensor(_storage, _byteOffset, s, DType);
     }
 
+    /// <summary>Another handle on the same memory and shape, disposed on its own (what a tape keeps of a saved activation).</summary>
+    public Tensor Share() => Reshape(Shape.ToArray());
+
     /// <summary>A view of rows [start, start+length) along the first dimension.</summary>
     public Tensor Slice(int start, int length)
     {
@@ -159,7 +167,9 @@ public sealed class Tensor : IDisposable
 
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0) _storage.Release();
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        TensorLeakTracker.Disposed(this);
+        _storage.Release();
     }
 
     private void ThrowIfDisposed()

@@ -39,3 +39,17 @@ extern "C" __global__ void gather_rows_u8(const uint8_t* x, const int64_t* index
         y[i] = (s >= 0 && s < rows_in) ? x[s * row + (i - r * row)] : (uint8_t)0;
     }
 }
+
+// Gather's backward without atomics: the host groups the gathered positions by the row they read
+// (unique targets, CSR offsets into positions), so each thread sums one target element's sources in order.
+extern "C" __global__ void scatter_rows_add_f32(const float* gy, const int64_t* targets, const int64_t* offsets,
+                                                const int64_t* positions, float* dx, int64_t unique, int64_t row)
+{
+    NS_GRID_LOOP(i, unique * row) {
+        int64_t u = i / row;
+        int64_t c = i - u * row;
+        float sum = 0.0f;
+        for (int64_t k = offsets[u]; k < offsets[u + 1]; k++) sum += gy[positions[k] * row + c];
+        dx[targets[u] * row + c] = sum;
+    }
+}

@@ -16,6 +16,9 @@ internal static class IndexingChecks
         new GatherCase("gather/uint8-odd-rows", [5, 3], DType.UInt8, [4, 2]),
         new GatherCase("gather/int64-boxes", [9, 4], DType.Int64, [8, 7, 0]),
         new GatherCase("gather/no-indices", [4, 4], DType.Float32, []),
+        new GatherBackwardCase("gather_backward/repeats-sum", 7, [3, 2], [6, 0, 0, 3, 6, 6, 1]),
+        new GatherBackwardCase("gather_backward/wide-rows", 300, [257], [299, 0, 150, 7]),
+        new GatherBackwardCase("gather_backward/no-indices", 4, [4], []),
     ];
 
     private static Tensor Input(Device device, int seed, DType dtype, int[] shape)
@@ -60,6 +63,18 @@ internal static class IndexingChecks
             // Device-resident indices exercise the kernel path that does not validate on the host.
             using var idx = RandomTensors.OnDevice(Tensor.FromArray(index, index.Length), device);
             return [RandomTensors.ToCpu(Gather.Rows(x, idx))];
+        }
+    }
+
+    private sealed class GatherBackwardCase(string name, int inputRows, int[] row, long[] index) : KernelCheck
+    {
+        public override string Name => name;
+
+        public override IReadOnlyList<Tensor> Run(Device device)
+        {
+            using var gy = RandomTensors.Uniform(device, 81, -2, 2, [index.Length, .. row]);
+            using var idx = Tensor.FromArray(index, index.Length);
+            return [RandomTensors.ToCpu(GatherBackward.Rows(gy, idx, inputRows))];
         }
     }
 }

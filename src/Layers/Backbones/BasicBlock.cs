@@ -14,7 +14,7 @@ public static class BasicBlock
     /// </summary>
     public static ResidualBlock Load(ParameterStore store, BackboneConfig config, BackboneNames names, int stage, int block,
         int inChannels, int outChannels, int stride) =>
-        ResidualBlock.Load(store, config, names, stage, block, inChannels, outChannels, stride,
+        new(store, config, names, stage, block, inChannels, outChannels, stride,
         [
             new ConvSpec(inChannels, outChannels, 3, stride, 1, Relu: true),
             new ConvSpec(outChannels, outChannels, 3, 1, 1),

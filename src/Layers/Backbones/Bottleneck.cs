@@ -15,7 +15,7 @@ public static class Bottleneck
         int inChannels, int bottleneckChannels, int outChannels, int stride)
     {
         var (stride1, stride3) = config.StrideInOneByOne ? (stride, 1) : (1, stride);
-        return ResidualBlock.Load(store, config, names, stage, block, inChannels, outChannels, stride,
+        return new ResidualBlock(store, config, names, stage, block, inChannels, outChannels, stride,
         [
             new ConvSpec(inChannels, bottleneckChannels, 1, stride1, Relu: true),
             new ConvSpec(bottleneckChannels, bottleneckChannels, 3, stride3, 1, Relu: true),

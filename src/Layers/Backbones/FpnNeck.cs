@@ -1,7 +1,6 @@
 using NativeSeg.Engine.Tensors;
-using NativeSeg.Kernels.Elementwise;
-using NativeSeg.Kernels.Pooling;
-using NativeSeg.Kernels.Resampling;
+using NativeSeg.Layers.Autograd;
+using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 
 namespace NativeSeg.Layers.Backbones;
@@ -10,56 +9,31 @@ namespace NativeSeg.Layers.Backbones;
 /// Feature Pyramid Network over res2..res5 ("sum" fusion, no norm, no activation): 1×1 laterals, a top-down path
 /// of nearest upsampling, 3×3 output convs, and P6 as a stride-2 subsample of P5 (LastLevelMaxPool, kernel 1).
 /// </summary>
-public sealed class FpnNeck : IDisposable
+public sealed class FpnNeck : Module
 {
     private readonly Conv2dLayer[] _laterals;
     private readonly Conv2dLayer[] _outputs;
-
-    private FpnNeck(Conv2dLayer[] laterals, Conv2dLayer[] outputs)
-    {
-        _laterals = laterals;
-        _outputs = outputs;
-    }
 
     /// <param name="firstLevel">
     /// The level of <paramref name="inChannels"/>[0]: 2 for Mask R-CNN's res2..res5, 3 for the RetinaNet/FCOS FPN over
     /// res3..res5 (detectron2 names its convs by level, so fpn_lateral3 is the first).
     /// </param>
-    public static FpnNeck Load(ParameterStore store, BackboneConfig config, IReadOnlyList<int> inChannels, int firstLevel = FeaturePyramid.MinLevel)
+    public FpnNeck(ParameterStore store, BackboneConfig config, IReadOnlyList<int> inChannels, int firstLevel = FeaturePyramid.MinLevel)
     {
         var names = BackboneNames.For(config);
         int c = config.FpnChannels;
-        var loaded = new List<Conv2dLayer>(2 * inChannels.Count);
-        try
-        {
-            for (int i = 0; i < inChannels.Count; i++)
-                loaded.Add(Conv2dLayer.Load(store, names.FpnLateral(i + firstLevel), new ConvSpec(inChannels[i], c, 1, Bias: true)));
-            for (int i = 0; i < inChannels.Count; i++)
-                loaded.Add(Conv2dLayer.Load(store, names.FpnOutput(i + firstLevel), ConvSpec.Same(c, c, 3, bias: true)));
-        }
-        catch
-        {
-            foreach (var layer in loaded) layer.Dispose();
-            throw;
-        }
-        return new FpnNeck([.. loaded.Take(inChannels.Count)], [.. loaded.Skip(inChannels.Count)]);
+        _laterals = [.. inChannels.Select((channels, i) => Child(new Conv2dLayer(store, names.FpnLateral(i + firstLevel), new ConvSpec(channels, c, 1, Bias: true))))];
+        _outputs = [.. inChannels.Select((_, i) => Child(new Conv2dLayer(store, names.FpnOutput(i + firstLevel), ConvSpec.Same(c, c, 3, bias: true))))];
     }
 
     /// <summary>P2..P6 from res2..res5 (which stay the caller's).</summary>
     public FeaturePyramid Forward(IReadOnlyList<Tensor> features)
     {
-        var maps = new Tensor[_laterals.Length + 1];
-        try
-        {
-            Outputs(features, maps);
-            maps[^1] = MaxPool.Forward2d(maps[^2], 1, 2);
-            return new FeaturePyramid(maps);
-        }
-        catch
-        {
-            foreach (var map in maps) map?.Dispose();
-            throw;
-        }
+        using var scope = TensorScope.Begin();
+        var maps = Outputs(features);
+        var pyramid = new FeaturePyramid([.. maps, Functional.MaxPool2d(maps[^1], 1, 2)]);
+        foreach (var map in pyramid.Maps) scope.Keep(map);
+        return pyramid;
     }
 
     /// <summary>
@@ -68,57 +42,25 @@ public sealed class FpnNeck : IDisposable
     /// </summary>
     public Tensor[] ForwardLevels(IReadOnlyList<Tensor> features)
     {
-        var maps = new Tensor[_laterals.Length];
-        try
-        {
-            Outputs(features, maps);
-            return maps;
-        }
-        catch
-        {
-            foreach (var map in maps) map?.Dispose();
-            throw;
-        }
+        using var scope = TensorScope.Begin();
+        return [.. Outputs(features).Select(scope.Keep)];
     }
 
-    /// <summary>Fills maps[0..levels) with the output convs of the top-down path; on failure the caller disposes what is there.</summary>
-    private void Outputs(IReadOnlyList<Tensor> features, Tensor[] maps)
+    /// <summary>The output convs of the top-down path, one per level, owned by the current scope.</summary>
+    private Tensor[] Outputs(IReadOnlyList<Tensor> features)
     {
         if (features.Count != _laterals.Length)
             throw new ArgumentException($"fpn: {features.Count} feature maps for {_laterals.Length} levels");
+        var maps = new Tensor[_laterals.Length];
         Tensor? topDown = null;
-        try
+        for (int i = _laterals.Length - 1; i >= 0; i--)
         {
-            for (int i = _laterals.Length - 1; i >= 0; i--)
-            {
-                var lateral = _laterals[i].Forward(features[i]);
-                if (topDown is not null)
-                {
-                    // Upsampling to the lateral's size is torchvision's rule; on inputs padded to a multiple of 32
-                    // it is exactly detectron2's scale_factor 2, and it also accepts unpadded inputs.
-                    using var upsampled = Resize.Nearest(topDown, lateral.Shape[2], lateral.Shape[3]);
-                    using (lateral)
-                    {
-                        topDown.Dispose();
-                        topDown = Arithmetic.Add(lateral, upsampled);
-                    }
-                }
-                else
-                {
-                    topDown = lateral;
-                }
-                maps[i] = _outputs[i].Forward(topDown);
-            }
+            var lateral = _laterals[i].Forward(features[i]);
+            // Upsampling to the lateral's size is torchvision's rule; on inputs padded to a multiple of 32
+            // it is exactly detectron2's scale_factor 2, and it also accepts unpadded inputs.
+            topDown = topDown is null ? lateral : Functional.Add(lateral, Functional.ResizeNearest(topDown, lateral.Shape[2], lateral.Shape[3]));
+            maps[i] = _outputs[i].Forward(topDown);
         }
-        finally
-        {
-            topDown?.Dispose();
-        }
-    }
-
-    public void Dispose()
-    {
-        foreach (var layer in _laterals) layer.Dispose();
-        foreach (var layer in _outputs) layer.Dispose();
+        return maps;
     }
 }

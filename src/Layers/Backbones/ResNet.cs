@@ -1,5 +1,6 @@
 using NativeSeg.Engine.Tensors;
-using NativeSeg.Kernels.Pooling;
+using NativeSeg.Layers.Autograd;
+using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 
 namespace NativeSeg.Layers.Backbones;
@@ -9,87 +10,65 @@ namespace NativeSeg.Layers.Backbones;
 /// res2..res5 of bottleneck (256·2^i output channels) or basic blocks (64·2^i). Returns every stage's output,
 /// as FPN consumes them all.
 /// </summary>
-public sealed class ResNet : IDisposable
+public sealed class ResNet : Module
 {
     private const int StemChannels = 64;
 
     private readonly Conv2dLayer _stem;
     private readonly ResidualBlock[][] _stages;
 
-    private ResNet(Conv2dLayer stem, ResidualBlock[][] stages)
-    {
-        _stem = stem;
-        _stages = stages;
-    }
-
-    public static ResNet Load(ParameterStore store, BackboneConfig config)
+    public ResNet(ParameterStore store, BackboneConfig config)
     {
         var names = BackboneNames.For(config);
         var blocks = config.StageBlocks;
-        var loaded = new List<ResidualBlock>();
-        var stem = Conv2dLayer.Load(store, names.StemConv, null, new ConvSpec(3, StemChannels, 7, 2, 3, Relu: true),
-            new FrozenNorm(names.StemNorm, config.NormEps));
-        try
+        _stem = Child(new Conv2dLayer(store, names.StemConv, null, new ConvSpec(3, StemChannels, 7, 2, 3, Relu: true),
+            new FrozenNorm(names.StemNorm, config.NormEps)));
+        _stages = new ResidualBlock[4][];
+        int inChannels = StemChannels;
+        for (int i = 0; i < 4; i++)
         {
-            var stages = new ResidualBlock[4][];
-            int inChannels = StemChannels;
-            for (int i = 0; i < 4; i++)
+            int stage = i + 2, outChannels = config.StageChannels[i];
+            _stages[i] = new ResidualBlock[blocks[i]];
+            for (int b = 0; b < blocks[i]; b++)
             {
-                int stage = i + 2, outChannels = config.StageChannels[i], first = loaded.Count;
-                for (int b = 0; b < blocks[i]; b++)
-                {
-                    int blockIn = b == 0 ? inChannels : outChannels, stride = b == 0 && stage > 2 ? 2 : 1;
-                    loaded.Add(config.BasicBlocks
-                        ? BasicBlock.Load(store, config, names, stage, b, blockIn, outChannels, stride)
-                        : Bottleneck.Load(store, config, names, stage, b, blockIn, outChannels / 4, outChannels, stride));
-                }
-                stages[i] = loaded[first..].ToArray();
-                inChannels = outChannels;
+                int blockIn = b == 0 ? inChannels : outChannels, stride = b == 0 && stage > 2 ? 2 : 1;
+                _stages[i][b] = Child(config.BasicBlocks
+                    ? BasicBlock.Load(store, config, names, stage, b, blockIn, outChannels, stride)
+                    : Bottleneck.Load(store, config, names, stage, b, blockIn, outChannels / 4, outChannels, stride));
             }
-            return new ResNet(stem, stages);
-        }
-        catch
-        {
-            stem.Dispose();
-            foreach (var block in loaded) block.Dispose();
-            throw;
+            inChannels = outChannels;
         }
     }
 
-    /// <summary>res2..res5 for an NCHW float32 batch; the caller disposes them.</summary>
+    /// <summary>
+    /// Freezes the stem and res2..res<paramref name="lastFrozenStage"/> (1 = stem only), as detectron2's
+    /// FREEZE_AT 2 and torchvision's trainable_backbone_layers 3 do by default when finetuning.
+    /// </summary>
+    public void FreezeThrough(int lastFrozenStage)
+    {
+        _stem.SetFrozen(true);
+        for (int stage = 2; stage <= Math.Min(lastFrozenStage, 5); stage++)
+            foreach (var block in _stages[stage - 2]) block.SetFrozen(true);
+    }
+
+    /// <summary>res2..res5 for an NCHW float32 batch, owned by the caller's scope (or the caller).</summary>
     public Tensor[] Forward(Tensor images)
     {
-        var outputs = new List<Tensor>(4);
-        try
+        using var scope = TensorScope.Begin();
+        var outputs = new Tensor[_stages.Length];
+        var x = Functional.MaxPool2d(_stem.Forward(images), 3, 2, 1);
+        for (int s = 0; s < _stages.Length; s++)
         {
-            Tensor x;
-            using (var stem = _stem.Forward(images))
+            foreach (var block in _stages[s])
             {
-                x = MaxPool.Forward2d(stem, 3, 2, 1);
+                var next = block.Forward(x);
+                // Only each stage's last output feeds the FPN; the others go at once to keep inference's peak low
+                // (a training tape holds its own handle on what its backward needs).
+                if (s == 0 || !ReferenceEquals(outputs[s - 1], x)) x.Dispose();
+                x = next;
             }
-            foreach (var stage in _stages)
-            {
-                foreach (var block in stage)
-                {
-                    var next = block.Forward(x);
-                    // Each stage's last output is kept for the FPN; everything else is freed at once.
-                    if (outputs.Count == 0 || !ReferenceEquals(outputs[^1], x)) x.Dispose();
-                    x = next;
-                }
-                outputs.Add(x);
-            }
-            return [.. outputs];
+            outputs[s] = x;
         }
-        catch
-        {
-            foreach (var t in outputs) t.Dispose();
-            throw;
-        }
-    }
-
-    public void Dispose()
-    {
-        _stem.Dispose();
-        foreach (var block in _stages.SelectMany(s => s)) block.Dispose();
+        return [.. outputs.Select(scope.Keep)];
     }
 }

@@ -1,4 +1,5 @@
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 
 namespace NativeSeg.Layers.Backbones;
@@ -7,54 +8,33 @@ namespace NativeSeg.Layers.Backbones;
 /// A ResNet-FPN backbone (detectron2's build_resnet_fpn_backbone, torchvision's resnet_fpn_backbone,
 /// maskrcnn-benchmark's R-50-FPN): images in, P2..P6 out.
 /// </summary>
-public sealed class ResNetFpn : IDisposable
+public sealed class ResNetFpn : Module
 {
     /// <summary>Inputs are padded to a multiple of P5's stride so every top-down upsampling is an exact ×2.</summary>
     public const int SizeDivisibility = 32;
 
-    private readonly ResNet _body;
-    private readonly FpnNeck _fpn;
-
-    private ResNetFpn(ResNet body, FpnNeck fpn, BackboneConfig config)
+    public ResNetFpn(ParameterStore store, BackboneConfig config)
     {
-        _body = body;
-        _fpn = fpn;
         Config = config;
+        Body = Child(new ResNet(store, config));
+        Fpn = Child(new FpnNeck(store, config, config.StageChannels));
     }
 
     public BackboneConfig Config { get; }
 
-    public static ResNetFpn Load(ParameterStore store, BackboneConfig config)
-    {
-        var body = ResNet.Load(store, config);
-        try
-        {
-            return new ResNetFpn(body, FpnNeck.Load(store, config, config.StageChannels), config);
-        }
-        catch
-        {
-            body.Dispose();
-            throw;
-        }
-    }
+    /// <summary>The backbone with raw (trainable) parameters; nothing is left allocated if a weight is missing or misshapen.</summary>
+    public static ResNetFpn Load(ParameterStore store, BackboneConfig config) => Build(() => new ResNetFpn(store, config));
+
+    public ResNet Body { get; }
+
+    public FpnNeck Fpn { get; }
 
     /// <summary>P2..P6 for an NCHW float32 batch of normalised, padded images.</summary>
     public FeaturePyramid Forward(Tensor images)
     {
-        var features = _body.Forward(images);
-        try
-        {
-            return _fpn.Forward(features);
-        }
-        finally
-        {
-            foreach (var f in features) f.Dispose();
-        }
-    }
-
-    public void Dispose()
-    {
-        _body.Dispose();
-        _fpn.Dispose();
+        using var scope = TensorScope.Begin();
+        var pyramid = Fpn.Forward(Body.Forward(images));
+        foreach (var map in pyramid.Maps) scope.Keep(map);
+        return pyramid;
     }
 }

@@ -24,8 +24,8 @@ public sealed class ParameterStore
 
     public bool Contains(string name) => _source.ContainsKey(name);
 
-    /// <summary>The CPU tensor itself, for load-time transforms such as BatchNorm folding; the caller must not dispose it.</summary>
-    public Tensor Peek(string name, params int[] expectedShape)
+    /// <summary>A copy of the named tensor on the model's device, owned by the caller.</summary>
+    public Tensor Take(string name, params int[] expectedShape)
     {
         if (!_source.TryGetValue(name, out var t))
             throw new KeyNotFoundException($"weights: missing '{name}' (expected shape {new Shape(expectedShape)})");
@@ -34,17 +34,7 @@ public sealed class ParameterStore
         if (t.DType != DType.Float32)
             throw new ArgumentException($"weights: '{name}' is {t.DType.Name()}, expected float32");
         _taken.Add(name);
-        return t;
-    }
-
-    /// <summary>A copy of the named tensor on the model's device, owned by the caller.</summary>
-    public Tensor Take(string name, params int[] expectedShape) => Peek(name, expectedShape).To(Device);
-
-    /// <summary>Moves a tensor made at load time (e.g. a folded weight) to the model's device, disposing the CPU copy.</summary>
-    public Tensor Upload(Tensor cpu)
-    {
-        if (Device.IsCpu) return cpu;
-        using (cpu) return cpu.To(Device);
+        return t.To(Device);
     }
 
     /// <summary>Names in the source that no layer took, excluding those matching <paramref name="ignored"/>.</summary>

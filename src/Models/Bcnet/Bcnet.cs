@@ -3,6 +3,7 @@ using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Backbones;
+using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Fcos;
 using NativeSeg.Models.Inference;
@@ -16,7 +17,7 @@ namespace NativeSeg.Models.Bcnet;
 /// at its config's test size, the ResNet with its res3–res5 FPN, <see cref="BcnetHeads"/>, then detectron2's box
 /// clipping and paste with COCO category ids.
 /// </summary>
-public sealed class Bcnet : IInstanceSegmenter, IOcclusionExplainer
+public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
 {
     private const int FirstLevel = 3;
 
@@ -26,15 +27,15 @@ public sealed class Bcnet : IInstanceSegmenter, IOcclusionExplainer
     private readonly InstancePostprocessor _postprocessor;
     private readonly Device _device;
 
-    private Bcnet(BcnetArchitecture architecture, ResNet body, FpnNeck fpn, BcnetHeads heads, Device device)
+    private Bcnet(BcnetArchitecture architecture, ParameterStore store, BackboneConfig backbone, FcosConfig config)
     {
         Variant = architecture;
-        _body = body;
-        _fpn = fpn;
-        _heads = heads;
-        _device = device;
+        _device = store.Device;
+        _body = Child(new ResNet(store, backbone));
+        _fpn = Child(new FpnNeck(store, backbone, backbone.StageChannels.Skip(FirstLevel - 2).ToList(), FirstLevel));
+        _heads = Child(new BcnetHeads(store, config));
         // BCNet is detectron2 code: contiguous labels 0–79 map to COCO ids and masks paste the detectron2 way.
-        _postprocessor = new InstancePostprocessor(MaskRcnnConfig.Detectron2Coco(), device);
+        _postprocessor = new InstancePostprocessor(MaskRcnnConfig.Detectron2Coco(), _device);
     }
 
     public BcnetArchitecture Variant { get; }
@@ -60,6 +61,7 @@ public sealed class Bcnet : IInstanceSegmenter, IOcclusionExplainer
         return Load(new ParameterStore(weights.Tensors, device), device, path, channels, architecture, config);
     }
 
+    /// <summary>The model compiled for inference (the non-local blocks' BatchNorms and FCOS's scales folded).</summary>
     /// <param name="what">Names the weights' source in errors.</param>
     /// <param name="channels">The FPN and head width.</param>
     /// <param name="architecture">Default: the R50 model.</param>
@@ -68,41 +70,24 @@ public sealed class Bcnet : IInstanceSegmenter, IOcclusionExplainer
     {
         architecture ??= BcnetArchitecture.R50;
         var backbone = BackboneConfig.Detectron2() with { FpnChannels = channels, Depth = architecture.Depth };
-        var body = ResNet.Load(store, backbone);
-        FpnNeck? fpn = null;
-        BcnetHeads? heads = null;
-        try
+        var model = Build(() =>
         {
-            fpn = FpnNeck.Load(store, backbone, backbone.StageChannels.Skip(FirstLevel - 2).ToList(), FirstLevel);
-            heads = new BcnetHeads(store, config ?? new FcosConfig(Channels: channels));
+            var built = new Bcnet(architecture, store, backbone, config ?? new FcosConfig(Channels: channels));
             var unused = store.Unused(n => n.EndsWith("num_batches_tracked", StringComparison.Ordinal));
             if (unused.Count > 0)
                 throw new ArgumentException($"{what}: {unused.Count} tensors are not part of {architecture.Name}, e.g. {string.Join(", ", unused.Take(5))}");
-            return new Bcnet(architecture, body, fpn, heads, device);
-        }
-        catch
-        {
-            heads?.Dispose();
-            fpn?.Dispose();
-            body.Dispose();
-            throw;
-        }
+            return built;
+        });
+        model.CompileForInference();
+        return model;
     }
 
     /// <summary>P3–P5 of a preprocessed image; the caller owns them.</summary>
     public Tensor[] Features(PreprocessedImage input)
     {
-        using var images = input.Input.To(_device);
-        var stages = _body.Forward(images);
-        try
-        {
-            // res2 feeds nothing: BCNet's FPN starts at res3.
-            return _fpn.ForwardLevels(stages[(FirstLevel - 2)..]);
-        }
-        finally
-        {
-            foreach (var s in stages) s.Dispose();
-        }
+        using var scope = TensorScope.Begin();
+        // res2 feeds nothing: BCNet's FPN starts at res3.
+        return [.. _fpn.ForwardLevels(_body.Forward(input.Input.To(_device))[(FirstLevel - 2)..]).Select(scope.Keep)];
     }
 
     /// <summary>Detections and occludee masks of a preprocessed image, in its resized coordinates.</summary>
@@ -130,24 +115,11 @@ public sealed class Bcnet : IInstanceSegmenter, IOcclusionExplainer
 
     private T OnFeatures<T>(PreprocessedImage input, StageClock? clock, Func<Tensor[], T> heads)
     {
+        using var scope = TensorScope.Begin();
         var levels = Features(input);
         clock?.Lap(Stages.Backbone);
-        try
-        {
-            return heads(levels);
-        }
-        finally
-        {
-            foreach (var l in levels) l.Dispose();
-        }
+        return heads(levels);
     }
 
     private static ImageGeometry Geometry(PreprocessedImage input) => new(input.Height, input.Width, input.OriginalHeight, input.OriginalWidth);
-
-    public void Dispose()
-    {
-        _body.Dispose();
-        _fpn.Dispose();
-        _heads.Dispose();
-    }
 }

@@ -4,13 +4,15 @@ using NativeSeg.Models.Fcos;
 using NativeSeg.Models.Inference;
 using NativeSeg.Models.MaskRcnn;
 
+using NativeSeg.Layers.Modules;
+
 namespace NativeSeg.Models.Bcnet;
 
 /// <summary>
 /// Everything of BCNet's FCOS model after the FPN (specs/bcnet.md §3): P6/P7, the FCOS head and its
 /// post-processing, then the bilayer mask head on the detected boxes pooled over P3–P7.
 /// </summary>
-public sealed class BcnetHeads : IDisposable
+public sealed class BcnetHeads : Module
 {
     private readonly FcosTopBlock _top;
     private readonly FcosHead _head;
@@ -19,27 +21,14 @@ public sealed class BcnetHeads : IDisposable
 
     public BcnetHeads(ParameterStore store, FcosConfig config)
     {
-        _top = new FcosTopBlock(store, config.Channels);
-        try
-        {
-            _head = new FcosHead(store, config);
-            try
-            {
-                _mask = new BilayerMaskHead(store, config.Channels);
-            }
-            catch
-            {
-                _head.Dispose();
-                throw;
-            }
-        }
-        catch
-        {
-            _top.Dispose();
-            throw;
-        }
+        _top = Child(new FcosTopBlock(store, config.Channels));
+        _head = Child(new FcosHead(store, config));
+        _mask = Child(new BilayerMaskHead(store, config.Channels));
         _postprocess = new FcosPostprocess(config);
     }
+
+    /// <summary>Heads with raw parameters; nothing stays allocated if a weight is missing.</summary>
+    public static BcnetHeads Load(ParameterStore store, FcosConfig config) => Build(() => new BcnetHeads(store, config));
 
     /// <summary>Detections and their occludee mask probabilities per image, from P3, P4, P5 (which stay the caller's).</summary>
     /// <param name="clock">Times the FCOS head and the mask head when benchmarking.</param>
@@ -60,46 +49,28 @@ public sealed class BcnetHeads : IDisposable
     {
         const int side = BilayerMaskHead.MaskSide;
         if (detections.All(d => d.Count == 0)) return MaskDetections.PerImage(detections, [], side, null, []);
-        using var pooled = PyramidRoiPooler.Pool(pyramid, detections.Select(d => d.AsBoxList()).ToList());
+        using var scope = TensorScope.Begin();
+        var pooled = PyramidRoiPooler.Pool(pyramid, detections.Select(d => d.AsBoxList()).ToList());
         var labels = detections.SelectMany(d => d.Labels).ToList();
         if (explain)
         {
-            using var maps = _mask.Explain(pooled, labels);
+            var maps = _mask.Explain(pooled, labels);
             return MaskDetections.PerImage(detections, maps.OccludeeMask.ToArray<float>(), side, null, maps.PerRoi());
         }
-        using var probs = _mask.Forward(pooled, labels);
+        var probs = _mask.Forward(pooled, labels);
         return MaskDetections.PerImage(detections, probs.ToArray<float>(), side, null, []);
     }
 
     /// <summary>P6/P7, the FCOS head and its post-processing, then <paramref name="masks"/> on the pyramid and the detections.</summary>
     private T OnDetections<T>(IReadOnlyList<Tensor> p3ToP5, Func<IReadOnlyList<Tensor>, IReadOnlyList<Detections>, T> masks, StageClock? clock)
     {
+        using var scope = TensorScope.Begin();
         var (p6, p7) = _top.Forward(p3ToP5[2]);
-        using (p6)
-        using (p7)
-        {
-            IReadOnlyList<Tensor> pyramid = [.. p3ToP5, p6, p7];
-            IReadOnlyList<Detections> detections;
-            var outputs = _head.Forward(pyramid);
-            try
-            {
-                detections = _postprocess.Run(outputs);
-            }
-            finally
-            {
-                foreach (var o in outputs) o.Dispose();
-            }
-            clock?.Lap(Stages.FcosHead);
-            var result = masks(pyramid, detections);
-            clock?.Lap(Stages.MaskHead);
-            return result;
-        }
-    }
-
-    public void Dispose()
-    {
-        _top.Dispose();
-        _head.Dispose();
-        _mask.Dispose();
+        IReadOnlyList<Tensor> pyramid = [.. p3ToP5, p6, p7];
+        var detections = _postprocess.Run(_head.Forward(pyramid));
+        clock?.Lap(Stages.FcosHead);
+        var result = masks(pyramid, detections);
+        clock?.Lap(Stages.MaskHead);
+        return result;
     }
 }

@@ -1,4 +1,5 @@
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 using NonLocalOp = NativeSeg.Kernels.NonLocalAttention.NonLocalAttention;
 
@@ -7,44 +8,57 @@ namespace NativeSeg.Models.Bcnet;
 /// <summary>
 /// One of the bilayer head's non-local ("GCN") blocks (specs/bcnet.md §1.4): 1×1 query/key/value/output
 /// transforms without bias under <c>{query,key,value,output}_transform_bound{suffix}</c>, softmax(QᵀK/√C) over
-/// keys, and the BatchNorm <c>blocker_bound{suffix}</c> (eps 1e-4) before the residual add, folded at load into
-/// the output transform.
+/// keys, and the BatchNorm <c>blocker_bound{suffix}</c> (eps 1e-4) before the residual add. The fused kernel takes
+/// the BatchNorm folded into the output transform: compiling folds it once, a raw block folds it per call.
 /// </summary>
-public sealed class NonLocalBlock : IDisposable
+public sealed class NonLocalBlock : Module
 {
-    private readonly Tensor[] _owned;
-    private readonly Tensor _query, _key, _value, _output, _shift;
+    private readonly Parameter _query, _key, _value, _output, _gamma, _beta, _mean, _variance;
     private readonly float _scale;
+    private Tensor? _foldedOutput, _foldedShift;
 
     public NonLocalBlock(ParameterStore store, string prefix, string suffix, int channels)
     {
-        var owned = new List<Tensor>(5);
-        try
-        {
-            foreach (var t in new[] { "query", "key", "value" })
-                owned.Add(store.Take($"{prefix}{t}_transform_bound{suffix}.weight", channels, channels, 1, 1));
-            string bn = $"{prefix}blocker_bound{suffix}.";
-            var (output, shift) = NonLocalOp.FoldBatchNorm(store.Peek($"{prefix}output_transform_bound{suffix}.weight", channels, channels, 1, 1),
-                store.Peek(bn + "weight", channels), store.Peek(bn + "bias", channels),
-                store.Peek(bn + "running_mean", channels), store.Peek(bn + "running_var", channels));
-            owned.Add(store.Upload(output));
-            owned.Add(store.Upload(shift));
-        }
-        catch
-        {
-            foreach (var t in owned) t.Dispose();
-            throw;
-        }
-        _owned = [.. owned];
-        (_query, _key, _value, _output, _shift) = (_owned[0], _owned[1], _owned[2], _owned[3], _owned[4]);
+        _query = AddWeight(store, $"{prefix}query_transform_bound{suffix}.weight", channels, channels, 1, 1);
+        _key = AddWeight(store, $"{prefix}key_transform_bound{suffix}.weight", channels, channels, 1, 1);
+        _value = AddWeight(store, $"{prefix}value_transform_bound{suffix}.weight", channels, channels, 1, 1);
+        _output = AddWeight(store, $"{prefix}output_transform_bound{suffix}.weight", channels, channels, 1, 1);
+        string bn = $"{prefix}blocker_bound{suffix}.";
+        _gamma = AddWeight(store, bn + "weight", channels);
+        _beta = AddWeight(store, bn + "bias", channels);
+        _mean = AddBuffer(store, bn + "running_mean", channels);
+        _variance = AddBuffer(store, bn + "running_var", channels);
         _scale = NonLocalOp.BcnetScale(channels);
     }
 
     /// <summary>x + BN(W_o · attention(x)) for RoI features [R, C, H, W]; upstream skips the block when there are no RoIs.</summary>
-    public Tensor Forward(Tensor x) => NonLocalOp.Forward(x, _query, _key, _value, _output, _shift, _scale);
-
-    public void Dispose()
+    public Tensor Forward(Tensor x)
     {
-        foreach (var t in _owned) t.Dispose();
+        if (_foldedOutput is not null) return NonLocalOp.Forward(x, _query.Value, _key.Value, _value.Value, _foldedOutput, _foldedShift!, _scale);
+        using var scope = TensorScope.Begin();
+        var (output, shift) = Fold();
+        return scope.Keep(NonLocalOp.Forward(x, _query.Value, _key.Value, _value.Value, output, shift, _scale));
+    }
+
+    protected override void Compile()
+    {
+        var (output, shift) = Fold();
+        (_foldedOutput, _foldedShift) = (TensorScope.Release(output), TensorScope.Release(shift));
+        _output.Frozen = _gamma.Frozen = _beta.Frozen = true;
+    }
+
+    private (Tensor Output, Tensor Shift) Fold()
+    {
+        var device = _output.Value.Device;
+        var (output, shift) = NonLocalOp.FoldBatchNorm(_output.Value, _gamma.Value, _beta.Value, _mean.Value, _variance.Value);
+        using (output)
+        using (shift)
+            return (output.To(device), shift.To(device));
+    }
+
+    protected override void OnDispose()
+    {
+        _foldedOutput?.Dispose();
+        _foldedShift?.Dispose();
     }
 }

@@ -1,5 +1,6 @@
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Backbones;
+using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 
 namespace NativeSeg.Models.Fcos;
@@ -8,7 +9,7 @@ namespace NativeSeg.Models.Fcos;
 /// BCNet's build_retinanet_resnet_fpn_backbone (specs/bcnet.md §2.2, §5): the ResNet, an FPN over res3..res5 only
 /// (fpn_lateral3..5, fpn_output3..5) and the P6/P7 top block on P5. Images in, P3..P7 out.
 /// </summary>
-public sealed class FcosBackbone : IDisposable
+public sealed class FcosBackbone : Module
 {
     private const int FirstLevel = 3;
 
@@ -16,60 +17,22 @@ public sealed class FcosBackbone : IDisposable
     private readonly FpnNeck _fpn;
     private readonly FcosTopBlock _top;
 
-    private FcosBackbone(ResNet body, FpnNeck fpn, FcosTopBlock top)
+    public FcosBackbone(ParameterStore store, BackboneConfig config)
     {
-        _body = body;
-        _fpn = fpn;
-        _top = top;
+        _body = Child(new ResNet(store, config));
+        _fpn = Child(new FpnNeck(store, config, config.StageChannels.Skip(FirstLevel - 2).ToList(), FirstLevel));
+        _top = Child(new FcosTopBlock(store, config.FpnChannels, config.Prefix + "top_block."));
     }
 
-    public static FcosBackbone Load(ParameterStore store, BackboneConfig config)
-    {
-        var body = ResNet.Load(store, config);
-        FpnNeck? fpn = null;
-        try
-        {
-            fpn = FpnNeck.Load(store, config, config.StageChannels.Skip(FirstLevel - 2).ToList(), FirstLevel);
-            return new FcosBackbone(body, fpn, new FcosTopBlock(store, config.FpnChannels, config.Prefix + "top_block."));
-        }
-        catch
-        {
-            fpn?.Dispose();
-            body.Dispose();
-            throw;
-        }
-    }
+    public static FcosBackbone Load(ParameterStore store, BackboneConfig config) => Build(() => new FcosBackbone(store, config));
 
     /// <summary>P3..P7 (strides 8..128) for an NCHW float32 batch of normalised images padded to a multiple of 32; the caller owns them.</summary>
     public Tensor[] Forward(Tensor images)
     {
-        var stages = _body.Forward(images);
-        Tensor[] levels;
-        try
-        {
-            // res2 feeds nothing here: BCNet's FPN starts at res3.
-            levels = _fpn.ForwardLevels(stages[(FirstLevel - 2)..]);
-        }
-        finally
-        {
-            foreach (var s in stages) s.Dispose();
-        }
-        try
-        {
-            var (p6, p7) = _top.Forward(levels[^1]);
-            return [.. levels, p6, p7];
-        }
-        catch
-        {
-            foreach (var l in levels) l.Dispose();
-            throw;
-        }
-    }
-
-    public void Dispose()
-    {
-        _body.Dispose();
-        _fpn.Dispose();
-        _top.Dispose();
+        using var scope = TensorScope.Begin();
+        // res2 feeds nothing here: BCNet's FPN starts at res3.
+        var levels = _fpn.ForwardLevels(_body.Forward(images)[(FirstLevel - 2)..]);
+        var (p6, p7) = _top.Forward(levels[^1]);
+        return [.. levels.Append(p6).Append(p7).Select(scope.Keep)];
     }
 }

@@ -17,23 +17,12 @@ public sealed class FcosPostprocess(FcosConfig config)
     /// <summary>Detections per image of the batch, in batch-image coordinates; labels are 0-based class indices.</summary>
     public IReadOnlyList<Detections> Run(IReadOnlyList<FcosLevelOutput> levels)
     {
+        using var scope = TensorScope.Begin();
         var host = levels.Select(o => (Logits: o.Logits.To(Device.Cpu), Reg: o.Regression.To(Device.Cpu), Ctr: o.Centerness.To(Device.Cpu))).ToList();
-        try
-        {
-            int images = host[0].Logits.Shape[0];
-            var result = new List<Detections>(images);
-            for (int n = 0; n < images; n++) result.Add(ForImage(host, n));
-            return result;
-        }
-        finally
-        {
-            foreach (var (l, r, c) in host)
-            {
-                l.Dispose();
-                r.Dispose();
-                c.Dispose();
-            }
-        }
+        int images = host[0].Logits.Shape[0];
+        var result = new List<Detections>(images);
+        for (int n = 0; n < images; n++) result.Add(ForImage(host, n));
+        return result;
     }
 
     private Detections ForImage(IReadOnlyList<(Tensor Logits, Tensor Reg, Tensor Ctr)> levels, int n)

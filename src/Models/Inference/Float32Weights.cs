@@ -18,27 +18,20 @@ public sealed class Float32Weights : IDisposable
 
     public static Float32Weights Load(SafetensorsFile file)
     {
+        // The scope frees every tensor read so far if a later one fails.
+        using var scope = TensorScope.Begin();
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        try
+        foreach (string name in file.Names)
         {
-            foreach (string name in file.Names)
+            var t = file.Load(name);
+            if (t.DType == DType.Float16)
             {
-                var t = file.Load(name);
-                if (t.DType == DType.Float16)
-                {
-                    var half = t;
-                    t = Cast.To(half, DType.Float32);
-                    half.Dispose();
-                }
-                tensors[name] = t;
+                using var half = t;
+                t = Cast.To(half, DType.Float32);
             }
-            return new Float32Weights(tensors);
+            tensors[name] = TensorScope.Release(t);
         }
-        catch
-        {
-            foreach (var t in tensors.Values) t.Dispose();
-            throw;
-        }
+        return new Float32Weights(tensors);
     }
 
     public void Dispose()

@@ -1,5 +1,6 @@
 using NativeSeg.Engine.Tensors;
-using NativeSeg.Kernels.Convolution;
+using NativeSeg.Layers;
+using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 
 namespace NativeSeg.Models.MaskRcnn;
@@ -8,47 +9,39 @@ namespace NativeSeg.Models.MaskRcnn;
 /// Mask head: four 3×3 conv + ReLU on the 14×14 pooled features, a 2×2 stride-2 deconv + ReLU, a 1×1
 /// class-specific predictor, and the sigmoid of each detection's own class channel (28×28).
 /// </summary>
-public sealed class MaskHead : IRoiMaskHead
+public sealed class MaskHead : Module, IRoiMaskHead
 {
     private const int Convs = 4;
-    private static readonly Conv2dParams Conv3 = new() { Padding = 1, FuseRelu = true };
-    private static readonly ConvTranspose2dParams Deconv = new() { Stride = 2, FuseRelu = true };
 
-    private readonly Tensor[] _convW = new Tensor[Convs], _convB = new Tensor[Convs];
-    private readonly Tensor _deconvW, _deconvB, _predW, _predB;
+    private readonly Conv2dLayer[] _convs;
+    private readonly ConvTranspose2dLayer _deconv;
+    private readonly Conv2dLayer _predictor;
 
     public MaskHead(ParameterStore store, HeadNames names, MaskRcnnConfig config)
     {
         int channels = config.MaskChannels;
-        for (int i = 0; i < Convs; i++)
-        {
-            _convW[i] = store.Take(names.MaskConv(i + 1) + ".weight", channels, i == 0 ? config.FeatureChannels : channels, 3, 3);
-            _convB[i] = store.Take(names.MaskConv(i + 1) + ".bias", channels);
-        }
-        _deconvW = store.Take(names.MaskDeconv + ".weight", channels, channels, 2, 2);
-        _deconvB = store.Take(names.MaskDeconv + ".bias", channels);
-        _predW = store.Take(names.MaskPredictor + ".weight", config.BoxClasses, channels, 1, 1);
-        _predB = store.Take(names.MaskPredictor + ".bias", config.BoxClasses);
+        _convs = [.. Enumerable.Range(0, Convs).Select(i => Child(new Conv2dLayer(store, names.MaskConv(i + 1),
+            ConvSpec.Same(i == 0 ? config.FeatureChannels : channels, channels, 3, relu: true, bias: true))))];
+        _deconv = Child(new ConvTranspose2dLayer(store, names.MaskDeconv, channels, channels, 2, 2, relu: true));
+        _predictor = Child(new Conv2dLayer(store, names.MaskPredictor, new ConvSpec(channels, config.BoxClasses, 1, Bias: true)));
+    }
+
+    /// <summary>The class-specific predictor, which a finetune to another category set re-initialises.</summary>
+    public Conv2dLayer Predictor => _predictor;
+
+    /// <summary>Mask logits of every class [R, classes, 28, 28] from pooled RoI features [R, C, 14, 14].</summary>
+    public Tensor Logits(Tensor pooled)
+    {
+        using var scope = TensorScope.Begin();
+        var x = pooled;
+        foreach (var conv in _convs) x = conv.Forward(x);
+        return scope.Keep(_predictor.Forward(_deconv.Forward(x)));
     }
 
     /// <summary>Mask probabilities [R, 28, 28] of each RoI's class (<paramref name="labels"/> are logit indices).</summary>
     public Tensor Forward(Tensor pooled, IReadOnlyList<int> labels)
     {
-        var x = pooled;
-        for (int i = 0; i < Convs; i++)
-        {
-            var next = Conv2d.Forward(x, _convW[i], _convB[i], Conv3);
-            if (!ReferenceEquals(x, pooled)) x.Dispose();
-            x = next;
-        }
-        using var up = ConvTranspose2d.Forward(x, _deconvW, _deconvB, Deconv);
-        x.Dispose();
-        using var logits = Conv2d.Forward(up, _predW, _predB);
+        using var logits = Logits(pooled);
         return MaskProbabilities.Select(logits, labels);
-    }
-
-    public void Dispose()
-    {
-        foreach (var t in _convW.Concat(_convB).Append(_deconvW).Append(_deconvB).Append(_predW).Append(_predB)) t.Dispose();
     }
 }

@@ -4,6 +4,7 @@ using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Backbones;
+using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Bcnet;
 using NativeSeg.Models.Inference;
@@ -15,19 +16,19 @@ namespace NativeSeg.Models.MaskRcnn;
 /// A whole Mask R-CNN (or MS R-CNN, or BCNet's Faster R-CNN variant): preprocessing, ResNet-FPN backbone, heads
 /// and postprocessing, loaded from a converted .safetensors file whose metadata names the architecture.
 /// </summary>
-public sealed class MaskRcnn : IInstanceSegmenter, IOcclusionExplainer
+public sealed class MaskRcnn : Module, IInstanceSegmenter, IOcclusionExplainer
 {
     private readonly ResNetFpn _backbone;
     private readonly MaskRcnnHeads _heads;
     private readonly InstancePostprocessor _postprocessor;
 
-    private MaskRcnn(MaskRcnnSetup setup, ResNetFpn backbone, MaskRcnnHeads heads, Device device)
+    private MaskRcnn(MaskRcnnSetup setup, ParameterStore store)
     {
         Setup = setup;
-        Device = device;
-        _backbone = backbone;
-        _heads = heads;
-        _postprocessor = new InstancePostprocessor(setup.Heads, device);
+        Device = store.Device;
+        _backbone = Child(new ResNetFpn(store, setup.Backbone));
+        _heads = Child(new MaskRcnnHeads(store, setup.Heads));
+        _postprocessor = new InstancePostprocessor(setup.Heads, Device);
     }
 
     public MaskRcnnSetup Setup { get; }
@@ -47,31 +48,33 @@ public sealed class MaskRcnn : IInstanceSegmenter, IOcclusionExplainer
         return MaskRcnnArchitectures.FromMetadata(file.Metadata, path);
     }
 
+    /// <summary>The model with raw, trainable parameters (frozen BatchNorms not folded).</summary>
     /// <param name="scoreThreshold">Overrides the box score threshold of the file's configuration.</param>
-    public static MaskRcnn Load(string path, Device device, float? scoreThreshold = null)
+    public static MaskRcnn LoadRaw(string path, Device device, float? scoreThreshold = null)
     {
         using var file = SafetensorsFile.Open(path);
         var setup = MaskRcnnArchitectures.FromMetadata(file.Metadata, path);
         if (scoreThreshold is { } s) setup = setup with { Heads = setup.Heads with { ScoreThreshold = s } };
         using var weights = Float32Weights.Load(file);
         var store = new ParameterStore(weights.Tensors, device);
-        var backbone = ResNetFpn.Load(store, setup.Backbone);
-        try
+        return Build(() =>
         {
-            var heads = new MaskRcnnHeads(store, setup.Heads);
+            var model = new MaskRcnn(setup, store);
             var unused = store.Unused(n => n.EndsWith("num_batches_tracked", StringComparison.Ordinal));
+            // Build frees the half-loaded model when this throws.
             if (unused.Count > 0)
-            {
-                heads.Dispose();
                 throw new ArgumentException($"{path}: {unused.Count} tensors are not part of {setup.Architecture}, e.g. {string.Join(", ", unused.Take(5))}");
-            }
-            return new MaskRcnn(setup, backbone, heads, device);
-        }
-        catch
-        {
-            backbone.Dispose();
-            throw;
-        }
+            return model;
+        });
+    }
+
+    /// <summary>The model compiled for inference: every frozen BatchNorm folded into its convolution.</summary>
+    /// <param name="scoreThreshold">Overrides the box score threshold of the file's configuration.</param>
+    public static MaskRcnn Load(string path, Device device, float? scoreThreshold = null)
+    {
+        var model = LoadRaw(path, device, scoreThreshold);
+        model.CompileForInference();
+        return model;
     }
 
     /// <summary>Instances of each image, run as one batch padded to the largest image.</summary>
@@ -81,6 +84,7 @@ public sealed class MaskRcnn : IInstanceSegmenter, IOcclusionExplainer
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images, StageClock? clock)
     {
         if (images.Count == 0) return [];
+        using var scope = TensorScope.Begin();
         return OnFeatures(images, clock, (features, padded, geometries) =>
         {
             var detections = _heads.Forward(features, padded, [.. geometries.Select(g => (g.Height, g.Width))], clock);
@@ -92,6 +96,7 @@ public sealed class MaskRcnn : IInstanceSegmenter, IOcclusionExplainer
     public IReadOnlyList<ExplainedInstance> Explain(Image image)
     {
         if (!CanExplain) throw new InvalidOperationException($"{Architecture} has no bilayer mask head to explain its masks with");
+        using var scope = TensorScope.Begin();
         return OnFeatures([image], null, (features, padded, geometries) =>
         {
             var g = geometries[0];
@@ -104,19 +109,12 @@ public sealed class MaskRcnn : IInstanceSegmenter, IOcclusionExplainer
     private T OnFeatures<T>(IReadOnlyList<Image> images, StageClock? clock, Func<IReadOnlyList<Tensor>, (int H, int W), IReadOnlyList<ImageGeometry>, T> heads)
     {
         var inputs = images.Select(i => ImagePreprocessor.Run(i, Setup.Preprocess, Device.Cpu)).ToList();
-        try
-        {
-            int ph = inputs.Max(p => p.PaddedHeight), pw = inputs.Max(p => p.PaddedWidth);
-            using var batch = Batch(inputs, ph, pw);
-            clock?.Lap(Stages.Preprocess);
-            using var features = _backbone.Forward(batch);
-            clock?.Lap(Stages.Backbone);
-            return heads(features.Maps, (ph, pw), [.. inputs.Select(p => new ImageGeometry(p.Height, p.Width, p.OriginalHeight, p.OriginalWidth))]);
-        }
-        finally
-        {
-            foreach (var p in inputs) p.Dispose();
-        }
+        int ph = inputs.Max(p => p.PaddedHeight), pw = inputs.Max(p => p.PaddedWidth);
+        var batch = Batch(inputs, ph, pw);
+        clock?.Lap(Stages.Preprocess);
+        var features = _backbone.Forward(batch);
+        clock?.Lap(Stages.Backbone);
+        return heads(features.Maps, (ph, pw), [.. inputs.Select(p => new ImageGeometry(p.Height, p.Width, p.OriginalHeight, p.OriginalWidth))]);
     }
 
     /// <summary>The preprocessed images zero-padded to a common size (both upstreams pad a batch to its largest image).</summary>
@@ -133,11 +131,5 @@ public sealed class MaskRcnn : IInstanceSegmenter, IOcclusionExplainer
                     src.Slice((c * h + y) * w, w).CopyTo(dst.Slice(((n * 3 + c) * ph + y) * pw, w));
         }
         return host.To(Device);
-    }
-
-    public void Dispose()
-    {
-        _backbone.Dispose();
-        _heads.Dispose();
     }
 }

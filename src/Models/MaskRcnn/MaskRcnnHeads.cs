@@ -1,4 +1,5 @@
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Bcnet;
 using NativeSeg.Models.Inference;
@@ -36,7 +37,7 @@ public sealed record MaskDetections(Detections Boxes, float[] MaskProbs, int Mas
 /// Everything of Mask R-CNN after the FPN: RPN, box head and its inference, mask head (conv-deconv or BCNet's
 /// bilayer head) and (MS R-CNN) the MaskIoU head. Each stage is public so tests can feed a reference's inputs to any of them.
 /// </summary>
-public sealed class MaskRcnnHeads : IDisposable
+public sealed class MaskRcnnHeads : Module
 {
     private static readonly int[] NominalStrides = [4, 8, 16, 32, 64];
 
@@ -53,32 +54,17 @@ public sealed class MaskRcnnHeads : IDisposable
     {
         Config = config;
         var names = HeadNames.For(config.Flavor);
-        var owned = new List<IDisposable>();
-        try
-        {
-            _rpn = Own(new RpnHead(store, names, config.FeatureChannels));
-            _box = Own(new BoxHead(store, names, config));
-            _bilayer = config.BilayerMask
-                ? Own(new BilayerMaskHead(store, config.MaskChannels, config.MaskPredictorChannels, HeadNames.MaskHeadModule))
-                : null;
-            _mask = _bilayer ?? Own<IRoiMaskHead>(new MaskHead(store, names, config));
-            _maskIou = config.MaskIou ? Own(new MaskIouHead(store, names, config)) : null;
-        }
-        catch
-        {
-            foreach (var o in owned) o.Dispose();
-            throw;
-        }
+        _rpn = Child(new RpnHead(store, names, config.FeatureChannels));
+        _box = Child(new BoxHead(store, names, config));
+        _bilayer = config.BilayerMask
+            ? Child(new BilayerMaskHead(store, config.MaskChannels, config.MaskPredictorChannels, HeadNames.MaskHeadModule))
+            : null;
+        _mask = _bilayer ?? (IRoiMaskHead)Child(new MaskHead(store, names, config));
+        _maskIou = config.MaskIou ? Child(new MaskIouHead(store, names, config)) : null;
         _proposals = new ProposalGenerator(config);
         _outputs = new FastRcnnOutputs(config);
         _boxPooler = new RoiPooler(config, 7);
         _maskPooler = new RoiPooler(config, 14);
-
-        T Own<T>(T layer) where T : IDisposable
-        {
-            owned.Add(layer);
-            return layer;
-        }
     }
 
     public MaskRcnnConfig Config { get; }
@@ -86,45 +72,34 @@ public sealed class MaskRcnnHeads : IDisposable
     /// <summary>RPN proposals per image from P2..P6 of a batch padded to <paramref name="padded"/>.</summary>
     public IReadOnlyList<BoxList> Propose(IReadOnlyList<Tensor> features, (int H, int W) padded, IReadOnlyList<(int H, int W)> imageSizes)
     {
+        using var scope = TensorScope.Begin();
         var outputs = new List<(Tensor Logits, Tensor Deltas)>();
         var anchors = new List<float[]>();
-        try
+        for (int l = 0; l < features.Count; l++)
         {
-            for (int l = 0; l < features.Count; l++)
-            {
-                outputs.Add(_rpn.Forward(features[l]));
-                int h = features[l].Shape[2], w = features[l].Shape[3];
-                var stride = AnchorGenerator.Stride(Config.Flavor, NominalStrides[l], padded.H, padded.W, h, w);
-                var cell = AnchorGenerator.CellAnchors(Config.Flavor, AnchorGenerator.Sizes[l], NominalStrides[l]);
-                anchors.Add(AnchorGenerator.Grid(cell, stride, h, w));
-            }
-            return _proposals.Generate(outputs, anchors, imageSizes);
+            outputs.Add(_rpn.Forward(features[l]));
+            int h = features[l].Shape[2], w = features[l].Shape[3];
+            var stride = AnchorGenerator.Stride(Config.Flavor, NominalStrides[l], padded.H, padded.W, h, w);
+            var cell = AnchorGenerator.CellAnchors(Config.Flavor, AnchorGenerator.Sizes[l], NominalStrides[l]);
+            anchors.Add(AnchorGenerator.Grid(cell, stride, h, w));
         }
-        finally
-        {
-            foreach (var (logits, deltas) in outputs)
-            {
-                logits.Dispose();
-                deltas.Dispose();
-            }
-        }
+        return _proposals.Generate(outputs, anchors, imageSizes);
     }
 
     /// <summary>Raw box-head outputs (logits, deltas) for the proposals of all images.</summary>
     public (Tensor Logits, Tensor Deltas) BoxOutputs(IReadOnlyList<Tensor> features, IReadOnlyList<BoxList> proposals)
     {
-        using var pooled = _boxPooler.Pool(features, proposals);
-        return _box.Forward(pooled);
+        using var scope = TensorScope.Begin();
+        return scope.Keep(_box.Forward(_boxPooler.Pool(features, proposals)));
     }
 
     /// <summary>Final boxes per image (batch-image coordinates) from the proposals.</summary>
     public IReadOnlyList<Detections> DetectBoxes(IReadOnlyList<Tensor> features, IReadOnlyList<BoxList> proposals, IReadOnlyList<(int H, int W)> imageSizes)
     {
         if (proposals.All(p => p.Count == 0)) return proposals.Select(_ => new Detections([], [], [])).ToList();
+        using var scope = TensorScope.Begin();
         var (logits, deltas) = BoxOutputs(features, proposals);
-        using (logits)
-        using (deltas)
-            return _outputs.Infer(logits, deltas, proposals, imageSizes);
+        return _outputs.Infer(logits, deltas, proposals, imageSizes);
     }
 
     /// <summary>Masks (and MS R-CNN mask scores) for the detections: at test time masks come from the final boxes, not the proposals.</summary>
@@ -142,14 +117,15 @@ public sealed class MaskRcnnHeads : IDisposable
     {
         const int side = 28;
         if (detections.All(d => d.Count == 0)) return MaskDetections.PerImage(detections, [], side, null, []);
+        using var scope = TensorScope.Begin();
         var labels = detections.SelectMany(d => d.Labels).ToList();
-        using var pooled = _maskPooler.Pool(features, detections.Select(d => d.AsBoxList()).ToList());
+        var pooled = _maskPooler.Pool(features, detections.Select(d => d.AsBoxList()).ToList());
         if (explain)
         {
-            using var explained = _bilayer!.Explain(pooled, labels);
+            var explained = _bilayer!.Explain(pooled, labels);
             return MaskDetections.PerImage(detections, explained.OccludeeMask.ToArray<float>(), side, null, explained.PerRoi());
         }
-        using var probs = _mask.Forward(pooled, labels);
+        var probs = _mask.Forward(pooled, labels);
         float[]? ious = _maskIou?.Forward(pooled, probs, labels);
         return MaskDetections.PerImage(detections, probs.ToArray<float>(), side, ious, []);
     }
@@ -170,12 +146,4 @@ public sealed class MaskRcnnHeads : IDisposable
     /// <summary>RPN and box head as <see cref="Forward"/> does, then <see cref="ExplainMasks"/>.</summary>
     public IReadOnlyList<(MaskDetections Masks, IReadOnlyList<OcclusionMaps> Maps)> Explain(IReadOnlyList<Tensor> features, (int H, int W) padded, IReadOnlyList<(int H, int W)> imageSizes) =>
         ExplainMasks(features, DetectBoxes(features, Propose(features, padded, imageSizes), imageSizes));
-
-    public void Dispose()
-    {
-        _rpn.Dispose();
-        _box.Dispose();
-        _mask.Dispose();
-        _maskIou?.Dispose();
-    }
 }

@@ -166,6 +166,9 @@ public sealed class BcnetFrcnnModelTests(BcnetFrcnnModelTests.Models models) : I
         var store = new ParameterStore(weights, Device.Cpu);
         using var backbone = ResNetFpn.Load(store, setup.Backbone);
         using var heads = new MaskRcnnHeads(store, setup.Heads);
+        // Compiled as the segmenter is, so both sides run the same arithmetic.
+        backbone.CompileForInference();
+        heads.CompileForInference();
         using var input = ImagePreprocessor.Run(models.Image, setup.Preprocess, Device.Cpu);
         using var features = backbone.Forward(input.Input);
         var detections = heads.Forward(features.Maps, (input.PaddedHeight, input.PaddedWidth), [(input.Height, input.Width)])[0];

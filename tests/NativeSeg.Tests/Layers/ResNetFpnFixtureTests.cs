@@ -17,18 +17,21 @@ public class ResNetFpnFixtureTests
 {
     private const double Tolerance = 1e-4;
 
-    public static TheoryData<string, string> Cases => new()
+    /// <summary>Each case raw (frozen BatchNorms applied after the convs, as training runs) and compiled (folded, as inference runs).</summary>
+    public static TheoryData<string, string, bool> Cases => new()
     {
-        { "tv", "torchvision" },
-        { "tv_odd", "torchvision" },
-        { "tv", "detectron2-v1.5" },
-        { "msra", "maskrcnn-benchmark" },
-        { "msra", "detectron2-msra-eps0" },
+        { "tv", "torchvision", true },
+        { "tv", "torchvision", false },
+        { "tv_odd", "torchvision", true },
+        { "tv", "detectron2-v1.5", true },
+        { "msra", "maskrcnn-benchmark", true },
+        { "msra", "maskrcnn-benchmark", false },
+        { "msra", "detectron2-msra-eps0", true },
     };
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void MatchesTorchvision(string fixture, string layout)
+    public void MatchesTorchvision(string fixture, string layout, bool compiled)
     {
         var (weights, config) = layout switch
         {
@@ -41,6 +44,7 @@ public class ResNetFpnFixtureTests
         var store = new ParameterStore(weights, Device.Cpu);
         using var backbone = ResNetFpn.Load(store, config);
         Assert.Empty(store.Unused(name => name.EndsWith(".num_batches_tracked", StringComparison.Ordinal)));
+        if (compiled) backbone.CompileForInference();
 
         using var file = SafetensorsFile.Open(FixturePaths.Fixture("backbone.safetensors"));
         using var x = file.Load(fixture + ".x");
