@@ -14,6 +14,15 @@ public static class RandomTensors
         return OnDevice(Tensor.FromArray(data, shape), device);
     }
 
+    /// <summary>Whole numbers in [low, high] as float32: with a narrow range, ties are common.</summary>
+    public static Tensor Integers(Device device, int seed, int low, int high, params int[] shape)
+    {
+        var rng = new Random(seed);
+        var data = new float[new Shape(shape).Numel];
+        for (int i = 0; i < data.Length; i++) data[i] = rng.Next(low, high + 1);
+        return OnDevice(Tensor.FromArray(data, shape), device);
+    }
+
     public static Tensor Normal(Device device, int seed, float std, params int[] shape)
     {
         var rng = new Random(seed);

@@ -14,41 +14,70 @@ public static class Activation
 
     public static Tensor Sigmoid(Tensor x) => Apply(x, "sigmoid", static (i, o) => TensorPrimitives.Sigmoid(i, o));
 
+    /// <summary>
+    /// Gradient of <see cref="Relu"/> from the forward's output: gradOutput where output &gt; 0, else 0
+    /// (torch's threshold_backward). The output, not the input, is what a conv with fused ReLU keeps.
+    /// </summary>
+    public static Tensor ReluBackward(Tensor gradOutput, Tensor output)
+    {
+        const string op = "relu_backward";
+        Check.DType(gradOutput, DType.Float32, op, "gradOutput");
+        Check.DType(output, DType.Float32, op, "output");
+        Check.That(gradOutput.Shape == output.Shape, op, $"gradOutput {gradOutput.Shape} must have the shape of output {output.Shape}");
+        Check.SameDevice(op, gradOutput, output);
+        var dx = Tensor.Empty(output.Shape, DType.Float32, output.Device);
+        if (output.Device.IsCpu) RunCpu(output.Numel, (offset, len) => ReluBackwardCpu(gradOutput, output, dx, offset, len));
+        else Launch(output.Device, [gradOutput.Pointer, output.Pointer, dx.Pointer], output.Numel, op + "_f32");
+        return dx;
+    }
+
     private delegate void CpuTwin(ReadOnlySpan<float> input, Span<float> output);
 
     private static Tensor Apply(Tensor x, string op, CpuTwin cpu)
     {
         Check.DType(x, DType.Float32, op, "input");
         var y = Tensor.Empty(x.Shape, DType.Float32, x.Device);
-        if (x.Device.IsCpu) RunCpu(x, y, cpu);
-        else Launch(x, y, op + "_f32");
+        if (x.Device.IsCpu) RunCpu(x.Numel, (offset, len) => UnaryCpu(x, y, cpu, offset, len));
+        else Launch(x.Device, [x.Pointer, y.Pointer], x.Numel, op + "_f32");
         return y;
     }
 
-    private static unsafe void RunCpu(Tensor x, Tensor y, CpuTwin cpu)
+    private static unsafe void UnaryCpu(Tensor x, Tensor y, CpuTwin cpu, long offset, int len) =>
+        cpu(new ReadOnlySpan<float>((float*)x.Pointer + offset, len), new Span<float>((float*)y.Pointer + offset, len));
+
+    private static unsafe void ReluBackwardCpu(Tensor gradOutput, Tensor output, Tensor dx, long offset, int len)
+    {
+        float* grad = (float*)gradOutput.Pointer + offset, y = (float*)output.Pointer + offset, result = (float*)dx.Pointer + offset;
+        for (int i = 0; i < len; i++) result[i] = y[i] <= 0f ? 0f : grad[i];
+    }
+
+    /// <summary>Runs chunk(offset, length) over [0, n) in chunks spread across the CPU threads.</summary>
+    private static void RunCpu(long n, Action<long, int> chunk)
     {
         const int chunkSize = 1 << 16;
-        float* input = (float*)x.Pointer;
-        float* output = (float*)y.Pointer;
-        long n = x.Numel;
         CpuThreads.For((int)((n + chunkSize - 1) / chunkSize), (start, end) =>
         {
             for (int c = start; c < end; c++)
             {
                 long offset = (long)c * chunkSize;
-                int len = (int)Math.Min(chunkSize, n - offset);
-                cpu(new ReadOnlySpan<float>(input + offset, len), new Span<float>(output + offset, len));
+                chunk(offset, (int)Math.Min(chunkSize, n - offset));
             }
         });
     }
 
-    private static unsafe void Launch(Tensor x, Tensor y, string entry)
+    /// <summary>Launches an elementwise kernel whose arguments are the given buffers followed by the element count.</summary>
+    private static unsafe void Launch(Device device, ReadOnlySpan<nint> buffers, long n, string entry)
     {
-        var gpu = x.Device.Gpu;
-        nint input = x.Pointer, output = y.Pointer;
-        long n = x.Numel;
         if (n == 0) return;
-        void** args = stackalloc void*[] { &input, &output, &n };
-        gpu.Launch(gpu.GetKernel(Source, entry), Dim3.Cover(n, 256), new Dim3(256), 0, args, 3);
+        var gpu = device.Gpu;
+        nint* pointers = stackalloc nint[buffers.Length];
+        void** args = stackalloc void*[buffers.Length + 1];
+        for (int i = 0; i < buffers.Length; i++)
+        {
+            pointers[i] = buffers[i];
+            args[i] = &pointers[i];
+        }
+        args[buffers.Length] = &n;
+        gpu.Launch(gpu.GetKernel(Source, entry), Dim3.Cover(n, 256), new Dim3(256), 0, args, buffers.Length + 1);
     }
 }

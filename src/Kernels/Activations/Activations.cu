@@ -14,3 +14,12 @@ extern "C" __global__ void sigmoid_f32(const float* x, float* y, int64_t n)
         y[i] = 1.0f / (1.0f + expf(-x[i]));
     }
 }
+
+// torch's threshold_backward(grad, output, 0): the gradient is dropped where output <= 0, so a NaN
+// output lets it through as in torch.
+extern "C" __global__ void relu_backward_f32(const float* grad, const float* y, float* dx, int64_t n)
+{
+    NS_GRID_LOOP(i, n) {
+        dx[i] = y[i] <= 0.0f ? 0.0f : grad[i];
+    }
+}

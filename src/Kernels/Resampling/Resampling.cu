@@ -15,6 +15,25 @@ extern "C" __global__ void resize_nearest_f32(const float* x, float* y, int64_t 
     }
 }
 
+// Gather, one thread per input element: the outputs that copied input row iy are rows
+// [ranges[iy], ranges[iy + 1]), and likewise for columns in ranges[h + 1 ..]. Summing them in output
+// order needs no atomics and matches torch's scatter and the CPU twin exactly.
+extern "C" __global__ void resize_nearest_backward_f32(const float* grad, const int* ranges, float* dx, int64_t planes,
+    int h, int w, int oh, int ow)
+{
+    const int* cols = ranges + h + 1;
+    NS_GRID_LOOP(i, planes * h * w) {
+        int ix = (int)(i % w);
+        int iy = (int)((i / w) % h);
+        const float* g = grad + (i / ((int64_t)w * h)) * oh * ow;
+        float sum = 0.0f;
+        for (int oy = ranges[iy]; oy < ranges[iy + 1]; oy++) {
+            for (int ox = cols[ix]; ox < cols[ix + 1]; ox++) sum += g[oy * ow + ox];
+        }
+        dx[i] = sum;
+    }
+}
+
 // torch's area_pixel_compute_source_index: half-pixel centres clamped at 0 unless align_corners.
 __device__ inline void resize_linear_source(int dst, int in, float scale, int align_corners, int* i0, int* i1, float* lambda1)
 {

@@ -18,6 +18,11 @@ internal static class ResamplingChecks
         new Case("resize_bilinear/scale-4", [1, 4, 3, 3], x => Resize.BilinearScaled(x, 4.0, 4.0, alignCorners: false)),
         new Case("resize_bilinear/to-one-pixel", [1, 1, 6, 4], x => Resize.Bilinear(x, 1, 1, alignCorners: false)),
         new Case("resize_bilinear/empty-batch", [0, 2, 4, 4], x => Resize.Bilinear(x, 8, 8, alignCorners: false)),
+        new BackwardCase("resize_nearest_backward/fpn-scale-2", [1, 3, 10, 14], g => Resize.NearestScaledBackward(g, 5, 7, 2.0, 2.0)),
+        new BackwardCase("resize_nearest_backward/size-up-odd", [2, 2, 7, 11], g => Resize.NearestBackward(g, 3, 5)),
+        new BackwardCase("resize_nearest_backward/size-down-odd-skips", [1, 2, 5, 4], g => Resize.NearestBackward(g, 13, 9)),
+        new BackwardCase("resize_nearest_backward/scale-non-integer", [1, 1, 10, 3], g => Resize.NearestScaledBackward(g, 6, 5, 1.7, 0.6)),
+        new BackwardCase("resize_nearest_backward/empty-batch", [0, 2, 8, 8], g => Resize.NearestBackward(g, 4, 4)),
     ];
 
     private sealed class Case(string name, int[] shape, Func<Tensor, Tensor> op) : KernelCheck
@@ -28,6 +33,18 @@ internal static class ResamplingChecks
         {
             using var x = RandomTensors.Uniform(device, 31, -4, 4, shape);
             return [RandomTensors.ToCpu(op(x))];
+        }
+    }
+
+    /// <summary>Runs a backward op on a seeded gradient of the given output shape.</summary>
+    private sealed class BackwardCase(string name, int[] gradShape, Func<Tensor, Tensor> op) : KernelCheck
+    {
+        public override string Name => name;
+
+        public override IReadOnlyList<Tensor> Run(Device device)
+        {
+            using var gradOutput = RandomTensors.Normal(device, 32, 1, gradShape);
+            return [RandomTensors.ToCpu(op(gradOutput))];
         }
     }
 }
