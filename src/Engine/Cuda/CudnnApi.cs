@@ -39,6 +39,18 @@ internal sealed unsafe class CudnnApi
             e.Require("cudnnGetConvolutionForwardWorkspaceSize");
         cudnnConvolutionForward = (delegate* unmanaged[Cdecl]<nint, float*, nint, nint, nint, nint, nint, int, nint, nuint, float*, nint, nint, int>)
             e.Require("cudnnConvolutionForward");
+        cudnnGetConvolutionBackwardDataAlgorithm_v7 = (delegate* unmanaged[Cdecl]<nint, nint, nint, nint, nint, int, int*, AlgorithmPerformance*, int>)
+            e.Require("cudnnGetConvolutionBackwardDataAlgorithm_v7");
+        cudnnGetConvolutionBackwardDataWorkspaceSize = (delegate* unmanaged[Cdecl]<nint, nint, nint, nint, nint, int, nuint*, int>)
+            e.Require("cudnnGetConvolutionBackwardDataWorkspaceSize");
+        cudnnConvolutionBackwardData = (delegate* unmanaged[Cdecl]<nint, float*, nint, nint, nint, nint, nint, int, nint, nuint, float*, nint, nint, int>)
+            e.Require("cudnnConvolutionBackwardData");
+        cudnnGetConvolutionBackwardFilterAlgorithm_v7 = (delegate* unmanaged[Cdecl]<nint, nint, nint, nint, nint, int, int*, AlgorithmPerformance*, int>)
+            e.Require("cudnnGetConvolutionBackwardFilterAlgorithm_v7");
+        cudnnGetConvolutionBackwardFilterWorkspaceSize = (delegate* unmanaged[Cdecl]<nint, nint, nint, nint, nint, int, nuint*, int>)
+            e.Require("cudnnGetConvolutionBackwardFilterWorkspaceSize");
+        cudnnConvolutionBackwardFilter = (delegate* unmanaged[Cdecl]<nint, float*, nint, nint, nint, nint, nint, int, nint, nuint, float*, nint, nint, int>)
+            e.Require("cudnnConvolutionBackwardFilter");
     }
 
     public ProbeResult Library { get; }
@@ -60,6 +72,14 @@ internal sealed unsafe class CudnnApi
     public readonly delegate* unmanaged[Cdecl]<nint, nint, nint, nint, nint, int, int*, AlgorithmPerformance*, int> cudnnGetConvolutionForwardAlgorithm_v7;
     public readonly delegate* unmanaged[Cdecl]<nint, nint, nint, nint, nint, int, nuint*, int> cudnnGetConvolutionForwardWorkspaceSize;
     public readonly delegate* unmanaged[Cdecl]<nint, float*, nint, nint, nint, nint, nint, int, nint, nuint, float*, nint, nint, int> cudnnConvolutionForward;
+    // Backward data: (handle, wDesc, dyDesc, convDesc, dxDesc, ...); the call takes (…, wDesc, w, dyDesc, dy, convDesc, algo, workspace, bytes, β, dxDesc, dx).
+    public readonly delegate* unmanaged[Cdecl]<nint, nint, nint, nint, nint, int, int*, AlgorithmPerformance*, int> cudnnGetConvolutionBackwardDataAlgorithm_v7;
+    public readonly delegate* unmanaged[Cdecl]<nint, nint, nint, nint, nint, int, nuint*, int> cudnnGetConvolutionBackwardDataWorkspaceSize;
+    public readonly delegate* unmanaged[Cdecl]<nint, float*, nint, nint, nint, nint, nint, int, nint, nuint, float*, nint, nint, int> cudnnConvolutionBackwardData;
+    // Backward filter: (handle, xDesc, dyDesc, convDesc, dwDesc, ...); the call takes (…, xDesc, x, dyDesc, dy, convDesc, algo, workspace, bytes, β, dwDesc, dw).
+    public readonly delegate* unmanaged[Cdecl]<nint, nint, nint, nint, nint, int, int*, AlgorithmPerformance*, int> cudnnGetConvolutionBackwardFilterAlgorithm_v7;
+    public readonly delegate* unmanaged[Cdecl]<nint, nint, nint, nint, nint, int, nuint*, int> cudnnGetConvolutionBackwardFilterWorkspaceSize;
+    public readonly delegate* unmanaged[Cdecl]<nint, float*, nint, nint, nint, nint, nint, int, nint, nuint, float*, nint, nint, int> cudnnConvolutionBackwardFilter;
 
     /// <summary>cuDNN when loadable, else null: it is optional, ops fall back to their own kernels.</summary>
     public static CudnnApi? TryLoad()
@@ -79,7 +99,7 @@ internal sealed unsafe class CudnnApi
         throw new CudaException(call, status, text, text);
     }
 
-    /// <summary>cudnnConvolutionFwdAlgoPerf_t.</summary>
+    /// <summary>cudnnConvolutionFwdAlgoPerf_t; the backward-data and backward-filter structs have the same layout.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct AlgorithmPerformance
     {

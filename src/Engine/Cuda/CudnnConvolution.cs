@@ -4,8 +4,8 @@ using NativeSeg.Engine.Memory;
 namespace NativeSeg.Engine.Cuda;
 
 /// <summary>
-/// Float32 NCHW convolution through cuDNN. The descriptors and algorithm are set up once per geometry
-/// and kept; the workspace is rented from the device pool per call, which is safe because the pool's
+/// Float32 NCHW convolution and its gradients through cuDNN. The descriptors are set up once per geometry
+/// and kept, each pass's algorithm from its first call; the workspace is rented from the device pool per call, which is safe because the pool's
 /// blocks are stream-ordered and cuDNN runs on the runtime's one stream.
 /// </summary>
 internal sealed unsafe class CudnnConvolution : IDeviceConvolution, IDisposable
@@ -38,23 +38,47 @@ internal sealed unsafe class CudnnConvolution : IDeviceConvolution, IDisposable
         api.Check(api.cudnnSetStream(handle, stream), "cudnnSetStream");
     }
 
-    public void Forward(in Conv2dGeometry geometry, nint x, nint w, nint y)
+    public void Forward(in Conv2dGeometry geometry, nint x, nint w, nint y) => Run(geometry, Pass.Forward, x, w, y);
+
+    public void BackwardData(in Conv2dGeometry geometry, nint dy, nint w, nint dx) => Run(geometry, Pass.BackwardData, dy, w, dx);
+
+    public void BackwardFilter(in Conv2dGeometry geometry, nint x, nint dy, nint dw) => Run(geometry, Pass.BackwardFilter, x, dy, dw);
+
+    /// <summary>One pass of the geometry's plan; its algorithm is chosen on the pass's first call.</summary>
+    private void Run(in Conv2dGeometry geometry, Pass pass, nint first, nint second, nint output)
     {
         _context.MakeCurrent();
         Plan plan;
+        Algorithm algorithm;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (!_plans.TryGetValue(geometry, out plan!)) _plans[geometry] = plan = CreatePlan(geometry);
+            algorithm = plan.Algorithms[(int)pass] ??= ChooseAlgorithm(plan, geometry, pass);
         }
         nint workspace = 0;
         long capacity = 0;
-        if (plan.WorkspaceBytes > 0) workspace = _pool.Rent(plan.WorkspaceBytes, out capacity);
+        if (algorithm.WorkspaceBytes > 0) workspace = _pool.Rent(algorithm.WorkspaceBytes, out capacity);
         try
         {
             float alpha = 1, beta = 0;
-            _api.Check(_api.cudnnConvolutionForward(_handle, &alpha, plan.X.Value, x, plan.W.Value, w, plan.Convolution.Value,
-                plan.Algorithm, workspace, (nuint)plan.WorkspaceBytes, &beta, plan.Y.Value, y), "cudnnConvolutionForward");
+            nuint bytes = (nuint)algorithm.WorkspaceBytes;
+            nint conv = plan.Convolution.Value;
+            switch (pass)
+            {
+                case Pass.Forward:
+                    _api.Check(_api.cudnnConvolutionForward(_handle, &alpha, plan.X.Value, first, plan.W.Value, second, conv,
+                        algorithm.Id, workspace, bytes, &beta, plan.Y.Value, output), "cudnnConvolutionForward");
+                    break;
+                case Pass.BackwardData:
+                    _api.Check(_api.cudnnConvolutionBackwardData(_handle, &alpha, plan.W.Value, second, plan.Y.Value, first, conv,
+                        algorithm.Id, workspace, bytes, &beta, plan.X.Value, output), "cudnnConvolutionBackwardData");
+                    break;
+                default:
+                    _api.Check(_api.cudnnConvolutionBackwardFilter(_handle, &alpha, plan.X.Value, first, plan.Y.Value, second, conv,
+                        algorithm.Id, workspace, bytes, &beta, plan.W.Value, output), "cudnnConvolutionBackwardFilter");
+                    break;
+            }
         }
         finally
         {
@@ -80,7 +104,6 @@ internal sealed unsafe class CudnnConvolution : IDeviceConvolution, IDisposable
             _api.Check(_api.cudnnSetConvolutionGroupCount(conv.Value, g.Groups), "cudnnSetConvolutionGroupCount");
             _api.Check(_api.cudnnSetConvolutionMathType(conv.Value, FmaMath), "cudnnSetConvolutionMathType");
             _api.Check(_api.cudnnSetTensor4dDescriptor(y.Value, FormatNchw, DataFloat, g.N, g.K, g.OutH, g.OutW), "cudnnSetTensor4dDescriptor");
-            ChooseAlgorithm(plan, g);
             return plan;
         }
         catch
@@ -90,24 +113,32 @@ internal sealed unsafe class CudnnConvolution : IDeviceConvolution, IDisposable
         }
     }
 
-    /// <summary>The heuristic's fastest algorithm that succeeds within the workspace limit.</summary>
-    private void ChooseAlgorithm(Plan plan, in Conv2dGeometry g)
+    /// <summary>The heuristic's fastest algorithm for <paramref name="pass"/> that succeeds within the workspace limit.</summary>
+    private Algorithm ChooseAlgorithm(Plan plan, in Conv2dGeometry g, Pass pass)
     {
         var results = stackalloc CudnnApi.AlgorithmPerformance[RequestedAlgorithms];
         int returned;
-        _api.Check(_api.cudnnGetConvolutionForwardAlgorithm_v7(_handle, plan.X.Value, plan.W.Value, plan.Convolution.Value, plan.Y.Value,
-            RequestedAlgorithms, &returned, results), "cudnnGetConvolutionForwardAlgorithm_v7");
+        nint x = plan.X.Value, w = plan.W.Value, conv = plan.Convolution.Value, y = plan.Y.Value;
+        _api.Check(pass switch
+        {
+            Pass.Forward => _api.cudnnGetConvolutionForwardAlgorithm_v7(_handle, x, w, conv, y, RequestedAlgorithms, &returned, results),
+            Pass.BackwardData => _api.cudnnGetConvolutionBackwardDataAlgorithm_v7(_handle, w, y, conv, x, RequestedAlgorithms, &returned, results),
+            _ => _api.cudnnGetConvolutionBackwardFilterAlgorithm_v7(_handle, x, y, conv, w, RequestedAlgorithms, &returned, results),
+        }, $"cudnnGetConvolution{pass}Algorithm_v7");
         for (int i = 0; i < returned; i++)
         {
             if (results[i].Status != 0 || (long)results[i].Memory > WorkspaceLimit) continue;
             nuint bytes;
-            _api.Check(_api.cudnnGetConvolutionForwardWorkspaceSize(_handle, plan.X.Value, plan.W.Value, plan.Convolution.Value,
-                plan.Y.Value, results[i].Algorithm, &bytes), "cudnnGetConvolutionForwardWorkspaceSize");
-            plan.Algorithm = results[i].Algorithm;
-            plan.WorkspaceBytes = (long)bytes;
-            return;
+            int algorithm = results[i].Algorithm;
+            _api.Check(pass switch
+            {
+                Pass.Forward => _api.cudnnGetConvolutionForwardWorkspaceSize(_handle, x, w, conv, y, algorithm, &bytes),
+                Pass.BackwardData => _api.cudnnGetConvolutionBackwardDataWorkspaceSize(_handle, w, y, conv, x, algorithm, &bytes),
+                _ => _api.cudnnGetConvolutionBackwardFilterWorkspaceSize(_handle, x, y, conv, w, algorithm, &bytes),
+            }, $"cudnnGetConvolution{pass}WorkspaceSize");
+            return new Algorithm(algorithm, (long)bytes);
         }
-        throw new NotSupportedException($"conv2d (cuDNN): no forward algorithm for {g} within {WorkspaceLimit >> 20} MiB of workspace");
+        throw new NotSupportedException($"conv2d (cuDNN): no {pass} algorithm for {g} within {WorkspaceLimit >> 20} MiB of workspace");
     }
 
     private static NativeHandle Create(delegate* unmanaged[Cdecl]<nint*, int> create, delegate* unmanaged[Cdecl]<nint, int> destroy, string call)
@@ -137,8 +168,9 @@ internal sealed unsafe class CudnnConvolution : IDeviceConvolution, IDisposable
         public NativeHandle W { get; } = w;
         public NativeHandle Convolution { get; } = convolution;
         public NativeHandle Y { get; } = y;
-        public int Algorithm { get; set; }
-        public long WorkspaceBytes { get; set; }
+
+        /// <summary>Per <see cref="Pass"/>, chosen on its first use.</summary>
+        public Algorithm?[] Algorithms { get; } = new Algorithm?[3];
 
         public void Dispose()
         {
@@ -148,4 +180,13 @@ internal sealed unsafe class CudnnConvolution : IDeviceConvolution, IDisposable
             Y.Dispose();
         }
     }
+
+    private enum Pass
+    {
+        Forward,
+        BackwardData,
+        BackwardFilter,
+    }
+
+    private readonly record struct Algorithm(int Id, long WorkspaceBytes);
 }

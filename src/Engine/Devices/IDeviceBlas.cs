@@ -31,4 +31,10 @@ public interface IDeviceConvolution
 {
     /// <summary>y = conv(x, w) without bias; x, w, y are contiguous float32 device pointers.</summary>
     void Forward(in Conv2dGeometry geometry, nint x, nint w, nint y);
+
+    /// <summary>dx = the gradient of <see cref="Forward"/> with respect to x, given dy; dx is overwritten.</summary>
+    void BackwardData(in Conv2dGeometry geometry, nint dy, nint w, nint dx);
+
+    /// <summary>dw = the gradient of <see cref="Forward"/> with respect to w, given x and dy; dw is overwritten.</summary>
+    void BackwardFilter(in Conv2dGeometry geometry, nint x, nint dy, nint dw);
 }

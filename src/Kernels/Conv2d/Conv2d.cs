@@ -10,7 +10,7 @@ namespace NativeSeg.Kernels.Convolution;
 /// OpenBLAS SGEMM per group; bias and ReLU fused either way. CUDA: cuDNN when the runtime has it, else
 /// the same im2col + device GEMM with our kernels.
 /// </summary>
-public static class Conv2d
+public static partial class Conv2d
 {
     private const string Op = "conv2d";
 
@@ -34,20 +34,26 @@ public static class Conv2d
     public static Conv2dGeometry Geometry(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p)
     {
         CheckCommon(Op, x, weight, bias, p.Groups, p.Stride, p.Padding, p.Dilation);
-        int c = x.Shape[1], k = weight.Shape[0];
-        Check.That(c % p.Groups == 0 && k % p.Groups == 0, Op,
-            $"input {x.Shape} and weight {weight.Shape}: channels {c} and filters {k} must both divide into {p.Groups} groups");
-        Check.That(weight.Shape[1] * p.Groups == c && c > 0, Op,
-            $"input {x.Shape} has {c} channels but weight {weight.Shape} expects {weight.Shape[1]} per group × {p.Groups} groups");
         if (bias is not null)
         {
             Check.DType(bias, DType.Float32, Op, "bias");
-            Check.That(bias.Rank == 1 && bias.Shape[0] == k, Op, $"bias {bias.Shape} must be [{k}] for weight {weight.Shape}");
+            Check.That(bias.Rank == 1 && bias.Shape[0] == weight.Shape[0], Op, $"bias {bias.Shape} must be [{weight.Shape[0]}] for weight {weight.Shape}");
         }
-        var g = new Conv2dGeometry(x.Shape[0], c, x.Shape[2], x.Shape[3], k, weight.Shape[2], weight.Shape[3],
+        return Geometry(x.Shape, weight.Shape, p);
+    }
+
+    /// <summary>The geometry of input and weight shapes of rank 4 whose hyper-parameters have been checked.</summary>
+    internal static Conv2dGeometry Geometry(Shape x, Shape weight, Conv2dParams p)
+    {
+        int c = x[1], k = weight[0];
+        Check.That(c % p.Groups == 0 && k % p.Groups == 0, Op,
+            $"input {x} and weight {weight}: channels {c} and filters {k} must both divide into {p.Groups} groups");
+        Check.That(weight[1] * p.Groups == c && c > 0, Op,
+            $"input {x} has {c} channels but weight {weight} expects {weight[1]} per group × {p.Groups} groups");
+        var g = new Conv2dGeometry(x[0], c, x[2], x[3], k, weight[2], weight[3],
             p.Stride.H, p.Stride.W, p.Padding.H, p.Padding.W, p.Dilation.H, p.Dilation.W, p.Groups);
         Check.That(g.H + 2 * g.PadH >= g.DilationH * (g.R - 1) + 1 && g.W + 2 * g.PadW >= g.DilationW * (g.S - 1) + 1, Op,
-            $"weight {weight.Shape} with dilation {p.Dilation} does not fit in input {x.Shape} padded by {p.Padding}");
+            $"weight {weight} with dilation {p.Dilation} does not fit in input {x} padded by {p.Padding}");
         return g;
     }
 
@@ -59,6 +65,11 @@ public static class Conv2d
         Check.DType(x, DType.Float32, op, "input");
         Check.DType(weight, DType.Float32, op, "weight");
         Check.SameDevice(op, bias is null ? [x, weight] : [x, weight, bias]);
+        CheckHyperParameters(op, groups, stride, padding, dilation);
+    }
+
+    internal static void CheckHyperParameters(string op, int groups, Pair2 stride, Pair2 padding, Pair2 dilation)
+    {
         Check.That(groups >= 1, op, $"groups must be at least 1, got {groups}");
         Check.That(stride.H >= 1 && stride.W >= 1, op, $"stride must be positive, got {stride}");
         Check.That(dilation.H >= 1 && dilation.W >= 1, op, $"dilation must be positive, got {dilation}");
@@ -146,29 +157,35 @@ public static class Conv2d
             {
                 int rows = Math.Min(plan.RowsPerBlock, g.OutH - p0);
                 int cols = rows * g.OutW;
-                float* b;
-                long ldb;
-                if (plan.Direct)
-                {
-                    b = xp + n * g.C * hw;
-                    ldb = hw;
-                }
-                else
-                {
-                    Im2ColCpu(g, xp + n * g.C * hw, colp, p0, rows);
-                    b = colp;
-                    ldb = cols;
-                }
+                var (b, ldb) = ColumnsCpu(plan, xp + n * g.C * hw, colp, p0, rows);
                 float* yBlock = yp + n * g.K * pq + (long)p0 * g.OutW;
                 for (int group = 0; group < g.Groups; group++)
                 {
                     OpenBlas.Sgemm(false, false, kg, cols, kdim, 1f, wp + (long)group * kg * kdim, kdim,
-                        b + group * kdim * ldb, checked((int)ldb), 0f, yBlock + group * kg * pq, checked((int)pq));
+                        (float*)b + group * kdim * ldb, checked((int)ldb), 0f, yBlock + group * kg * pq, checked((int)pq));
                 }
                 // While the block is still in cache.
                 BiasActivation.ChannelRows(yBlock, pq, cols, g.K, bp, relu);
             }
         }
+    }
+
+    /// <summary>The column matrix of output rows [p0, p0 + rows) of one image and its row stride: the image itself when direct.</summary>
+    private static unsafe (nint Columns, long Ld) ColumnsCpu(in Plan plan, float* image, float* column, int p0, int rows)
+    {
+        if (plan.Direct) return ((nint)image, (long)plan.G.H * plan.G.W);
+        Im2ColCpu(plan.G, image, column, p0, rows);
+        return ((nint)column, (long)rows * plan.G.OutW);
+    }
+
+    /// <summary>Output columns [begin, end) whose tap at kernel column <paramref name="s"/> lands inside the image.</summary>
+    private static (int Begin, int End) InsideColumns(in Conv2dGeometry g, int s)
+    {
+        int q = g.OutW, offsetW = s * g.DilationW - g.PadW;
+        // iw = q·stride + offsetW in [0, W).
+        int begin = offsetW >= 0 ? 0 : Math.Min(q, (-offsetW + g.StrideW - 1) / g.StrideW);
+        int end = g.W - offsetW <= 0 ? 0 : Math.Min(q, (g.W - offsetW + g.StrideW - 1) / g.StrideW);
+        return (begin, Math.Max(end, begin));
     }
 
     /// <summary>Column rows (c, r, s) for output rows [p0, p0 + rows) of one image; threads split the rows.</summary>
@@ -184,10 +201,7 @@ public static class Conv2d
                 float* dst = col + (long)tap * cols;
                 float* src = x + c * hw;
                 int offsetW = s * g.DilationW - g.PadW;
-                // Output columns whose tap lands inside the image: iw = q·stride + offsetW in [0, W).
-                int qBegin = offsetW >= 0 ? 0 : Math.Min(q, (-offsetW + g.StrideW - 1) / g.StrideW);
-                int qEnd = g.W - offsetW <= 0 ? 0 : Math.Min(q, (g.W - offsetW + g.StrideW - 1) / g.StrideW);
-                qEnd = Math.Max(qEnd, qBegin);
+                var (qBegin, qEnd) = InsideColumns(g, s);
                 for (int pi = 0; pi < rows; pi++, dst += q)
                 {
                     int ih = (p0 + pi) * g.StrideH - g.PadH + r * g.DilationH;
@@ -234,22 +248,7 @@ public static class Conv2d
             {
                 int rows = Math.Min(plan.RowsPerBlock, g.OutH - p0);
                 int cols = rows * g.OutW;
-                nint b;
-                long ldb, imageStride;
-                if (plan.Direct)
-                {
-                    b = x.Pointer + (nint)(n0 * g.C * hw * sizeof(float));
-                    ldb = hw;
-                    imageStride = g.C * hw;
-                }
-                else
-                {
-                    nint xBlock = x.Pointer + (nint)(n0 * g.C * hw * sizeof(float));
-                    b = column!.Pointer;
-                    ldb = cols;
-                    imageStride = (long)g.C * g.R * g.S * cols;
-                    LaunchIm2Col(gpu, im2col!, g, xBlock, b, images, p0, rows, imageStride * images);
-                }
+                var (b, ldb, imageStride) = ColumnsCuda(plan, gpu, im2col, x, column, n0, images, p0, rows);
                 nint yBlock = y.Pointer + (nint)((n0 * g.K * pq + (long)p0 * g.OutW) * sizeof(float));
                 for (int group = 0; group < g.Groups; group++)
                 {
@@ -261,6 +260,22 @@ public static class Conv2d
             }
         }
         BiasActivation.Launch(gpu, y.Pointer, bp, y.Numel, pq, g.K, relu);
+    }
+
+    /// <summary>
+    /// The column matrices of output rows [p0, p0 + rows) of images [n0, n0 + images), their row stride
+    /// and the stride from one image's matrix to the next: the images themselves when direct.
+    /// </summary>
+    private static (nint Columns, long Ld, long ImageStride) ColumnsCuda(in Plan plan, IDeviceRuntime gpu, IKernel? im2col,
+        Tensor x, Tensor? column, int n0, int images, int p0, int rows)
+    {
+        var g = plan.G;
+        long hw = (long)g.H * g.W;
+        nint xBlock = x.Pointer + (nint)(n0 * g.C * hw * sizeof(float));
+        if (plan.Direct) return (xBlock, hw, g.C * hw);
+        long cols = (long)rows * g.OutW, imageStride = (long)g.C * g.R * g.S * cols;
+        LaunchIm2Col(gpu, im2col!, g, xBlock, column!.Pointer, images, p0, rows, imageStride * images);
+        return (column.Pointer, cols, imageStride);
     }
 
     private static unsafe void LaunchIm2Col(IDeviceRuntime gpu, IKernel kernel, Conv2dGeometry g, nint x, nint col,

@@ -40,3 +40,37 @@ extern "C" __global__ void bias_activation_f32(
         y[i] = v;
     }
 }
+
+// The adjoint of conv2d_im2col_f32 for output rows [p0, p0 + rows): adds into x rows [ih0, ih0 + inRows)
+// every column entry read from them. Each thread gathers the (r, s) taps of one input element, so no two
+// threads write the same element and no atomics are needed.
+extern "C" __global__ void conv2d_col2im_f32(
+    const float* col, float* x, int images, int C, int H, int W, int R, int S,
+    int strideH, int strideW, int padH, int padW, int dilationH, int dilationW,
+    int Q, int p0, int rows, int ih0, int inRows)
+{
+    const int64_t cols = (int64_t)rows * Q;
+    const int64_t perImage = (int64_t)C * inRows * W;
+    NS_GRID_LOOP(i, perImage * images) {
+        int iw = (int)(i % W);
+        int ih = ih0 + (int)((i / W) % inRows);
+        int c = (int)((i / ((int64_t)W * inRows)) % C);
+        int64_t image = i / perImage;
+        const float* imageCol = col + image * C * R * S * cols;
+        float sum = 0.0f;
+        for (int r = 0; r < R; r++) {
+            int th = ih + padH - r * dilationH;
+            if (th < 0 || th % strideH != 0) continue;
+            int p = th / strideH;
+            if (p < p0 || p >= p0 + rows) continue;
+            for (int s = 0; s < S; s++) {
+                int tw = iw + padW - s * dilationW;
+                if (tw < 0 || tw % strideW != 0) continue;
+                int q = tw / strideW;
+                if (q >= Q) continue;
+                sum += imageCol[(((int64_t)c * R + r) * S + s) * cols + (int64_t)(p - p0) * Q + q];
+            }
+        }
+        x[((image * C + c) * H + ih) * (int64_t)W + iw] += sum;
+    }
+}

@@ -12,7 +12,7 @@ namespace NativeSeg.Kernels.Convolution;
 /// gathers, for each output element, the taps that land on it, adds the bias and applies ReLU. Output
 /// rows are processed in blocks so the column buffer stays bounded.
 /// </summary>
-public static class ConvTranspose2d
+public static partial class ConvTranspose2d
 {
     private const string Op = "conv_transpose2d";
 
@@ -44,25 +44,32 @@ public static class ConvTranspose2d
     internal static Geometry Validate(Tensor x, Tensor weight, Tensor? bias, ConvTranspose2dParams p)
     {
         Conv2d.CheckCommon(Op, x, weight, bias, p.Groups, p.Stride, p.Padding, p.Dilation);
+        if (bias is not null)
+        {
+            int cout = weight.Shape[1] * p.Groups;
+            Check.DType(bias, DType.Float32, Op, "bias");
+            Check.That(bias.Rank == 1 && bias.Shape[0] == cout, Op, $"bias {bias.Shape} must be [{cout}] for weight {weight.Shape} and {p.Groups} groups");
+        }
+        return Validate(x.Shape, weight.Shape, p);
+    }
+
+    /// <summary>The geometry of input and weight shapes of rank 4 whose other hyper-parameters have been checked.</summary>
+    private static Geometry Validate(Shape x, Shape weight, ConvTranspose2dParams p)
+    {
         Check.That(p.OutputPadding.H >= 0 && p.OutputPadding.W >= 0
             && (p.OutputPadding.H < p.Stride.H || p.OutputPadding.H < p.Dilation.H)
             && (p.OutputPadding.W < p.Stride.W || p.OutputPadding.W < p.Dilation.W), Op,
             $"output padding {p.OutputPadding} must be smaller than stride {p.Stride} or dilation {p.Dilation}");
-        int cin = x.Shape[1];
-        Check.That(weight.Shape[0] == cin && cin > 0, Op, $"input {x.Shape} has {cin} channels but weight {weight.Shape} expects {weight.Shape[0]}");
-        Check.That(cin % p.Groups == 0, Op, $"input {x.Shape}: {cin} channels do not divide into {p.Groups} groups");
-        int cout = weight.Shape[1] * p.Groups;
-        if (bias is not null)
-        {
-            Check.DType(bias, DType.Float32, Op, "bias");
-            Check.That(bias.Rank == 1 && bias.Shape[0] == cout, Op, $"bias {bias.Shape} must be [{cout}] for weight {weight.Shape} and {p.Groups} groups");
-        }
-        int h = x.Shape[2], w = x.Shape[3], r = weight.Shape[2], s = weight.Shape[3];
+        int cin = x[1];
+        Check.That(weight[0] == cin && cin > 0, Op, $"input {x} has {cin} channels but weight {weight} expects {weight[0]}");
+        Check.That(cin % p.Groups == 0, Op, $"input {x}: {cin} channels do not divide into {p.Groups} groups");
+        int cout = weight[1] * p.Groups;
+        int h = x[2], w = x[3], r = weight[2], s = weight[3];
         int outH = (h - 1) * p.Stride.H - 2 * p.Padding.H + p.Dilation.H * (r - 1) + p.OutputPadding.H + 1;
         int outW = (w - 1) * p.Stride.W - 2 * p.Padding.W + p.Dilation.W * (s - 1) + p.OutputPadding.W + 1;
         Check.That(h > 0 && w > 0 && outH > 0 && outW > 0, Op,
-            $"input {x.Shape} with weight {weight.Shape}, stride {p.Stride}, padding {p.Padding} gives an empty output");
-        return new Geometry(x.Shape[0], cin, h, w, cout, r, s, p.Stride.H, p.Stride.W, p.Padding.H, p.Padding.W,
+            $"input {x} with weight {weight}, stride {p.Stride}, padding {p.Padding} gives an empty output");
+        return new Geometry(x[0], cin, h, w, cout, r, s, p.Stride.H, p.Stride.W, p.Padding.H, p.Padding.W,
             p.Dilation.H, p.Dilation.W, outH, outW, p.Groups);
     }
 

@@ -9,7 +9,7 @@ namespace NativeSeg.Kernels.Dense;
 /// dimension of x. One GEMM (OpenBLAS on the CPU, the device BLAS on CUDA) and the conv epilogue for
 /// bias and optional ReLU.
 /// </summary>
-public static class Linear
+public static partial class Linear
 {
     private const string Op = "linear";
 

@@ -1,17 +1,5 @@
 #include "nativeseg.cuh"
-
-// Sum over the block, same value returned to every thread. blockDim.x is a multiple of 32 (at most
-// 1024); the final 32-way sum runs in a fixed order so repeated launches give identical results.
-__device__ inline float gn_block_sum(float v, float* partial)
-{
-    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-    __syncthreads();  // partial may still be read by a previous call
-    if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = v;
-    __syncthreads();
-    float total = 0.0f;
-    for (int w = 0; w < (int)(blockDim.x >> 5); w++) total += partial[w];
-    return total;
-}
+#include "block_sum.cuh"
 
 // One block per (sample, group): a group's channels are contiguous in NCHW, so its elements form one
 // run of group_size floats. Two passes (mean, then squared deviations) keep the variance accurate when
@@ -23,13 +11,13 @@ extern "C" __global__ void group_norm_stats_f32(const float* x, float* stats, in
         const float* p = x + g * group_size;
         float s = 0.0f;
         for (int64_t i = threadIdx.x; i < group_size; i += blockDim.x) s += p[i];
-        float mean = gn_block_sum(s, partial) / (float)group_size;
+        float mean = ns_block_sum(s, partial) / (float)group_size;
         float q = 0.0f;
         for (int64_t i = threadIdx.x; i < group_size; i += blockDim.x) {
             float d = p[i] - mean;
             q += d * d;
         }
-        float var = gn_block_sum(q, partial) / (float)group_size;
+        float var = ns_block_sum(q, partial) / (float)group_size;
         if (threadIdx.x == 0) {
             stats[2 * g] = mean;
             stats[2 * g + 1] = 1.0f / sqrtf(var + eps);
