@@ -22,5 +22,6 @@ public static class KernelChecks
         .. Indexing.IndexingChecks.All,
         .. Conversion.ConversionChecks.All,
         .. NonLocalAttention.NonLocalAttentionChecks.All,
+        .. Losses.LossesChecks.All,
     ];
 }
