@@ -4,8 +4,9 @@ namespace NativeSeg.Kernels.Losses;
 
 /// <summary>
 /// Smooth-L1 as torch's F.smooth_l1_loss: each element contributes 0.5·d²/beta where |d| &lt; beta, else
-/// |d| − 0.5·beta, with d = input − target. beta = 0 is L1, as in torch; detectron2's smooth_l1_loss also
-/// switches to L1 below beta = 1e-5, so callers mirroring it pass 0 there.
+/// |d| − 0.5·beta, with d = input − target. beta = 0 is L1, gradient included: sign(0) = 0 as in torch's
+/// l1_loss and detectron2's abs (torch 1.13's smooth_l1 kernel alone gives −1 for an exact tie at beta 0).
+/// detectron2's smooth_l1_loss switches to L1 below beta = 1e-5, so callers mirroring it pass 0 there.
 /// </summary>
 public static class SmoothL1Loss
 {
