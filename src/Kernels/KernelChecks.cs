@@ -23,5 +23,6 @@ public static class KernelChecks
         .. Conversion.ConversionChecks.All,
         .. NonLocalAttention.NonLocalAttentionChecks.All,
         .. Optimizer.OptimizerChecks.All,
+        .. Losses.LossesChecks.All,
     ];
 }

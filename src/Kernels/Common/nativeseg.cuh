@@ -10,16 +10,32 @@ typedef long long int64_t;
 typedef unsigned long long uint64_t;
 typedef unsigned char uint8_t;
 #define NS_INFINITY __int_as_float(0x7f800000)
+#define NS_NAN __int_as_float(0x7fc00000)
 // Dynamic shared memory: one extern array in CUDA, a per-block host buffer under emulation.
 #define NS_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
 #else
 #define NS_INFINITY __builtin_huge_valf()
+#define NS_NAN __builtin_nanf("")
 #define NS_DYNAMIC_SHARED(type, name) type* name = (type*)ns_emulation_dynamic_shared()
 #endif
 
 // Grid-stride loop over [0, n): kernels stay correct for any grid size the launcher picks.
 #define NS_GRID_LOOP(i, n) \
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (int64_t)(n); i += (int64_t)blockDim.x * gridDim.x)
+
+// Sum over the block, the same value returned to every thread; blockDim.x is a multiple of 32 (at most
+// 1024) and `partial` is __shared__ float[32]. The final combine runs in a fixed order so repeated
+// launches give identical results.
+__device__ inline float ns_block_sum(float v, float* partial)
+{
+    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    __syncthreads();  // partial may still be read by a previous call
+    if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = v;
+    __syncthreads();
+    float total = 0.0f;
+    for (int w = 0; w < (int)(blockDim.x >> 5); w++) total += partial[w];
+    return total;
+}
 
 // IEEE half <-> float without cuda_fp16.h. Round-to-nearest-even, as __float2half does.
 struct ns_half { unsigned short bits; };

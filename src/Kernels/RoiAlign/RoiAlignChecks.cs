@@ -11,6 +11,11 @@ internal static class RoiAlignChecks
         new Pool("roi_align/legacy-sampling2-odd-output", 23, 1, 3, new RoiAlignOptions(5, 3, 2, false)),
         new Pool("roi_align/aligned-sampling1-14x14", 9, 2, 4, new RoiAlignOptions(14, 14, 1, true)),
         new Pool("roi_align/no-rois", 0, 2, 4, new RoiAlignOptions(7, 7, 0, true)),
+        new Backward("roi_align_backward/aligned-adaptive-boxes-outside", 37, 2, 5, new RoiAlignOptions(7, 7, 0, true)),
+        new Backward("roi_align_backward/legacy-adaptive-14x14", 19, 2, 3, new RoiAlignOptions(14, 14, 0, false)),
+        new Backward("roi_align_backward/legacy-sampling2-odd-output", 23, 1, 3, new RoiAlignOptions(5, 3, 2, false)),
+        new Backward("roi_align_backward/aligned-sampling2-5x4", 29, 3, 4, new RoiAlignOptions(5, 4, 2, true)),
+        new Backward("roi_align_backward/no-rois", 0, 2, 4, new RoiAlignOptions(7, 7, 0, true)),
         new Levels("roi_align/levels-detectron2", LevelRule.Detectron2),
         new Levels("roi_align/levels-torchvision", LevelRule.Torchvision),
         new Levels("roi_align/levels-maskrcnn-benchmark", LevelRule.MaskRcnnBenchmark),
@@ -47,32 +52,55 @@ internal static class RoiAlignChecks
         return rois;
     }
 
+    private static Shape[] FeatureShapes(int batch, int channels) =>
+        Array.ConvertAll(Strides, s => new Shape(batch, channels, (ImageHeight + s - 1) / s, (ImageWidth + s - 1) / s));
+
+    private static float[] Scales => Array.ConvertAll(Strides, s => 1f / s);
+
+    /// <summary>RandomRois on <paramref name="device"/>, each on a random level.</summary>
+    private static (Tensor Rois, Tensor Levels) RoisOnLevels(Device device, int roiCount, int batch)
+    {
+        var rng = new Random(roiCount);
+        var levelData = new int[roiCount];
+        for (int i = 0; i < roiCount; i++) levelData[i] = rng.Next(Strides.Length);
+        var rois = RandomTensors.OnDevice(Tensor.FromArray(RandomRois(roiCount, roiCount, batch), roiCount, 5), device);
+        return (rois, RandomTensors.OnDevice(Tensor.FromArray(levelData, roiCount), device));
+    }
+
     private sealed class Pool(string name, int roiCount, int batch, int channels, RoiAlignOptions options) : KernelCheck
     {
         public override string Name => name;
 
         public override IReadOnlyList<Tensor> Run(Device device)
         {
-            var features = new List<Tensor>();
+            var shapes = FeatureShapes(batch, channels);
+            var features = shapes.Select((s, l) => RandomTensors.Uniform(device, 10 + l, -2, 2, s.ToArray())).ToList();
             try
             {
-                for (int l = 0; l < Strides.Length; l++)
-                {
-                    int h = (ImageHeight + Strides[l] - 1) / Strides[l], w = (ImageWidth + Strides[l] - 1) / Strides[l];
-                    features.Add(RandomTensors.Uniform(device, 10 + l, -2, 2, batch, channels, h, w));
-                }
-                var rng = new Random(roiCount);
-                var levelData = new int[roiCount];
-                for (int i = 0; i < roiCount; i++) levelData[i] = rng.Next(Strides.Length);
-                using var rois = RandomTensors.OnDevice(Tensor.FromArray(RandomRois(roiCount, roiCount, batch), roiCount, 5), device);
-                using var levels = RandomTensors.OnDevice(Tensor.FromArray(levelData, roiCount), device);
-                float[] scales = Array.ConvertAll(Strides, s => 1f / s);
-                return [RandomTensors.ToCpu(RoiAlign.Forward(features, scales, rois, levels, options))];
+                var (rois, levels) = RoisOnLevels(device, roiCount, batch);
+                using (rois)
+                using (levels)
+                    return [RandomTensors.ToCpu(RoiAlign.Forward(features, Scales, rois, levels, options))];
             }
             finally
             {
                 foreach (var f in features) f.Dispose();
             }
+        }
+    }
+
+    /// <summary>Every level's gradient for a random pooled gradient; levels no RoI sampled stay zero.</summary>
+    private sealed class Backward(string name, int roiCount, int batch, int channels, RoiAlignOptions options) : KernelCheck
+    {
+        public override string Name => name;
+
+        public override IReadOnlyList<Tensor> Run(Device device)
+        {
+            var (rois, levels) = RoisOnLevels(device, roiCount, batch);
+            using (rois)
+            using (levels)
+            using (var grad = RandomTensors.Uniform(device, 3, -1, 1, roiCount, channels, options.OutputHeight, options.OutputWidth))
+                return Array.ConvertAll(RoiAlign.Backward(grad, FeatureShapes(batch, channels), Scales, rois, levels, options), RandomTensors.ToCpu);
         }
     }
 
