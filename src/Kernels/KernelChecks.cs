@@ -12,6 +12,7 @@ public static class KernelChecks
         .. RoiAlign.RoiAlignChecks.All,
         .. Nms.NmsChecks.All,
         .. BoxCoder.BoxCoderChecks.All,
+        .. BoxIou.BoxIouChecks.All,
         .. MaskPaste.MaskPasteChecks.All,
         .. Normalization.NormalizationChecks.All,
         .. Pooling.PoolingChecks.All,

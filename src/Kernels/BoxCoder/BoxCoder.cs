@@ -24,7 +24,7 @@ public readonly record struct BoxWeights(float X, float Y, float W, float H)
     public static BoxWeights RoiHeads => new(10, 10, 5, 5);
 }
 
-/// <summary>Decoding of box regression deltas and the small-box filter that follows it.</summary>
+/// <summary>Encoding and decoding of box regression deltas, and the small-box filter that follows decoding.</summary>
 public static class BoxCoder
 {
     /// <summary>log(1000 / 16): the largest dw, dh applied, so exp() cannot blow a box up.</summary>
@@ -62,6 +62,30 @@ public static class BoxCoder
         if (output.Numel == 0) return output;
         if (deltas.Device.IsCpu) DecodeCpu(deltas, boxes, output, perRow, weights, clamp, plusOne, clipW, clipH);
         else LaunchDecode(deltas, boxes, output, rows, perRow, weights, clamp, plusOne, clipW, clipH);
+        return output;
+    }
+
+    /// <summary>
+    /// The inverse of <see cref="Decode"/>: the deltas [R, 4] that move reference boxes [R, 4] (anchors or
+    /// proposals) onto target boxes [R, 4] (their matched ground truth), torchvision's BoxCoder.encode and
+    /// detectron2's Box2BoxTransform.get_deltas. A zero-sized reference box gives ±inf or NaN, as upstream does.
+    /// </summary>
+    public static Tensor Encode(Tensor boxes, Tensor referenceBoxes, BoxWeights weights, BoxConvention convention)
+    {
+        const string op = "box_encode";
+        Check.Rank(boxes, 2, op, "boxes");
+        Check.DType(boxes, DType.Float32, op, "boxes");
+        Check.Rank(referenceBoxes, 2, op, "referenceBoxes");
+        Check.DType(referenceBoxes, DType.Float32, op, "referenceBoxes");
+        Check.That(boxes.Shape[1] == 4 && referenceBoxes.Shape[1] == 4 && boxes.Shape[0] == referenceBoxes.Shape[0], op,
+            $"boxes {boxes.Shape} and referenceBoxes {referenceBoxes.Shape} must both be [R, 4]");
+        Check.SameDevice(op, boxes, referenceBoxes);
+
+        bool plusOne = convention == BoxConvention.MaskRcnnBenchmark;
+        var output = Tensor.Empty(boxes.Shape, DType.Float32, boxes.Device);
+        if (output.Numel == 0) return output;
+        if (boxes.Device.IsCpu) EncodeCpu(boxes, referenceBoxes, output, weights, plusOne);
+        else LaunchEncode(boxes, referenceBoxes, output, weights, plusOne);
         return output;
     }
 
@@ -134,6 +158,29 @@ public static class BoxCoder
         });
     }
 
+    private static unsafe void EncodeCpu(Tensor boxes, Tensor referenceBoxes, Tensor output, BoxWeights wt, bool plusOne)
+    {
+        float* t = (float*)boxes.Pointer, r = (float*)referenceBoxes.Pointer, o = (float*)output.Pointer;
+        float extra = plusOne ? 1f : 0f;
+        CpuThreads.For(boxes.Shape[0], (start, end) =>
+        {
+            for (int i = start; i < end; i++)
+            {
+                float* reference = r + i * 4, target = t + i * 4;
+                float refW = reference[2] - reference[0] + extra, refH = reference[3] - reference[1] + extra;
+                float refX = reference[0] + 0.5f * refW, refY = reference[1] + 0.5f * refH;
+                float width = target[2] - target[0] + extra, height = target[3] - target[1] + extra;
+                float ctrX = target[0] + 0.5f * width, ctrY = target[1] + 0.5f * height;
+                float* dst = o + i * 4;
+                // Weight times offset, then divided: torch evaluates wx * (gt_ctr - ex_ctr) / ex_w left to right.
+                dst[0] = wt.X * (ctrX - refX) / refW;
+                dst[1] = wt.Y * (ctrY - refY) / refH;
+                dst[2] = wt.W * MathF.Log(width / refW);
+                dst[3] = wt.H * MathF.Log(height / refH);
+            }
+        });
+    }
+
     /// <summary>torch.clamp(v, 0, hi): NaN passes through.</summary>
     private static float Clamp(float v, float hi) => v < 0 ? 0 : v > hi ? hi : v;
 
@@ -145,6 +192,16 @@ public static class BoxCoder
         int plus = plusOne ? 1 : 0;
         void** args = stackalloc void*[] { &d, &b, &o, &rows, &perRow, &wx, &wy, &ww, &wh, &clamp, &plus, &clipW, &clipH };
         gpu.Launch(gpu.GetKernel(Source, "box_decode_f32"), Dim3.Cover((long)rows * perRow, 256), new Dim3(256), 0, args, 13);
+    }
+
+    private static unsafe void LaunchEncode(Tensor boxes, Tensor referenceBoxes, Tensor output, BoxWeights wt, bool plusOne)
+    {
+        var gpu = boxes.Device.Gpu;
+        nint t = boxes.Pointer, r = referenceBoxes.Pointer, o = output.Pointer;
+        int rows = boxes.Shape[0], plus = plusOne ? 1 : 0;
+        float wx = wt.X, wy = wt.Y, ww = wt.W, wh = wt.H;
+        void** args = stackalloc void*[] { &t, &r, &o, &rows, &wx, &wy, &ww, &wh, &plus };
+        gpu.Launch(gpu.GetKernel(Source, "box_encode_f32"), Dim3.Cover(rows, 256), new Dim3(256), 0, args, 9);
     }
 
     private static unsafe void LaunchKeep(Tensor boxes, Tensor keep, long count, float minSize, bool strict)

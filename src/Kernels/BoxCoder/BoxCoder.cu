@@ -51,6 +51,27 @@ extern "C" __global__ void box_decode_f32(
     }
 }
 
+// One thread per row: the deltas that move reference box r onto target box t, the inverse of box_decode_f32.
+// The weight multiplies the offset before the division, as torch evaluates wx * (gt_ctr - ex_ctr) / ex_w.
+extern "C" __global__ void box_encode_f32(
+    const float* targets, const float* references, float* out, int rows, float wx, float wy, float ww, float wh, int plus_one)
+{
+    NS_GRID_LOOP(i, rows) {
+        const float* r = references + i * 4;
+        const float* t = targets + i * 4;
+        float extra = plus_one ? 1.0f : 0.0f;
+        float ref_w = bc_add(r[2] - r[0], extra), ref_h = bc_add(r[3] - r[1], extra);
+        float ref_x = bc_add(r[0], bc_mul(0.5f, ref_w)), ref_y = bc_add(r[1], bc_mul(0.5f, ref_h));
+        float width = bc_add(t[2] - t[0], extra), height = bc_add(t[3] - t[1], extra);
+        float ctr_x = bc_add(t[0], bc_mul(0.5f, width)), ctr_y = bc_add(t[1], bc_mul(0.5f, height));
+        float* o = out + i * 4;
+        o[0] = bc_mul(wx, ctr_x - ref_x) / ref_w;
+        o[1] = bc_mul(wy, ctr_y - ref_y) / ref_h;
+        o[2] = bc_mul(ww, logf(width / ref_w));
+        o[3] = bc_mul(wh, logf(height / ref_h));
+    }
+}
+
 // keep[i] = 1 when both sides reach min_size (>=, torchvision's remove_small_boxes) or exceed it
 // (strict, detectron2's nonempty).
 extern "C" __global__ void box_keep_f32(const float* boxes, uint8_t* keep, int64_t count, float min_size, int strict)

@@ -11,6 +11,10 @@ internal static class BoxCoderChecks
         new Decode("box_decode/maskrcnn-benchmark-clip", 41, 2, BoxWeights.RoiHeads, BoxConvention.MaskRcnnBenchmark, (61, 83)),
         new Decode("box_decode/rpn-no-clip", 77, 1, BoxWeights.Rpn, BoxConvention.Detectron2, null),
         new Decode("box_decode/empty", 0, 4, BoxWeights.RoiHeads, BoxConvention.Detectron2, (10, 10)),
+        new Encode("box_encode/roi-heads", 67, BoxWeights.RoiHeads, BoxConvention.Detectron2),
+        new Encode("box_encode/rpn", 45, BoxWeights.Rpn, BoxConvention.Detectron2),
+        new Encode("box_encode/maskrcnn-benchmark", 29, BoxWeights.RoiHeads, BoxConvention.MaskRcnnBenchmark),
+        new Encode("box_encode/empty", 0, BoxWeights.Rpn, BoxConvention.Detectron2),
         new Keep("box_keep/remove-small-1e-3", 1e-3f, false),
         new Keep("box_keep/nonempty-strict-0", 0, true),
     ];
@@ -48,6 +52,43 @@ internal static class BoxCoderChecks
             using var deltas = RandomTensors.OnDevice(Tensor.FromArray(d, rows, perRow * 4), device);
             using var boxes = RandomTensors.OnDevice(Tensor.FromArray(b, rows, 4), device);
             return [RandomTensors.ToCpu(BoxCoder.Decode(deltas, boxes, weights, convention, clip))];
+        }
+    }
+
+    /// <summary>Targets are the reference boxes moved and rescaled, so every delta is finite.</summary>
+    internal static (float[] Targets, float[] References) RandomPairs(int seed, int rows)
+    {
+        var rng = new Random(seed);
+        var references = new float[rows * 4];
+        var targets = new float[rows * 4];
+        for (int r = 0; r < rows; r++)
+        {
+            float x = (float)(rng.NextDouble() * 200 - 20), y = (float)(rng.NextDouble() * 150 - 15);
+            float w = (float)(1 + rng.NextDouble() * 120), h = (float)(1 + rng.NextDouble() * 90);
+            references[r * 4] = x;
+            references[r * 4 + 1] = y;
+            references[r * 4 + 2] = x + w;
+            references[r * 4 + 3] = y + h;
+            float tx = x + (float)((rng.NextDouble() - 0.5) * w), ty = y + (float)((rng.NextDouble() - 0.5) * h);
+            float tw = w * (float)(0.25 + rng.NextDouble() * 3), th = h * (float)(0.25 + rng.NextDouble() * 3);
+            targets[r * 4] = tx;
+            targets[r * 4 + 1] = ty;
+            targets[r * 4 + 2] = tx + tw;
+            targets[r * 4 + 3] = ty + th;
+        }
+        return (targets, references);
+    }
+
+    private sealed class Encode(string name, int rows, BoxWeights weights, BoxConvention convention) : KernelCheck
+    {
+        public override string Name => name;
+
+        public override IReadOnlyList<Tensor> Run(Device device)
+        {
+            var (t, r) = RandomPairs(rows + 3, rows);
+            using var targets = RandomTensors.OnDevice(Tensor.FromArray(t, rows, 4), device);
+            using var references = RandomTensors.OnDevice(Tensor.FromArray(r, rows, 4), device);
+            return [RandomTensors.ToCpu(BoxCoder.Encode(targets, references, weights, convention))];
         }
     }
 

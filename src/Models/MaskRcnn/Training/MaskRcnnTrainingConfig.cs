@@ -1,0 +1,54 @@
+using NativeSeg.Kernels.BoxIou;
+
+namespace NativeSeg.Models.MaskRcnn.Training;
+
+/// <summary>Order of the sampled proposals handed to the heads.</summary>
+public enum SampleOrder
+{
+    /// <summary>Ascending box index (torchvision selects with a boolean mask).</summary>
+    IndexOrder,
+
+    /// <summary>Sampled positives then sampled negatives, each in draw order (detectron2's torch.cat).</summary>
+    PositivesFirst,
+}
+
+/// <summary>
+/// How ground truth becomes training targets, kept apart from <see cref="MaskRcnnConfig"/> so inference configs
+/// and their loading stay as they are. The defaults are both flavours' COCO settings (spec §1.13).
+/// </summary>
+public sealed record MaskRcnnTrainingConfig
+{
+    public required RcnnFlavor Flavor { get; init; }
+
+    public Matcher RpnMatcher { get; init; } = Matcher.RpnAnchors;
+
+    public Matcher RoiMatcher { get; init; } = Matcher.RoiProposals;
+
+    /// <summary>Anchors sampled per image for the RPN loss (torchvision batch_size_per_image, detectron2 RPN.BATCH_SIZE_PER_IMAGE).</summary>
+    public int RpnBatchSizePerImage { get; init; } = 256;
+
+    public double RpnPositiveFraction { get; init; } = 0.5;
+
+    /// <summary>Proposals sampled per image for the box and mask heads.</summary>
+    public int RoiBatchSizePerImage { get; init; } = 512;
+
+    public double RoiPositiveFraction { get; init; } = 0.25;
+
+    /// <summary>
+    /// detectron2's RPN.BOUNDARY_THRESH: with a value ≥ 0, anchors reaching further than this outside the image
+    /// are ignored. The default −1 keeps every anchor, as torchvision always does.
+    /// </summary>
+    public float AnchorBoundaryThreshold { get; init; } = -1;
+
+    /// <summary>Side of the square mask targets.</summary>
+    public int MaskSize { get; init; } = 28;
+
+    public IouZeroArea IouZeroArea => Flavor == RcnnFlavor.Detectron2 ? IouZeroArea.Zero : IouZeroArea.Divide;
+
+    public SampleOrder SampleOrder => Flavor == RcnnFlavor.Detectron2 ? SampleOrder.PositivesFirst : SampleOrder.IndexOrder;
+
+    /// <summary>Defaults for a model's flavour; maskrcnn-benchmark models are inference-only here.</summary>
+    public static MaskRcnnTrainingConfig For(RcnnFlavor flavor) => flavor == RcnnFlavor.MaskRcnnBenchmark
+        ? throw new NotSupportedException("training targets are implemented for the torchvision and detectron2 flavours, not maskrcnn-benchmark")
+        : new() { Flavor = flavor };
+}
