@@ -33,6 +33,11 @@ public sealed class MaskRcnn : Module, IInstanceSegmenter, IOcclusionExplainer
 
     public MaskRcnnSetup Setup { get; }
 
+    /// <summary>The ResNet-FPN backbone (for training: freezing, forward on a batch).</summary>
+    public ResNetFpn Backbone => _backbone;
+
+    internal MaskRcnnHeads Heads => _heads;
+
     public Device Device { get; }
 
     public string Architecture => Setup.Architecture;

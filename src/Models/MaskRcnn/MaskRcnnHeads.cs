@@ -33,6 +33,9 @@ public sealed record MaskDetections(Detections Boxes, float[] MaskProbs, int Mas
     }
 }
 
+/// <summary>Per FPN level the RPN head's logits [N, A, H, W] and deltas [N, 4A, H, W], and the level's anchors [H·W·A × 4].</summary>
+internal sealed record RpnOutputs(IReadOnlyList<(Tensor Logits, Tensor Deltas)> Outputs, IReadOnlyList<float[]> Anchors);
+
 /// <summary>
 /// Everything of Mask R-CNN after the FPN: RPN, box head and its inference, mask head (conv-deconv or BCNet's
 /// bilayer head) and (MS R-CNN) the MaskIoU head. Each stage is public so tests can feed a reference's inputs to any of them.
@@ -73,6 +76,13 @@ public sealed class MaskRcnnHeads : Module
     public IReadOnlyList<BoxList> Propose(IReadOnlyList<Tensor> features, (int H, int W) padded, IReadOnlyList<(int H, int W)> imageSizes)
     {
         using var scope = TensorScope.Begin();
+        var rpn = RunRpn(features, padded);
+        return _proposals.Generate(rpn.Outputs, rpn.Anchors, imageSizes);
+    }
+
+    /// <summary>The RPN head on every level, with each level's anchors; the outputs belong to the caller's scope.</summary>
+    internal RpnOutputs RunRpn(IReadOnlyList<Tensor> features, (int H, int W) padded)
+    {
         var outputs = new List<(Tensor Logits, Tensor Deltas)>();
         var anchors = new List<float[]>();
         for (int l = 0; l < features.Count; l++)
@@ -83,8 +93,14 @@ public sealed class MaskRcnnHeads : Module
             var cell = AnchorGenerator.CellAnchors(Config.Flavor, AnchorGenerator.Sizes[l], NominalStrides[l]);
             anchors.Add(AnchorGenerator.Grid(cell, stride, h, w));
         }
-        return _proposals.Generate(outputs, anchors, imageSizes);
+        return new RpnOutputs(outputs, anchors);
     }
+
+    /// <summary>The box head and its RoI pooler, for training.</summary>
+    internal (BoxHead Head, RoiPooler Pooler) BoxBranch => (_box, _boxPooler);
+
+    /// <summary>The conv-deconv mask head and its pooler, for training; null for a bilayer head (not trainable yet).</summary>
+    internal (MaskHead? Head, RoiPooler Pooler) MaskBranch => (_mask as MaskHead, _maskPooler);
 
     /// <summary>Raw box-head outputs (logits, deltas) for the proposals of all images.</summary>
     public (Tensor Logits, Tensor Deltas) BoxOutputs(IReadOnlyList<Tensor> features, IReadOnlyList<BoxList> proposals)

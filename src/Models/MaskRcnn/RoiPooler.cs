@@ -1,5 +1,6 @@
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Kernels.RoiAlign;
+using NativeSeg.Layers.Autograd;
 using RoiAlignOp = NativeSeg.Kernels.RoiAlign.RoiAlign;
 
 namespace NativeSeg.Models.MaskRcnn;
@@ -15,6 +16,7 @@ public sealed class RoiPooler(MaskRcnnConfig config, int outputSize)
     {
         using var device = BoxList.ToRois(boxes, features[0].Device);
         using var levels = RoiAlignOp.AssignLevels(device, config.LevelRule);
-        return RoiAlignOp.Forward(features.Take(Scales.Length).ToList(), Scales, device, levels, config.Pooling(outputSize));
+        // Through the tape-aware op: in training the pooled features carry gradients back to the pyramid.
+        return Functional.RoiAlign(features.Take(Scales.Length).ToList(), Scales, device, levels, config.Pooling(outputSize));
     }
 }

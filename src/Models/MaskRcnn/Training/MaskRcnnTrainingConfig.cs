@@ -43,6 +43,15 @@ public sealed record MaskRcnnTrainingConfig
     /// <summary>Side of the square mask targets.</summary>
     public int MaskSize { get; init; } = 28;
 
+    /// <summary>RPN proposals kept per level before NMS in training (torchvision pre_nms_top_n "training", detectron2 PRE_NMS_TOPK_TRAIN).</summary>
+    public int RpnPreNmsTopK { get; init; } = 2000;
+
+    /// <summary>RPN proposals kept per image after NMS in training: torchvision 2000, detectron2 POST_NMS_TOPK_TRAIN 1000.</summary>
+    public int RpnPostNmsTopK { get; init; } = 2000;
+
+    /// <summary>Smooth-L1 beta of the box losses: torchvision 1/9, detectron2 SMOOTH_L1_BETA 0 (an L1 loss).</summary>
+    public float BoxLossBeta => Flavor == RcnnFlavor.Detectron2 ? 0f : 1f / 9;
+
     public IouZeroArea IouZeroArea => Flavor == RcnnFlavor.Detectron2 ? IouZeroArea.Zero : IouZeroArea.Divide;
 
     public SampleOrder SampleOrder => Flavor == RcnnFlavor.Detectron2 ? SampleOrder.PositivesFirst : SampleOrder.IndexOrder;
@@ -50,5 +59,5 @@ public sealed record MaskRcnnTrainingConfig
     /// <summary>Defaults for a model's flavour; maskrcnn-benchmark models are inference-only here.</summary>
     public static MaskRcnnTrainingConfig For(RcnnFlavor flavor) => flavor == RcnnFlavor.MaskRcnnBenchmark
         ? throw new NotSupportedException("training targets are implemented for the torchvision and detectron2 flavours, not maskrcnn-benchmark")
-        : new() { Flavor = flavor };
+        : new() { Flavor = flavor, RpnPostNmsTopK = flavor == RcnnFlavor.Detectron2 ? 1000 : 2000 };
 }
