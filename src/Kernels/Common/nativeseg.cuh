@@ -23,20 +23,6 @@ typedef unsigned char uint8_t;
 #define NS_GRID_LOOP(i, n) \
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (int64_t)(n); i += (int64_t)blockDim.x * gridDim.x)
 
-// Sum over the block, the same value returned to every thread; blockDim.x is a multiple of 32 (at most
-// 1024) and `partial` is __shared__ float[32]. The final combine runs in a fixed order so repeated
-// launches give identical results.
-__device__ inline float ns_block_sum(float v, float* partial)
-{
-    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-    __syncthreads();  // partial may still be read by a previous call
-    if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = v;
-    __syncthreads();
-    float total = 0.0f;
-    for (int w = 0; w < (int)(blockDim.x >> 5); w++) total += partial[w];
-    return total;
-}
-
 // IEEE half <-> float without cuda_fp16.h. Round-to-nearest-even, as __float2half does.
 struct ns_half { unsigned short bits; };
 

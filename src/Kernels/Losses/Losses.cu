@@ -1,4 +1,5 @@
 #include "nativeseg.cuh"
+#include "block_sum.cuh"
 
 // Loss kernels: each loss writes one term per row or element, loss_block_sums_f32 folds the terms into
 // the scalar on the device, and each backward writes d loss / d input. `factor` is the reduction's

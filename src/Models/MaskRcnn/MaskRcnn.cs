@@ -61,14 +61,21 @@ public sealed class MaskRcnn : Module, IInstanceSegmenter, IOcclusionExplainer
         var setup = MaskRcnnArchitectures.FromMetadata(file.Metadata, path);
         if (scoreThreshold is { } s) setup = setup with { Heads = setup.Heads with { ScoreThreshold = s } };
         using var weights = Float32Weights.Load(file);
-        var store = new ParameterStore(weights.Tensors, device);
+        return Create(setup, weights.Tensors, device, path);
+    }
+
+    /// <summary>A raw model of <paramref name="setup"/> from CPU tensors by checkpoint key, every one of which it must use.</summary>
+    /// <param name="what">Names the weights' source in errors.</param>
+    public static MaskRcnn Create(MaskRcnnSetup setup, IReadOnlyDictionary<string, Tensor> weights, Device device, string what)
+    {
+        var store = new ParameterStore(weights, device);
         return Build(() =>
         {
             var model = new MaskRcnn(setup, store);
             var unused = store.Unused(n => n.EndsWith("num_batches_tracked", StringComparison.Ordinal));
             // Build frees the half-loaded model when this throws.
             if (unused.Count > 0)
-                throw new ArgumentException($"{path}: {unused.Count} tensors are not part of {setup.Architecture}, e.g. {string.Join(", ", unused.Take(5))}");
+                throw new ArgumentException($"{what}: {unused.Count} tensors are not part of {setup.Architecture}, e.g. {string.Join(", ", unused.Take(5))}");
             return model;
         });
     }

@@ -1,0 +1,50 @@
+using NativeSeg.Engine.Tensors;
+
+namespace NativeSeg.Models.MaskRcnn.Training;
+
+/// <summary>
+/// Fresh weights for the layers whose shape depends on the category count, initialised as each framework builds
+/// them for a new dataset: torchvision's FastRCNNPredictor keeps nn.Linear's default (uniform ±1/√fan_in for
+/// weight and bias) and MaskRCNNPredictor uses kaiming_normal_(fan_out, relu) with zero bias; detectron2 draws
+/// the class scores from N(0, 0.01²), the box deltas and the mask predictor from N(0, 0.001²), biases zero.
+/// </summary>
+public static class ClassSpecificLayers
+{
+    /// <summary>CPU tensors by checkpoint key for the class logits, box deltas and mask predictor of <paramref name="heads"/>.</summary>
+    public static IReadOnlyDictionary<string, Tensor> Initialise(MaskRcnnConfig heads, HeadNames names, int seed)
+    {
+        if (heads.BilayerMask) throw new NotSupportedException("re-initialising a bilayer mask head for new categories is not implemented yet");
+        var random = new Random(seed);
+        int hidden = heads.BoxHidden, maskChannels = heads.MaskChannels;
+        int classes = heads.ClassLogits, deltas = heads.BoxClasses * 4, maskOut = heads.MaskPredictorChannels;
+        bool torchvision = heads.Flavor == RcnnFlavor.Torchvision;
+        float linearBound = 1f / MathF.Sqrt(hidden);
+        // kaiming_normal_ with mode fan_out on a 1×1 conv: std = √2 / √(out channels · 1 · 1).
+        float maskStd = torchvision ? MathF.Sqrt(2f / maskOut) : 0.001f;
+        return new Dictionary<string, Tensor>(StringComparer.Ordinal)
+        {
+            [names.ClassScore + ".weight"] = torchvision ? Uniform(random, linearBound, classes, hidden) : Normal(random, 0.01f, classes, hidden),
+            [names.ClassScore + ".bias"] = torchvision ? Uniform(random, linearBound, classes) : Zeros(classes),
+            [names.BoxDeltas + ".weight"] = torchvision ? Uniform(random, linearBound, deltas, hidden) : Normal(random, 0.001f, deltas, hidden),
+            [names.BoxDeltas + ".bias"] = torchvision ? Uniform(random, linearBound, deltas) : Zeros(deltas),
+            [names.MaskPredictor + ".weight"] = Normal(random, maskStd, maskOut, maskChannels, 1, 1),
+            [names.MaskPredictor + ".bias"] = Zeros(maskOut),
+        };
+    }
+
+    private static Tensor Uniform(Random random, float bound, params int[] shape) =>
+        Tensor.FromArray(Fill(shape, () => (float)(random.NextDouble() * 2 - 1) * bound), shape);
+
+    /// <summary>Box–Muller normal samples.</summary>
+    private static Tensor Normal(Random random, float std, params int[] shape) =>
+        Tensor.FromArray(Fill(shape, () => std * (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()))), shape);
+
+    private static Tensor Zeros(int length) => Tensor.FromArray(new float[length], length);
+
+    private static float[] Fill(int[] shape, Func<float> sample)
+    {
+        var values = new float[shape.Aggregate(1, (a, b) => a * b)];
+        for (int i = 0; i < values.Length; i++) values[i] = sample();
+        return values;
+    }
+}
