@@ -22,9 +22,11 @@ public static class KernelBenchmarks
         new BoxCoder.BoxCoderBenchmark(),
         new RoiAlign.RoiLevelsBenchmark(),
         new RoiAlign.RoiAlignBenchmark(),
+        new RoiAlign.RoiAlignBackwardBenchmark(),
         new Nms.NmsBenchmark(),
         new MaskPaste.MaskPasteBenchmark(),
         new MaskPaste.MaskProbabilitiesBenchmark(),
         new NonLocalAttention.NonLocalAttentionBenchmark(),
+        new Losses.LossBenchmark(),
     ];
 }
