@@ -1,3 +1,5 @@
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Tensors;
 using NativeSeg.Kernels.Activations;
 using NativeSeg.Kernels.Normalization;
 using Xunit.Abstractions;
@@ -46,5 +48,30 @@ public class GroupNormGradientTests(ITestOutputHelper output)
         using var expectedDbeta = file.Load(prefix + "dbeta");
         GradientFixture.AssertClose(output, $"group_norm/{name}/dgamma/{device}", expectedDgamma, dgamma!, 1e-4);
         GradientFixture.AssertClose(output, $"group_norm/{name}/dbeta/{device}", expectedDbeta, dbeta!, 1e-4);
+    }
+
+    [Fact]
+    public void BackwardRejectsAGammaOfTheWrongLength()
+    {
+        using var x = Tensor.Zeros(new Shape(1, 4, 3, 3), DType.Float32, Device.Cpu);
+        using var gamma = Tensor.Zeros(new Shape(3), DType.Float32, Device.Cpu);
+        var error = Assert.Throws<ArgumentException>(() => GroupNorm.Backward(x, x, 2, gamma));
+        Assert.StartsWith("group_norm_backward: gamma", error.Message);
+    }
+
+    [Fact]
+    public void BackwardOfAnEmptyBatchGivesZeroParameterGradients()
+    {
+        using var x = Tensor.Zeros(new Shape(0, 4, 3, 3), DType.Float32, Device.Cpu);
+        using var gamma = Tensor.Zeros(new Shape(4), DType.Float32, Device.Cpu);
+        var (dx, dgamma, dbeta) = GroupNorm.Backward(x, x, 2, gamma);
+        using (dx)
+        using (dgamma)
+        using (dbeta)
+        {
+            Assert.Equal(x.Shape, dx.Shape);
+            Assert.Equal(new float[4], dgamma!.ToArray<float>());
+            Assert.Equal(new float[4], dbeta!.ToArray<float>());
+        }
     }
 }

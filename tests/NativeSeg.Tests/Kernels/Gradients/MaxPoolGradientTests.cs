@@ -1,3 +1,5 @@
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Tensors;
 using NativeSeg.Kernels.Pooling;
 using Xunit.Abstractions;
 
@@ -29,5 +31,14 @@ public class MaxPoolGradientTests(ITestOutputHelper output)
         using var expected = file.Load($"max_pool.{name}.dx");
         // Sums of the same gradients in the same order as torch: exact.
         GradientFixture.AssertClose(output, $"max_pool/{name}/{device}", expected, MaxPool.Backward2d(gy, x, kernel, stride, padding), 0);
+    }
+
+    [Fact]
+    public void Backward2dRejectsAGradientThatIsNotTheForwardOutput()
+    {
+        using var x = Tensor.Zeros(new Shape(1, 2, 8, 8), DType.Float32, Device.Cpu);
+        using var gy = Tensor.Zeros(new Shape(1, 2, 8, 8), DType.Float32, Device.Cpu);
+        var error = Assert.Throws<ArgumentException>(() => MaxPool.Backward2d(gy, x, 3, 2, 1));
+        Assert.StartsWith("max_pool2d_backward: gradOutput", error.Message);
     }
 }

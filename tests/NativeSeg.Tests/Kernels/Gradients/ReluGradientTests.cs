@@ -1,3 +1,5 @@
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Tensors;
 using NativeSeg.Kernels.Activations;
 using Xunit.Abstractions;
 
@@ -18,5 +20,14 @@ public class ReluGradientTests(ITestOutputHelper output)
         using var expected = file.Load("relu.dx");
         // The gradient is copied or dropped, never computed, so it must be exact.
         GradientFixture.AssertClose(output, $"relu/{device}", expected, Activation.ReluBackward(gy, y), 0);
+    }
+
+    [Fact]
+    public void ReluBackwardRejectsAGradientOfAnotherShape()
+    {
+        using var gy = Tensor.Zeros(new Shape(2, 3), DType.Float32, Device.Cpu);
+        using var y = Tensor.Zeros(new Shape(3, 2), DType.Float32, Device.Cpu);
+        var error = Assert.Throws<ArgumentException>(() => Activation.ReluBackward(gy, y));
+        Assert.StartsWith("relu_backward: gradOutput [2, 3]", error.Message);
     }
 }
