@@ -28,5 +28,6 @@ public static class KernelBenchmarks
         new MaskPaste.MaskProbabilitiesBenchmark(),
         new NonLocalAttention.NonLocalAttentionBenchmark(),
         new Losses.LossBenchmark(),
+        new Optimizer.OptimizerBenchmark(),
     ];
 }

@@ -6,7 +6,8 @@ namespace NativeSeg.Kernels.Indexing;
 /// <summary>
 /// The RPN's bookkeeping copies over the 267,069 anchors of an 800×1333 image (P2–P6): concatenating the
 /// five levels' float scores (4-byte rows) and byte keep masks (odd offsets: the byte kernel), and
-/// gathering the selected boxes and masks by an int64 index.
+/// gathering the selected boxes and masks by an int64 index; in training, the gradient of the sampled
+/// anchors' objectness gathered back (gather's backward).
 /// </summary>
 internal sealed class IndexingBenchmark : KernelBenchmark<IndexingBenchmark.Size>
 {
@@ -32,12 +33,13 @@ internal sealed class IndexingBenchmark : KernelBenchmark<IndexingBenchmark.Size
             new("concat", DType.UInt8, levels, 1, 0),
             new("gather", DType.Float32, [levels.Sum()], 4, gathered),
             new("gather", DType.UInt8, [levels.Sum()], 1, gathered),
+            new("gather_backward", DType.Float32, [levels.Sum()], 1, gathered),
         ];
     }
 
     protected override string Label(Size s) => s.Op == "concat"
         ? $"concat-{s.DType.Name()} {string.Join("+", s.Levels)}"
-        : $"gather-{s.DType.Name()} {s.Gathered}-of-{s.Levels[0]}x{s.Columns}";
+        : $"{s.Op}-{s.DType.Name()} {s.Gathered}-of-{s.Levels[0]}x{s.Columns}";
 
     protected override (long Flops, long Bytes) Cost(Size s)
     {
@@ -59,10 +61,17 @@ internal sealed class IndexingBenchmark : KernelBenchmark<IndexingBenchmark.Size
             for (int j = 0; j < index.Length; j++) index[j] = rng.Next(s.Levels[0]);
             indices[i] = RandomTensors.OnDevice(Tensor.FromArray(index, index.Length), device);
         }
-        Action<int> run = s.Op == "concat"
-            ? i => Concat.Forward(inputs[i], 0).Dispose()
-            : i => Gather.Rows(inputs[i][0], indices[i]).Dispose();
-        return new BenchmarkCase(copies, run, [.. inputs.SelectMany(t => t), .. indices]);
+        bool backward = s.Op == "gather_backward";
+        // Gather's backward reads its index on the host, where training samples it.
+        Tensor[] hostIndices = backward ? [.. indices.Select(t => t.To(Device.Cpu))] : [];
+        Tensor[] gradients = backward ? [.. indices.Select((_, i) => RandomTensors.Uniform(device, 50 + i, -1, 1, s.Gathered, s.Columns))] : [];
+        Action<int> run = s.Op switch
+        {
+            "concat" => i => Concat.Forward(inputs[i], 0).Dispose(),
+            "gather" => i => Gather.Rows(inputs[i][0], indices[i]).Dispose(),
+            _ => i => GatherBackward.Rows(gradients[i], hostIndices[i], s.Levels[0]).Dispose(),
+        };
+        return new BenchmarkCase(copies, run, [.. inputs.SelectMany(t => t), .. indices, .. hostIndices, .. gradients]);
     }
 
     private static Tensor Values(Device device, int seed, DType dtype, int rows, int columns)
