@@ -14,5 +14,6 @@ internal static class CommandList
         SynthCommand.Create(),
         ConvertCommand.Create(),
         SegmentCommand.Create(),
+        TrainCommand.Create(),
     ];
 }

@@ -1,0 +1,122 @@
+using System.CommandLine;
+using System.Globalization;
+using NativeSeg.Engine.Cpu;
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Formats.Coco;
+using NativeSeg.Models.MaskRcnn.Training;
+using NativeSeg.Models.Training.Data;
+
+namespace NativeSeg.Cli.Commands;
+
+/// <summary>`nativeseg train`: finetunes a converted Mask R-CNN on a COCO dataset.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "initial weights (.safetensors from `convert` or a previous run)", Required = true };
+        var annotations = new Option<string>("--annotations") { Description = "COCO instances JSON (polygons or RLE; crowds ignored)", Required = true };
+        var images = new Option<string>("--images") { Description = "folder the annotations' file names are relative to", Required = true };
+        var output = new Option<string>("--out") { Description = "run folder: model_final.safetensors, checkpoint.safetensors, metrics.jsonl", Required = true };
+        var iters = new Option<int>("--iters") { Description = "iterations to train", Required = true };
+        var batch = new Option<int>("--batch") { Description = "images per iteration", Required = true };
+        var lr = new Option<float>("--lr") { Description = "base learning rate", Required = true };
+        var momentum = new Option<float>("--momentum") { DefaultValueFactory = _ => 0.9f };
+        var weightDecay = new Option<float>("--weight-decay") { DefaultValueFactory = _ => 1e-4f };
+        var warmupIters = new Option<int>("--warmup-iters") { Description = "linear warmup iterations", DefaultValueFactory = _ => 0 };
+        var warmupFactor = new Option<float>("--warmup-factor") { Description = "learning-rate factor at iteration 0 of the warmup", DefaultValueFactory = _ => 0.001f };
+        var steps = new Option<string?>("--steps") { Description = "iterations at which the learning rate is multiplied by --gamma, e.g. 6000,8000" };
+        var gamma = new Option<float>("--gamma") { DefaultValueFactory = _ => 0.1f };
+        var minSize = new Option<string?>("--min-size") { Description = "shortest-edge sizes, one picked per image (default: the model's test size)" };
+        var maxSize = new Option<int?>("--max-size") { Description = "longest-edge cap (default: the model's)" };
+        var noFlip = new Option<bool>("--no-flip") { Description = "no random horizontal flip" };
+        var seed = new Option<ulong>("--seed") { Description = "seeds shuffling, augmentation, sampling and new layers", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads for the network (default: all cores)" };
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "write a checkpoint every K iterations", DefaultValueFactory = _ => 500 };
+        var resume = new Option<bool>("--resume") { Description = "continue from the run folder's checkpoint" };
+        var clip = new Option<double?>("--clip-grad-norm") { Description = "clip gradients to this global L2 norm" };
+        var command = new Command("train", "Finetune a Mask R-CNN on COCO-format data (new categories re-initialise the class-specific layers)")
+        {
+            model, annotations, images, output, iters, batch, lr, momentum, weightDecay, warmupIters, warmupFactor, steps, gamma,
+            minSize, maxSize, noFlip, seed, threads, device, checkpointEvery, resume, clip,
+        };
+        command.SetAction((parseResult, cancel) =>
+        {
+            var config = parseResult.InvocationConfiguration;
+            if (!TryParseList(parseResult.GetValue(steps), out var stepList) || !TryParseList(parseResult.GetValue(minSize), out var sizes))
+            {
+                config.Error.WriteLine("error: --steps and --min-size take comma-separated positive integers, e.g. 640,672,704");
+                return Task.FromResult(2);
+            }
+            if (parseResult.GetValue(threads) is { } t)
+            {
+                if (t < 1)
+                {
+                    config.Error.WriteLine($"error: --threads must be at least 1, got {t}");
+                    return Task.FromResult(2);
+                }
+                CpuThreads.Count = t;
+            }
+            var run = new TrainingRun
+            {
+                ModelPath = parseResult.GetValue(model)!, AnnotationsPath = parseResult.GetValue(annotations)!, ImagesDirectory = parseResult.GetValue(images)!,
+                OutputDirectory = parseResult.GetValue(output)!, Iterations = parseResult.GetValue(iters), BatchSize = parseResult.GetValue(batch),
+                LearningRate = parseResult.GetValue(lr), Momentum = parseResult.GetValue(momentum), WeightDecay = parseResult.GetValue(weightDecay),
+                WarmupIterations = parseResult.GetValue(warmupIters), WarmupFactor = parseResult.GetValue(warmupFactor), Steps = stepList ?? [],
+                Gamma = parseResult.GetValue(gamma), MinSizes = sizes, MaxSize = parseResult.GetValue(maxSize), Flip = !parseResult.GetValue(noFlip),
+                Seed = parseResult.GetValue(seed), CheckpointEvery = parseResult.GetValue(checkpointEvery), Resume = parseResult.GetValue(resume),
+                ClipGradientNorm = parseResult.GetValue(clip), Device = DeviceSelector.Select(parseResult.GetValue(device)!, config.Error),
+            };
+            return Task.FromResult(Run(run, config.Output, config.Error, cancel));
+        });
+        return command;
+    }
+
+    private static int Run(TrainingRun run, TextWriter output, TextWriter error, CancellationToken cancel)
+    {
+        if (run.Problem() is { } problem)
+        {
+            error.WriteLine($"error: {problem}");
+            return 2;
+        }
+        try
+        {
+            MaskRcnnTrainer.Run(run, output, report => output.WriteLine(ProgressLine(report)), cancel);
+            return 0;
+        }
+        catch (Exception e) when (e is TrainingDataException or CocoFormatException or IOException or FormatException or NotSupportedException
+            or KeyNotFoundException or ArgumentException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        catch (TrainingDivergedException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>"iter 20/100  loss 1.234 (loss_objectness 0.101, ...)  lr 0.0025  3.10 s/it  1:23 left".</summary>
+    internal static string ProgressLine(IterationReport r)
+    {
+        var left = TimeSpan.FromSeconds(r.Seconds * (r.Total - r.Iteration - 1));
+        string terms = string.Join(", ", r.Terms.Select(t => $"{t.Name} {t.Value.ToString("F4", CultureInfo.InvariantCulture)}"));
+        return string.Create(CultureInfo.InvariantCulture,
+            $"iter {r.Iteration + 1}/{r.Total}  loss {r.Loss:F4} ({terms})  lr {r.LearningRate:G4}  {r.Seconds:F2} s/it  {(int)left.TotalHours}:{left.Minutes:D2}:{left.Seconds:D2} left");
+    }
+
+    private static bool TryParseList(string? text, out IReadOnlyList<int>? values)
+    {
+        values = null;
+        if (string.IsNullOrWhiteSpace(text)) return true;
+        var parsed = new List<int>();
+        foreach (var part in text.Split(','))
+        {
+            if (!int.TryParse(part.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v < 1) return false;
+            parsed.Add(v);
+        }
+        values = parsed;
+        return true;
+    }
+}
