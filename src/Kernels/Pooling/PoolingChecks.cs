@@ -15,7 +15,7 @@ internal static class PoolingChecks
         new BackwardCase("max_pool2d_backward/stem-k3-s2-pad1-odd", [2, 3, 15, 10], 3, 2, 1, ties: false),
         new BackwardCase("max_pool2d_backward/fpn-p6-k1-s2-odd", [1, 3, 13, 17], 1, 2, 0, ties: false),
         new BackwardCase("max_pool2d_backward/k3-s1-pad1-overlapping-ties", [1, 2, 9, 11], 3, 1, 1, ties: true),
-        new BackwardCase("max_pool2d_backward/k2-s2-constant-ties", [1, 2, 7, 9], 2, 2, 0, ties: true),
+        new BackwardCase("max_pool2d_backward/k2-s2-binary-ties", [1, 2, 7, 9], 2, 2, 0, ties: true),
         new BackwardCase("max_pool2d_backward/k3-s1-pad1-tiny", [1, 1, 1, 2], 3, 1, 1, ties: false),
         new BackwardCase("max_pool2d_backward/empty-batch", [0, 3, 8, 8], 3, 2, 1, ties: false),
     ];
