@@ -39,6 +39,8 @@ internal static class GroundTruthTransform
     /// detectron2's transform_instance_annotations: the box corners and polygon points scaled by new/old in double
     /// (ResizeTransform), then mirrored about the new width (HFlipTransform), polygons staying polygons; RLE masks
     /// decoded, resized with nearest sampling and flipped. Clipping and dropping empty boxes happen in the new frame.
+    /// detectron2 resizes bitmasks with PIL's NEAREST, which samples at pixel centres; torch's nearest used here
+    /// samples at floor(dst · in/out), so an RLE mask's edge can sit one pixel away from detectron2's.
     /// </summary>
     private static GroundTruth Detectron2(IEnumerable<CocoAnnotation> annotations, int height, int width, int newHeight, int newWidth, bool flip, MaskRcnnConfig model)
     {
