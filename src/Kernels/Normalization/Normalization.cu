@@ -58,8 +58,8 @@ extern "C" __global__ void group_norm_backward_sums_f32(const float* grad, const
             s += dy[i];
             q += dy[i] * (xp[i] - mean) * rstd;
         }
-        float total = gn_block_sum(s, partial);
-        float weighted = gn_block_sum(q, partial);
+        float total = ns_block_sum(s, partial);
+        float weighted = ns_block_sum(q, partial);
         if (threadIdx.x == 0) {
             sums[2 * p] = total;
             sums[2 * p + 1] = weighted;
