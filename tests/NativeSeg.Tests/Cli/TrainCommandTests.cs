@@ -20,9 +20,9 @@ public sealed class TrainCommandTests : IDisposable
 
     private string Model => DefaultModel.Find() ?? throw new FileNotFoundException("weights/default.safetensors not found from the test's folder");
 
-    private string[] Args(string run, int iterations, params string[] more) => Args(run, iterations, _data.AnnotationsPath, "0.002", more);
+    private string[] Args(string run, int iterations, params string[] more) => ArgsWith(run, iterations, _data.AnnotationsPath, "0.002", more);
 
-    private string[] Args(string run, int iterations, string annotations, string lr, params string[] more) =>
+    private string[] ArgsWith(string run, int iterations, string annotations, string lr, params string[] more) =>
     [
         "train", "--model", Model, "--annotations", annotations, "--images", _data.Folder, "--out", Path.Combine(_runs.Path, run),
         "--iters", $"{iterations}", "--batch", "2", "--lr", lr, "--min-size", "64", "--max-size", "96", "--seed", "7", "--threads", "2", .. more,
@@ -47,7 +47,7 @@ public sealed class TrainCommandTests : IDisposable
             Assert.Equal("2", checkpoint.Metadata[TrainingCheckpoint.IterationKey]);
             Assert.Contains(checkpoint.Names, n => n.StartsWith("momentum.", StringComparison.Ordinal));
         }
-        var segmented = CliRun.Run("segment", Path.Combine(_data.Folder, "images", "000000.png"), "--model", Path.Combine(run, "model_final.safetensors"),
+        var segmented = CliRun.Run("segment", Path.Combine(_data.Folder, _data.Dataset.Images[0].FileName), "--model", Path.Combine(run, "model_final.safetensors"),
             "--out", Path.Combine(run, "segmented"));
         Assert.True(segmented.Code == 0, segmented.Error);
     }
@@ -101,7 +101,7 @@ public sealed class TrainCommandTests : IDisposable
     [Fact]
     public void BadInputsFailBeforeTrainingAndNameWhatIsWrong()
     {
-        var missingFile = CliRun.Run(Args("a", 1, Path.Combine(_data.Folder, "nope.json"), "0.002"));
+        var missingFile = CliRun.Run(ArgsWith("a", 1, Path.Combine(_data.Folder, "nope.json"), "0.002"));
         Assert.Equal(2, missingFile.Code);
         Assert.Contains("nope.json", missingFile.Error);
 
@@ -123,7 +123,7 @@ public sealed class TrainCommandTests : IDisposable
     [Fact]
     public void ANonFiniteLossStopsTrainingAndKeepsTheLastCheckpoint()
     {
-        var (code, _, error) = CliRun.Run(Args("diverge", 8, _data.AnnotationsPath, "1e12", "--checkpoint-every", "1"));
+        var (code, _, error) = CliRun.Run(ArgsWith("diverge", 8, _data.AnnotationsPath, "1e12", "--checkpoint-every", "1"));
         Assert.Equal(1, code);
         Assert.Matches(@"iteration \d+: loss_\w+ is (NaN|∞|-∞)", error);
         Assert.Contains("is intact", error);
