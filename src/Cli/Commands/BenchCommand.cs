@@ -10,5 +10,6 @@ internal static class BenchCommand
         {
             BenchKernelsCommand.Create(),
             BenchModelCommand.Create(),
+            BenchTrainCommand.Create(),
         };
 }
