@@ -170,7 +170,7 @@ def gradient_entries(out, model):
         assert p.grad is not None, key
         flat = p.grad.reshape(-1)
         if flat.numel() <= FULL_GRADIENT:
-            out["grad." + key] = p.grad
+            out["grad." + key] = p.grad.clone()  # SGD later zeroes and refills p.grad in place
         else:
             out["gradsample." + key] = flat[(torch.arange(SAMPLES) * flat.numel()) // SAMPLES]
             out["gradnorm." + key] = flat.double().norm().float().reshape(1)
