@@ -14,7 +14,8 @@ namespace NativeSeg.Tests.Models.MaskRcnn.Training;
 
 /// <summary>
 /// Whole Mask R-CNN training steps against torchvision 0.14 (tests/reference/make_training_step_fixtures.py): a
-/// ResNet-18 and a ResNet-50 FPN model with frozen stem + res2, torch's sampled anchors, proposals and RoIs replayed.
+/// ResNet-18 and a ResNet-50 FPN model with frozen stem + res2, torch's sampled anchors, proposals and RoIs replayed
+/// (torch's randperm cannot be reproduced; NativeSeg's own proposals are checked against torch's as well).
 /// Relative errors are max |a − b| / max |torch| over a tensor (the elements stored: all of them, or torch's evenly
 /// spaced sample of a large gradient, whose L2 norm is compared too); a loss is compared as |a − b| / |torch|.
 /// </summary>
@@ -53,7 +54,7 @@ public sealed class TrainingStepParityTests(ITestOutputHelper output)
             worst = Math.Max(worst, errors.Max());
         }
         output.WriteLine($"worst relative loss error over {steps} steps: {worst:G3}");
-        Assert.True(worst <= 1e-3, $"SGD steps drift from torch's losses: worst relative error {worst:G3}");
+        Assert.True(worst <= 1e-4, $"SGD steps drift from torch's losses: worst relative error {worst:G3}");
     }
 
     private void LossesAndGradientsMatch(string file)
@@ -63,7 +64,11 @@ public sealed class TrainingStepParityTests(ITestOutputHelper output)
         var losses = new MaskRcnnLosses(model, MaskRcnnTrainingConfig.For(RcnnFlavor.Torchvision));
         using var scope = TensorScope.Begin();
         using var tape = Tape.Record(model.TrainableParameters());
-        var terms = losses.Compute(fixture.Batch, fixture.Images, new ReplayedSampling(fixture, 0));
+        var sampling = new ReplayedSampling(fixture, 0);
+        var terms = losses.Compute(fixture.Batch, fixture.Images, sampling);
+        // The replay hands torch's proposals to the heads, but NativeSeg's training-mode RPN must have made the same.
+        output.WriteLine($"proposal relative errors: {string.Join(" ", sampling.ProposalErrors.Select(e => e.ToString("G3", CultureInfo.InvariantCulture)))}");
+        Assert.All(sampling.ProposalErrors, e => Assert.True(e <= 1e-4, $"proposals differ from torch's: relative error {e:G3}"));
         float[] expected = fixture.Floats("losses");
         for (int k = 0; k < terms.Count; k++)
         {
@@ -88,6 +93,9 @@ public sealed class TrainingStepParityTests(ITestOutputHelper output)
     /// <summary>torch's draws of one step: its sampled anchors, the proposals its RoI heads got and the RoIs sampled from them.</summary>
     private sealed class ReplayedSampling(StepFixture fixture, int step) : ISampling
     {
+        /// <summary>Per image, how far NativeSeg's own proposals are from torch's (infinite when their counts differ).</summary>
+        public List<double> ProposalErrors { get; } = [];
+
         public SampledIndices Anchors(int image, RpnTargets targets, MaskRcnnTrainingConfig config)
         {
             var drawn = Draw(image, "anchors");
@@ -99,8 +107,28 @@ public sealed class TrainingStepParityTests(ITestOutputHelper output)
 
         public ProposalTargets Proposals(int image, float[] proposals, GroundTruth truth, MaskRcnnTrainingConfig config, MaskRcnnConfig model)
         {
-            var matching = ProposalTargets.Match(fixture.Floats($"step{step}.image{image}.proposals"), truth, config);
+            float[] torchProposals = fixture.Floats($"step{step}.image{image}.proposals");
+            ProposalErrors.Add(torchProposals.Length == proposals.Length ? ProposalError(torchProposals, proposals) : double.PositiveInfinity);
+            var matching = ProposalTargets.Match(torchProposals, truth, config);
             return ProposalTargets.Select(matching, Draw(image, "rois"), truth, config, model);
+        }
+
+        /// <summary>
+        /// max |a − b| / max |torch| with each torch box matched to the closest of ours within two rows: proposals of
+        /// scores tied to float precision may come out of the score sort in either order (seen once in R50's image 0).
+        /// </summary>
+        private static double ProposalError(float[] torch, float[] ours)
+        {
+            int rows = torch.Length / 4;
+            double worst = 0;
+            for (int r = 0; r < rows; r++)
+            {
+                double best = double.PositiveInfinity;
+                for (int o = Math.Max(0, r - 2); o <= Math.Min(rows - 1, r + 2); o++)
+                    best = Math.Min(best, Enumerable.Range(0, 4).Max(k => Math.Abs((double)torch[r * 4 + k] - ours[o * 4 + k])));
+                worst = Math.Max(worst, best);
+            }
+            return worst / Math.Max(1, torch.Max(Math.Abs));
         }
 
         private SampledIndices Draw(int image, string what) =>
