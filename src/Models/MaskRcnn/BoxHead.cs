@@ -1,5 +1,6 @@
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers;
+using NativeSeg.Layers.Autograd;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 
@@ -26,7 +27,9 @@ public sealed class BoxHead : Module
     public (Tensor Logits, Tensor Deltas) Forward(Tensor pooled)
     {
         using var scope = TensorScope.Begin();
-        var hidden = _fc2.Forward(_fc1.Forward(pooled.Reshape(pooled.Shape[0], -1)));
+        // Through the tape-aware reshape: a plain view would cut the graph, and the box losses would train the
+        // heads but never reach the FPN and backbone through the pooled features.
+        var hidden = _fc2.Forward(_fc1.Forward(Functional.Reshape(pooled, pooled.Shape[0], -1)));
         return scope.Keep((_classes.Forward(hidden), _deltas.Forward(hidden)));
     }
 }
