@@ -24,6 +24,7 @@ public static class KernelBenchmarks
         new Selection.TopKBenchmark(),
         new Indexing.IndexingBenchmark(),
         new BoxCoder.BoxCoderBenchmark(),
+        new BoxIou.BoxIouBenchmark(),
         new RoiAlign.RoiLevelsBenchmark(),
         new RoiAlign.RoiAlignBenchmark(),
         new RoiAlign.RoiAlignBackwardBenchmark(),

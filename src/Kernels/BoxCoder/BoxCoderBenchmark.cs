@@ -6,11 +6,12 @@ namespace NativeSeg.Kernels.BoxCoder;
 /// <summary>
 /// Box decoding as the RPN runs it (every anchor of an 800×1333 image: 3 anchors at each P2–P6 position,
 /// one class) and as the box head does (1000 proposals × 81 classes), then the small-box filter on the
-/// decoded proposals. All clip to the image.
+/// decoded proposals. All clip to the image. In training, encoding the 512 sampled RoIs' regression targets
+/// and every anchor's RPN target.
 /// </summary>
 internal sealed class BoxCoderBenchmark : KernelBenchmark<BoxCoderBenchmark.Size>
 {
-    public sealed record Size(string Name, int Boxes, int Classes, bool Keep);
+    public sealed record Size(string Name, int Boxes, int Classes, bool Keep, bool Encode = false);
 
     private const int ImageHeight = 800, ImageWidth = 1333;
 
@@ -18,9 +19,10 @@ internal sealed class BoxCoderBenchmark : KernelBenchmark<BoxCoderBenchmark.Size
 
     protected override IEnumerable<Size> SizesOf(BenchmarkPreset preset) => preset switch
     {
-        BenchmarkPreset.Small => [new("rpn-decode", 3000, 1, false), new("head-decode", 100, 81, false), new("keep", 3000, 1, true)],
+        BenchmarkPreset.Small => [new("rpn-decode", 3000, 1, false), new("head-decode", 100, 81, false), new("keep", 3000, 1, true), new("rpn-encode", 3000, 1, false, true)],
         // About the 3 × (200·334 + 100·167 + 50·84 + 25·42 + 13·21) = 267,069 anchors on P2–P6 (the name keeps the first count used).
-        BenchmarkPreset.Paper => [new("rpn-decode", 267582, 1, false), new("head-decode", 1000, 81, false), new("keep", 267582, 1, true)],
+        BenchmarkPreset.Paper => [new("rpn-decode", 267582, 1, false), new("head-decode", 1000, 81, false), new("keep", 267582, 1, true),
+            new("rpn-encode", 267582, 1, false, true), new("roi-encode", 512, 1, false, true)],
         BenchmarkPreset.Large => [new("rpn-decode", 1070328, 1, false)],
         _ => throw new ArgumentOutOfRangeException(nameof(preset)),
     };
@@ -46,10 +48,14 @@ internal sealed class BoxCoderBenchmark : KernelBenchmark<BoxCoderBenchmark.Size
             boxes[i] = RandomTensors.OnDevice(Tensor.FromArray(RandomBoxes(10 * i + 2, s.Boxes), s.Boxes, 4), device);
         }
         var weights = s.Classes == 1 ? BoxWeights.Rpn : BoxWeights.RoiHeads;
-        Action<int> run = s.Keep
-            ? i => BoxCoder.KeepMask(boxes[i]).Dispose()
-            : i => BoxCoder.Decode(deltas[i], boxes[i], weights, BoxConvention.Detectron2, (ImageHeight, ImageWidth)).Dispose();
-        return new BenchmarkCase(copies, run, [.. deltas, .. boxes]);
+        Tensor[] targets = s.Encode ? [.. Enumerable.Range(0, copies).Select(i => RandomTensors.OnDevice(Tensor.FromArray(RandomBoxes(10 * i + 3, s.Boxes), s.Boxes, 4), device))] : [];
+        Action<int> run = s switch
+        {
+            { Keep: true } => i => BoxCoder.KeepMask(boxes[i]).Dispose(),
+            { Encode: true } => i => BoxCoder.Encode(targets[i], boxes[i], weights, BoxConvention.Detectron2).Dispose(),
+            _ => i => BoxCoder.Decode(deltas[i], boxes[i], weights, BoxConvention.Detectron2, (ImageHeight, ImageWidth)).Dispose(),
+        };
+        return new BenchmarkCase(copies, run, [.. deltas, .. boxes, .. targets]);
     }
 
     /// <summary>Anchor-like boxes: sides of 8 to 700 pixels centred anywhere in the image, some overhanging it.</summary>
