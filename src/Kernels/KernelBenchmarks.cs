@@ -10,7 +10,7 @@ public static class KernelBenchmarks
         new Convolution.ConvTranspose2dBenchmark(),
         new Dense.LinearBenchmark(),
         new Activations.ReluBenchmark(),
-        new Activations.ReluBackwardBenchmark(),
+        new Activations.ReluBenchmark(backward: true),
         new Activations.SigmoidBenchmark(),
         new Elementwise.ElementwiseBenchmark(),
         new Conversion.CastBenchmark(),

@@ -1,4 +1,5 @@
 using NativeSeg.Engine.Formats.Coco;
+using NativeSeg.Engine.Randomness;
 
 namespace NativeSeg.Models.Synthetic;
 

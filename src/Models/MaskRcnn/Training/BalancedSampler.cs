@@ -1,3 +1,5 @@
+using NativeSeg.Engine.Randomness;
+
 namespace NativeSeg.Models.MaskRcnn.Training;
 
 /// <summary>
@@ -13,7 +15,7 @@ public sealed record SampledIndices(int[] Positive, int[] Negative);
 /// </summary>
 public static class BalancedSampler
 {
-    public static SampledIndices Sample(ReadOnlySpan<sbyte> labels, int batchSizePerImage, double positiveFraction, SamplingRng rng)
+    public static SampledIndices Sample(ReadOnlySpan<sbyte> labels, int batchSizePerImage, double positiveFraction, SplitMix64 rng)
     {
         if (batchSizePerImage < 0) throw new ArgumentOutOfRangeException(nameof(batchSizePerImage), batchSizePerImage, "the batch size per image must not be negative");
         if (positiveFraction is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(positiveFraction), positiveFraction, "the positive fraction must lie in [0, 1]");
@@ -30,7 +32,7 @@ public static class BalancedSampler
     }
 
     /// <summary>The first <paramref name="count"/> entries of a Fisher–Yates shuffle, in the order drawn.</summary>
-    private static int[] Draw(List<int> pool, int count, SamplingRng rng)
+    private static int[] Draw(List<int> pool, int count, SplitMix64 rng)
     {
         for (int i = 0; i < count; i++)
         {

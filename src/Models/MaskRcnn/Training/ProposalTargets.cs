@@ -1,3 +1,4 @@
+using NativeSeg.Engine.Randomness;
 using NativeSeg.Kernels.BoxCoder;
 
 namespace NativeSeg.Models.MaskRcnn.Training;
@@ -32,7 +33,7 @@ public sealed record ProposalTargets(float[] Boxes, int[] Classes, int[] Matched
     }
 
     /// <summary>Draws the RoIs with the config's batch size and positive fraction.</summary>
-    public static SampledIndices Sample(ProposalMatching matching, MaskRcnnTrainingConfig config, SamplingRng rng) =>
+    public static SampledIndices Sample(ProposalMatching matching, MaskRcnnTrainingConfig config, SplitMix64 rng) =>
         BalancedSampler.Sample(matching.Match.Labels, config.RoiBatchSizePerImage, config.RoiPositiveFraction, rng);
 
     /// <summary>The targets of the <paramref name="sampled"/> rows, in the flavour's <see cref="SampleOrder"/>.</summary>
@@ -56,7 +57,7 @@ public sealed record ProposalTargets(float[] Boxes, int[] Classes, int[] Matched
     }
 
     /// <summary>Match, sample and select in one go.</summary>
-    public static ProposalTargets Build(float[] proposals, GroundTruth gt, MaskRcnnTrainingConfig config, MaskRcnnConfig model, SamplingRng rng)
+    public static ProposalTargets Build(float[] proposals, GroundTruth gt, MaskRcnnTrainingConfig config, MaskRcnnConfig model, SplitMix64 rng)
     {
         var matching = Match(proposals, gt, config);
         return Select(matching, Sample(matching, config, rng), gt, config, model);

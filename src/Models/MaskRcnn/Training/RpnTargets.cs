@@ -1,3 +1,4 @@
+using NativeSeg.Engine.Randomness;
 using NativeSeg.Kernels.BoxCoder;
 
 namespace NativeSeg.Models.MaskRcnn.Training;
@@ -36,7 +37,7 @@ public sealed record RpnTargets(MatchResult Match, float[] Deltas)
     }
 
     /// <summary>Draws the anchors for the loss with the config's RPN batch size and positive fraction.</summary>
-    public SampledIndices Sample(MaskRcnnTrainingConfig config, SamplingRng rng) =>
+    public SampledIndices Sample(MaskRcnnTrainingConfig config, SplitMix64 rng) =>
         BalancedSampler.Sample(Match.Labels, config.RpnBatchSizePerImage, config.RpnPositiveFraction, rng);
 
     /// <summary>detectron2's Boxes.inside_box: x1 ≥ −t, y1 ≥ −t, x2 &lt; W + t, y2 &lt; H + t.</summary>

@@ -1,3 +1,5 @@
+using NativeSeg.Engine.Randomness;
+
 namespace NativeSeg.Models.MaskRcnn.Training;
 
 /// <summary>How a training step draws the anchors of the RPN loss and the RoIs of the heads' losses, per image.</summary>
@@ -15,7 +17,7 @@ public interface ISampling
 /// </summary>
 public sealed class SeededSampling(ulong seed) : ISampling
 {
-    private readonly SamplingRng _rng = new(seed);
+    private readonly SplitMix64 _rng = new(seed);
 
     public SampledIndices Anchors(int image, RpnTargets targets, MaskRcnnTrainingConfig config) => targets.Sample(config, _rng);
 

@@ -1,3 +1,4 @@
+using NativeSeg.Engine.Randomness;
 using NativeSeg.Models.MaskRcnn.Training;
 
 namespace NativeSeg.Models.Training.Data;
@@ -37,7 +38,7 @@ public sealed class SampleSchedule
         {
             long sample = iteration * _batchSize + k;
             int epoch = checked((int)(sample / _images)), position = (int)(sample % _images);
-            var (minSize, flip) = _augmentation.Choose(new SamplingRng(Mix(Mix(Mix(_seed, ChoiceDomain), (ulong)epoch), (ulong)position)));
+            var (minSize, flip) = _augmentation.Choose(new SplitMix64(Mix(Mix(Mix(_seed, ChoiceDomain), (ulong)epoch), (ulong)position)));
             plans[k] = new SamplePlan(epoch, position, Permutation(epoch)[position], minSize, flip);
         }
         return plans;
@@ -48,7 +49,7 @@ public sealed class SampleSchedule
         if (_permutations.TryGetValue(epoch, out var cached)) return cached;
         // A batch spans at most two epochs and iterations only move forward, so older epochs are never needed again.
         foreach (int old in _permutations.Keys.Where(e => e < epoch - 1).ToList()) _permutations.Remove(old);
-        var rng = new SamplingRng(Mix(Mix(_seed, ShuffleDomain), (ulong)epoch));
+        var rng = new SplitMix64(Mix(Mix(_seed, ShuffleDomain), (ulong)epoch));
         var order = new int[_images];
         for (int i = 0; i < order.Length; i++) order[i] = i;
         for (int i = order.Length - 1; i > 0; i--)
@@ -61,5 +62,5 @@ public sealed class SampleSchedule
     }
 
     // One SplitMix64 step over the combined words: nearby inputs (position p and p + 1) give unrelated streams.
-    private static ulong Mix(ulong a, ulong b) => new SamplingRng(a * 0xD1B54A32D192ED03UL ^ b).NextUInt64();
+    private static ulong Mix(ulong a, ulong b) => new SplitMix64(a * 0xD1B54A32D192ED03UL ^ b).NextUInt64();
 }

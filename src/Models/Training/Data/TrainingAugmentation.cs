@@ -1,5 +1,6 @@
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Formats.Images;
+using NativeSeg.Engine.Randomness;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.MaskRcnn.Training;
 using NativeSeg.Models.Preprocessing;
@@ -34,7 +35,7 @@ public sealed record TrainingAugmentation
     public static TrainingAugmentation TorchvisionDefault() => new([800], 1333, true);
 
     /// <summary>The size and flip of one sample, drawn from its own generator so they depend only on its seed.</summary>
-    public (int MinSize, bool Flip) Choose(SamplingRng rng)
+    public (int MinSize, bool Flip) Choose(SplitMix64 rng)
     {
         int minSize = MinSizes[rng.Next(MinSizes.Length)];
         return (minSize, Flip && rng.Next(2) == 1);

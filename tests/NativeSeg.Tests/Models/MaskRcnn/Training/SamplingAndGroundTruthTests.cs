@@ -1,4 +1,5 @@
 using NativeSeg.Engine.Formats.Coco;
+using NativeSeg.Engine.Randomness;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.MaskRcnn.Training;
 
@@ -17,7 +18,7 @@ public class SamplingAndGroundTruthTests
     public void SamplerTakesTheBalancedCounts(int positives, int negatives, int ignored, int batch, double fraction, int wantPositive, int wantNegative)
     {
         var labels = Labels(positives, negatives, ignored);
-        var s = BalancedSampler.Sample(labels, batch, fraction, new SamplingRng(7));
+        var s = BalancedSampler.Sample(labels, batch, fraction, new SplitMix64(7));
         Assert.Equal(wantPositive, s.Positive.Length);
         Assert.Equal(wantNegative, s.Negative.Length);
         Assert.Equal(s.Positive.Length, s.Positive.Distinct().Count());
@@ -30,9 +31,9 @@ public class SamplingAndGroundTruthTests
     public void SamplerIsReproducibleFromItsSeedAndVariesWithIt()
     {
         var labels = Labels(400, 2000, 50);
-        var a = BalancedSampler.Sample(labels, 512, 0.25, new SamplingRng(42));
-        var b = BalancedSampler.Sample(labels, 512, 0.25, new SamplingRng(42));
-        var c = BalancedSampler.Sample(labels, 512, 0.25, new SamplingRng(43));
+        var a = BalancedSampler.Sample(labels, 512, 0.25, new SplitMix64(42));
+        var b = BalancedSampler.Sample(labels, 512, 0.25, new SplitMix64(42));
+        var c = BalancedSampler.Sample(labels, 512, 0.25, new SplitMix64(43));
         Assert.Equal(a.Positive, b.Positive);
         Assert.Equal(a.Negative, b.Negative);
         Assert.NotEqual(a.Positive, c.Positive);
@@ -43,7 +44,7 @@ public class SamplingAndGroundTruthTests
     {
         // 20 positives, 5 taken per draw: each should be taken about 1/4 of the time.
         var labels = Labels(20, 0, 0);
-        var rng = new SamplingRng(1);
+        var rng = new SplitMix64(1);
         var counts = new int[20];
         for (int t = 0; t < 4000; t++)
             foreach (int i in BalancedSampler.Sample(labels, 10, 0.5, rng).Positive) counts[i]++;
@@ -56,10 +57,10 @@ public class SamplingAndGroundTruthTests
         var gt = TrainingFixture.GroundTruth();
         var proposals = TrainingFixture.Floats("roi.proposals");
         var model = MaskRcnnConfig.TorchvisionCoco();
-        var tv = ProposalTargets.Build(proposals, gt, TrainingFixture.Torchvision, model, new SamplingRng(3));
+        var tv = ProposalTargets.Build(proposals, gt, TrainingFixture.Torchvision, model, new SplitMix64(3));
         Assert.Equal(512, tv.Count);
         Assert.Equal(128, tv.Foreground(model).Length);
-        var d2 = ProposalTargets.Build(proposals, gt, TrainingFixture.Detectron2, model, new SamplingRng(3));
+        var d2 = ProposalTargets.Build(proposals, gt, TrainingFixture.Detectron2, model, new SplitMix64(3));
         Assert.Equal(Enumerable.Range(0, 128), d2.Foreground(model));
     }
 

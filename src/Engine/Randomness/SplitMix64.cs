@@ -1,10 +1,10 @@
-namespace NativeSeg.Models.Synthetic;
+namespace NativeSeg.Engine.Randomness;
 
 /// <summary>
-/// SplitMix64 (Steele, Lea and Flood 2014). The synthetic data must be the same bytes on every runtime,
-/// and System.Random's algorithm is not specified to stay fixed, so the generator carries its own.
+/// SplitMix64 (Steele, Lea and Flood 2014). Synthetic data and training's sampling must be the same on every
+/// runtime, and System.Random's algorithm is not specified to stay fixed, so the generator carries its own.
 /// </summary>
-internal sealed class SplitMix64(ulong seed)
+public sealed class SplitMix64(ulong seed)
 {
     private ulong _state = seed;
 
@@ -23,6 +23,16 @@ internal sealed class SplitMix64(ulong seed)
 
     /// <summary>Uniform in [0, n) by multiply-shift, which has no modulo bias worth noticing for n ≪ 2³².</summary>
     public int NextInt(int n) => (int)(((NextUInt64() >> 32) * (ulong)n) >> 32);
+
+    /// <summary>Uniform in [0, <paramref name="bound"/>) by rejection, unbiased for any bound (training's sampling).</summary>
+    public int Next(int bound)
+    {
+        if (bound <= 0) throw new ArgumentOutOfRangeException(nameof(bound), bound, "the bound must be positive");
+        ulong limit = ulong.MaxValue - ulong.MaxValue % (ulong)bound;
+        ulong v;
+        do v = NextUInt64(); while (v >= limit);
+        return (int)(v % (ulong)bound);
+    }
 
     /// <summary>An independent stream for item <paramref name="index"/>, so items can be generated in any order.</summary>
     public static SplitMix64 ForItem(ulong seed, long index)
