@@ -100,6 +100,11 @@ if "$bin" --help 2>/dev/null | grep -qE '^ +bench ' && "$bin" bench --help 2>/de
 else
   skip "bench kernels" "this publish has no 'bench kernels' command"
 fi
+if "$bin" --help 2>/dev/null | grep -qE '^ +train '; then
+  step "train cuda vs cpu" build/train-device-check.sh "$bin"
+else
+  skip "train cuda vs cpu" "this publish has no 'train' command"
+fi
 if [ ! -f build/bench-torch.py ]; then
   skip "bench-torch" "build/bench-torch.py not present"
 elif ! python3 -c "import torch, torchvision" >/dev/null 2>&1; then

@@ -81,7 +81,12 @@ internal static class TrainCommand
         }
         try
         {
-            MaskRcnnTrainer.Run(run, output, report => output.WriteLine(ProgressLine(report)), cancel);
+            var timing = new List<double>();
+            MaskRcnnTrainer.Run(run, output, report =>
+            {
+                timing.Add(report.Seconds);
+                output.WriteLine(ProgressLine(report, timing));
+            }, cancel);
             return 0;
         }
         catch (Exception e) when (e is TrainingDataException or CocoFormatException or IOException or FormatException or NotSupportedException
@@ -97,10 +102,14 @@ internal static class TrainCommand
         }
     }
 
-    /// <summary>"iter 20/100  loss 1.234 (loss_objectness 0.101, ...)  lr 0.0025  3.10 s/it  1:23 left".</summary>
-    internal static string ProgressLine(IterationReport r)
+    /// <summary>
+    /// "iter 20/100  loss 1.234 (loss_objectness 0.101, ...)  lr 0.0025  3.10 s/it  0:04:08 left": this iteration's
+    /// seconds, and the time left at the mean of the last 20 (the first iterations also pay for warming up).
+    /// </summary>
+    internal static string ProgressLine(IterationReport r, IReadOnlyList<double> seconds)
     {
-        var left = TimeSpan.FromSeconds(r.Seconds * (r.Total - r.Iteration - 1));
+        double perIteration = seconds.TakeLast(20).Average();
+        var left = TimeSpan.FromSeconds(perIteration * (r.Total - r.Iteration - 1));
         string terms = string.Join(", ", r.Terms.Select(t => $"{t.Name} {t.Value.ToString("F4", CultureInfo.InvariantCulture)}"));
         return string.Create(CultureInfo.InvariantCulture,
             $"iter {r.Iteration + 1}/{r.Total}  loss {r.Loss:F4} ({terms})  lr {r.LearningRate:G4}  {r.Seconds:F2} s/it  {(int)left.TotalHours}:{left.Minutes:D2}:{left.Seconds:D2} left");
