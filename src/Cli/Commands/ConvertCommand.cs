@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NativeSeg.Engine.Formats;
+using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Models.Conversion;
 using NativeSeg.Models.MaskRcnn;
 
@@ -36,6 +37,8 @@ internal static class ConvertCommand
             string target = parseResult.GetValue(output) ?? Path.ChangeExtension(source, ".safetensors");
             try
             {
+                // Checked first: the pickle reader's complaint about such a file ("unknown opcode") hides the real mistake.
+                if (SafetensorsFile.HasSafetensorsHeader(source)) throw new ArgumentException(AlreadySafetensors(source));
                 if (Path.GetFullPath(target) == Path.GetFullPath(source))
                     throw new ArgumentException($"output {target} would overwrite the checkpoint; choose another with -o");
                 if (parseResult.GetValue(arch) is { } name) architecture = Architectures.Find(name);
@@ -64,6 +67,23 @@ internal static class ConvertCommand
             return 0;
         });
         return command;
+    }
+
+    private static string AlreadySafetensors(string source)
+    {
+        string? name = null;
+        try
+        {
+            using var file = SafetensorsFile.Open(source);
+            name = file.Metadata.GetValueOrDefault("architecture");
+        }
+        catch (FileFormatException)
+        {
+            // A damaged header still shows what kind of file this is; the architecture is a bonus.
+        }
+        string architecture = name is null ? "" : $" ({name})";
+        return $"{source} is already a safetensors file{architecture}; convert reads PyTorch, detectron2 and mmcv checkpoints, "
+            + "and segment, train and eval take this file as it is";
     }
 
     private static JsonObject ReadSettings(string file) =>

@@ -27,23 +27,32 @@ internal static class InfoCommand
 
     private static void Write(TextWriter output)
     {
+        var probes = Libraries.Select(LibraryProbe.Find).ToArray();
         output.WriteLine("devices:");
         output.WriteLine($"  cpu ({CpuThreads.Count} threads)");
-        try
+        // Where the driver was looked for is the CUDA driver line below; saying it twice only adds noise.
+        if (!probes[Array.IndexOf(Libraries, NativeLibrarySpec.CudaDriver)].Found)
         {
-            var devices = CudaDeviceInfo.All();
-            if (devices.Count == 0) output.WriteLine("  cuda: the driver sees no device");
-            foreach (var device in devices) output.WriteLine($"  {device}");
+            output.WriteLine("  cuda: none (no CUDA driver, see below)");
         }
-        catch (CudaUnavailableException e)
+        else
         {
-            output.WriteLine($"  cuda: none ({e.Reason})");
+            try
+            {
+                var devices = CudaDeviceInfo.All();
+                if (devices.Count == 0) output.WriteLine("  cuda: the driver sees no device");
+                foreach (var device in devices) output.WriteLine($"  {device}");
+            }
+            catch (CudaUnavailableException e)
+            {
+                output.WriteLine($"  cuda: none ({e.Reason})");
+            }
         }
 
         output.WriteLine("libraries:");
-        foreach (var spec in Libraries)
+        foreach (var probe in probes)
         {
-            var probe = LibraryProbe.Find(spec);
+            var spec = probe.Spec;
             string detail = probe.Found
                 ? $"{probe.Path}{(LibraryVersion.Read(probe) is { } version ? $" ({version})" : "")}"
                 : $"missing: {probe.DescribeMissing()}";

@@ -4,13 +4,17 @@ namespace NativeSeg.Engine.Devices;
 
 /// <summary>
 /// Turns a device name from the command line or an API caller into a device: "cpu", "cuda" (= "cuda:0"),
-/// "cuda:N", or "auto" (CUDA when usable, else the CPU with a one-line notice). A CUDA device is opened
+/// "cuda:N", or "auto" (CUDA when usable, else the CPU with a one-line notice, written once to each notice writer). A CUDA device is opened
 /// once per process, so every caller asking for it gets the same <see cref="Device"/>.
 /// </summary>
 public static class DeviceSelector
 {
     private static readonly Lock Gate = new();
     private static readonly Dictionary<int, Device> Opened = [];
+
+    // Writers that already carry the CPU fallback notice. The CLI and the library's default loader both
+    // write to the process's stderr, so a process that selects "auto" again does not repeat the notice.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TextWriter, object> Noticed = new();
 
     public static Device Select(string name, TextWriter notices)
     {
@@ -24,7 +28,7 @@ public static class DeviceSelector
             }
             catch (CudaUnavailableException e)
             {
-                notices.WriteLine($"notice: no CUDA device ({e.Reason}); running on the CPU");
+                if (Noticed.TryAdd(notices, new())) notices.WriteLine($"notice: no CUDA device ({e.Reason}); running on the CPU");
                 return Device.Cpu;
             }
         }

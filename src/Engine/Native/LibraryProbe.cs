@@ -67,17 +67,28 @@ public static class LibraryProbe
         }
         catch (DllNotFoundException e)
         {
-            // The loader's message carries dlerror's reason: wrong architecture, a missing dependency...
-            attempts.Add(new(candidate, "load failed: " + FirstLine(e.Message)));
+            attempts.Add(new(candidate, Outcome(candidate, e.Message)));
             handle = 0;
             return false;
         }
     }
 
-    private static string FirstLine(string text)
+    /// <summary>
+    /// dlerror's reason (wrong architecture, a missing dependency...) without .NET's boilerplate first line
+    /// ("Unable to load shared library ... consider setting the LD_DEBUG environment variable:"), which
+    /// says nothing about this library. A bare soname the loader's search cannot open is simply absent.
+    /// </summary>
+    internal static string Outcome(string candidate, string message)
     {
-        int end = text.IndexOfAny(['\r', '\n']);
-        return end < 0 ? text : text[..end];
+        var lines = message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var reasons = lines.Skip(1).Distinct(StringComparer.Ordinal).ToArray();
+        if (reasons.Length == 0) return "load failed: " + (lines.FirstOrDefault() ?? "no reason given");
+        // Only when the loader names the candidate itself: the same words about a dependency mean the library is there.
+        bool bare = !candidate.Contains('/');
+        if (bare && reasons.All(r => r.StartsWith(candidate, StringComparison.Ordinal)
+                && r.EndsWith(": cannot open shared object file: No such file or directory", StringComparison.Ordinal)))
+            return "absent";
+        return "load failed: " + string.Join(" / ", reasons);
     }
 
     /// <summary>The path the dynamic loader opened for a handle (dlinfo RTLD_DI_LINKMAP), when it can tell.</summary>

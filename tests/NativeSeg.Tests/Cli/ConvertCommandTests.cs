@@ -22,4 +22,31 @@ public class ConvertCommandTests
         Assert.DoesNotContain("wrong shape", error.ToString());
         Assert.False(File.Exists(output));
     }
+
+    [Fact]
+    public void ASafetensorsFileIsRecognisedFromItsBytesAndRefused()
+    {
+        using var temp = new TempFolder();
+        // A .pth name, so only the bytes can tell: the 8-byte header size, then the JSON header.
+        string input = temp.File("model.pth");
+        byte[] header = "{\"__metadata__\":{\"architecture\":\"some_arch\"}}"u8.ToArray();
+        File.WriteAllBytes(input, [.. BitConverter.GetBytes((ulong)header.Length), .. header]);
+        string output = temp.File("out.safetensors");
+
+        var (code, _, error) = CliRun.Run("convert", input, "--out", output);
+
+        Assert.Equal(2, code);
+        Assert.StartsWith($"error: {input} is already a safetensors file (some_arch)", error);
+        Assert.DoesNotContain("pickle", error);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void ASafetensorsFileWithoutMetadataIsRefusedWithoutAnArchitecture()
+    {
+        string input = FixturePaths.Fixture("ckpt_expected.safetensors");
+        var (code, _, error) = CliRun.Run("convert", input);
+        Assert.Equal(2, code);
+        Assert.StartsWith($"error: {input} is already a safetensors file;", error);
+    }
 }

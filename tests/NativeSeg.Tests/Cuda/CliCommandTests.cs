@@ -26,6 +26,17 @@ public sealed class CliCommandTests : IDisposable
         else Assert.Contains("NVRTC          missing: libnvrtc.so.13", output);
     }
 
+    [NoCudaDriverFact]
+    public void InfoWithoutDriverSaysWhereItLookedOnceWithoutTheLoadersBoilerplate()
+    {
+        var (code, output, error) = CliRun.Run("info");
+        Assert.True(code == 0, error);
+        Assert.Single(output.Split(Environment.NewLine), line => line.Contains("libcuda.so.1", StringComparison.Ordinal));
+        Assert.Contains("  cuda: none (no CUDA driver, see below)", output);
+        Assert.DoesNotContain("LD_DEBUG", output);
+        Assert.Contains(LibraryProbe.PathVariable, output);
+    }
+
     [NvrtcFact]
     public void KernelsCompileCompilesEveryCatalogSource()
     {

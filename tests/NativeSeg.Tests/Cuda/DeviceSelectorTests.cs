@@ -51,5 +51,10 @@ public sealed class DeviceSelectorTests : IDisposable
         var line = Assert.Single(lines);
         Assert.StartsWith("notice: no CUDA device (libcuda.so.1 not found in ", line);
         Assert.EndsWith("); running on the CPU", line);
+        Assert.DoesNotContain("LD_DEBUG", line);
+        Assert.Contains(LibraryProbe.PathVariable, line);
+
+        Assert.Same(Device.Cpu, DeviceSelector.Select("auto", notices));
+        Assert.Equal(notices.ToString(), line + Environment.NewLine);
     }
 }

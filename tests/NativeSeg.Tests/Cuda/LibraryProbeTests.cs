@@ -63,6 +63,18 @@ public sealed class LibraryProbeTests : IDisposable
             result.Attempts);
     }
 
+    [Theory]
+    [InlineData("libx.so.1", "libx.so.1: cannot open shared object file: No such file or directory", "absent")]
+    [InlineData("/d/libx.so.1", "/d/libx.so.1: file too short", "load failed: /d/libx.so.1: file too short")]
+    [InlineData("libx.so.1", "libdep.so.2: cannot open shared object file: No such file or directory", "load failed: libdep.so.2: cannot open shared object file: No such file or directory")]
+    public void OutcomeKeepsDlerrorsReasonAndDropsTheLoadersBoilerplate(string candidate, string dlerror, string expected)
+    {
+        // The shape of .NET's DllNotFoundException message on Linux: boilerplate, then dlerror's lines.
+        string message = $"Unable to load shared library '{candidate}' or one of its dependencies. In order to help diagnose loading problems, "
+            + $"consider using a tool like strace. If you're using glibc, consider setting the LD_DEBUG environment variable: \n{dlerror}\n";
+        Assert.Equal(expected, LibraryProbe.Outcome(candidate, message));
+    }
+
     [Fact]
     public void FoldersPutTheVariableFirstAndDropEmptyEntries()
     {

@@ -90,6 +90,21 @@ public sealed unsafe class SafetensorsFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether a file starts the way a safetensors file does: an 8-byte little-endian header size that fits
+    /// the file, then a JSON object. Judged from the bytes, whatever the name; false for a missing file.
+    /// </summary>
+    public static bool HasSafetensorsHeader(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path)) return false;
+        using var stream = File.OpenRead(path);
+        Span<byte> prefix = stackalloc byte[9];
+        if (stream.ReadAtLeast(prefix, prefix.Length, throwOnEndOfStream: false) < prefix.Length) return false;
+        ulong n = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        return n >= 2 && n <= MaxHeaderBytes && (long)n <= stream.Length - 8 && prefix[8] == (byte)'{';
+    }
+
     /// <summary>The bytes of one tensor as stored (little-endian); valid until the file is disposed.</summary>
     public ReadOnlySpan<byte> GetBytes(string name)
     {
