@@ -11,6 +11,16 @@ namespace NativeSeg.Cli.Commands;
 /// <summary>`nativeseg synth`: a deterministic COCO-format dataset of overlapping textured shapes with amodal and occluder annotations.</summary>
 internal static class SynthCommand
 {
+    /// <summary>
+    /// The largest --size side, the same bound as a model config's min_size/max_size: each image being drawn holds
+    /// 4 bytes per pixel (RGB and coverage), 256 MB at 8192x8192 for every parallel worker, and square sides past
+    /// about 26,000 overflow the int-sized w·h·3 RGB array.
+    /// </summary>
+    private const int MaxSide = 8192;
+
+    /// <summary>The most pixels in one dataset: a COCO-sized set (118k images at 640x480, 3.6e10 pixels) with room to spare.</summary>
+    private const long MaxTotalPixels = 100_000_000_000;
+
     public static Command Create()
     {
         var output = new Option<string>("--out") { Description = "output folder (annotations.json and images/)", Required = true };
@@ -33,10 +43,20 @@ internal static class SynthCommand
                 config.Error.WriteLine("error: --size must be WxH with positive integers, e.g. 640x480");
                 return 2;
             }
+            if (width > MaxSide || height > MaxSide)
+            {
+                config.Error.WriteLine($"error: --size {width}x{height} is too large; each side may be at most {MaxSide} pixels");
+                return 2;
+            }
             int n = parseResult.GetValue(images), k = parseResult.GetValue(classes), m = parseResult.GetValue(instances);
             if (n < 1 || k < 1 || m < 1)
             {
                 config.Error.WriteLine("error: --images, --classes and --instances must be at least 1");
+                return 2;
+            }
+            if ((long)n * width * height > MaxTotalPixels)
+            {
+                config.Error.WriteLine($"error: --images {n} at --size {width}x{height} is {(long)n * width * height} pixels; synth writes at most {MaxTotalPixels} (300 GB of RGB before compression)");
                 return 2;
             }
             var options = new SyntheticOptions(n, width, height, k, m, parseResult.GetValue(seed));

@@ -20,7 +20,8 @@ public sealed record MaskRcnnSetup(string Architecture, MaskRcnnConfig Heads, Ba
 /// in logit order). "mask_head": "bilayer" puts BCNet's bilayer head in any of them, as BCNet's Faster R-CNN
 /// variants have it; bilayer models also take cls_agnostic_mask (default true, BCNet's configs; false for the
 /// port's default of one mask predictor channel per class), and fpn_channels sets their mask_conv_dim too, since
-/// the bilayer head adds the pooled RoI features to its occluder branch's.
+/// the bilayer head adds the pooled RoI features to its occluder branch's. Each override is checked against the
+/// bounds below when the file loads, so a broken config fails naming its field rather than aborting later.
 /// </summary>
 public static class MaskRcnnArchitectures
 {
@@ -66,7 +67,7 @@ public static class MaskRcnnArchitectures
         };
         // torchvision's COCO weights run with FrozenBatchNorm2d eps 0 (overwrite_eps); models trained
         // from scratch with BatchNorm2d use 1e-5.
-        double eps = Number(config, "norm_eps") ?? (name is Detectron2 or Detectron2R101 or BcnetR50 or BcnetR101 or TorchvisionResNet18 ? 1e-5 : 0);
+        double eps = Real(config, "norm_eps", 0, 1, file) ?? (name is Detectron2 or Detectron2R101 or BcnetR50 or BcnetR101 or TorchvisionResNet18 ? 1e-5 : 0);
         var backbone = name switch
         {
             Detectron2 or BcnetR50 => BackboneConfig.Detectron2() with { NormEps = eps },
@@ -77,18 +78,24 @@ public static class MaskRcnnArchitectures
             _ => BackboneConfig.MaskRcnnBenchmark() with { NormEps = eps },
         };
         if (bilayer) heads = heads with { BilayerMask = true, ClassAgnosticMask = true };
-        if (Number(config, "min_size") is { } min) preprocess = preprocess with { MinSize = (int)min };
-        if (Number(config, "max_size") is { } max) preprocess = preprocess with { MaxSize = (int)max };
-        if (Numbers(config, "image_mean") is { Length: 3 } mean) preprocess = preprocess with { PixelMean = mean };
-        if (Numbers(config, "image_std") is { Length: 3 } std) preprocess = preprocess with { PixelStd = std };
-        if (Number(config, "score_thresh") is { } score) heads = heads with { ScoreThreshold = (float)score };
-        if (Number(config, "fpn_channels") is { } fpn)
+        if (Integer(config, "min_size", 1, MaxImageSize, file) is { } min) preprocess = preprocess with { MinSize = min };
+        if (Integer(config, "max_size", 1, MaxImageSize, file) is { } max) preprocess = preprocess with { MaxSize = max };
+        if (PixelStatistics(config, "image_mean", file) is { } mean) preprocess = preprocess with { PixelMean = mean };
+        if (PixelStatistics(config, "image_std", file) is { } std)
         {
-            backbone = backbone with { FpnChannels = (int)fpn };
-            heads = heads with { FeatureChannels = (int)fpn, MaskChannels = bilayer ? (int)fpn : heads.MaskChannels };
+            // Preprocessing divides by the std: a zero gives infinite inputs, a negative one flips them.
+            if (std.Any(v => !(v > 0)))
+                throw new FormatException($"{file}: config image_std {config!["image_std"]!.ToJsonString()} must have every value above 0");
+            preprocess = preprocess with { PixelStd = std };
         }
-        if (Number(config, "box_representation") is { } hidden) heads = heads with { BoxHidden = (int)hidden };
-        if (Number(config, "mask_conv_dim") is { } maskDim) heads = heads with { MaskChannels = (int)maskDim };
+        if (Real(config, "score_thresh", 0, 1, file) is { } score) heads = heads with { ScoreThreshold = (float)score };
+        if (Integer(config, "fpn_channels", 1, MaxWidth, file) is { } fpn)
+        {
+            backbone = backbone with { FpnChannels = fpn };
+            heads = heads with { FeatureChannels = fpn, MaskChannels = bilayer ? fpn : heads.MaskChannels };
+        }
+        if (Integer(config, "box_representation", 1, MaxWidth, file) is { } hidden) heads = heads with { BoxHidden = hidden };
+        if (Integer(config, "mask_conv_dim", 1, MaxWidth, file) is { } maskDim) heads = heads with { MaskChannels = maskDim };
         if (config?["cls_agnostic_mask"] is JsonValue agnostic)
         {
             if (!bilayer) throw new FormatException($"{file}: cls_agnostic_mask is a setting of the bilayer mask head ({BcnetR50}, {BcnetR101} or \"mask_head\": \"bilayer\")");
@@ -97,14 +104,14 @@ public static class MaskRcnnArchitectures
         if (bilayer && heads.MaskChannels != heads.FeatureChannels)
             throw new FormatException($"{file}: the bilayer head needs mask_conv_dim ({heads.MaskChannels}) equal to the FPN width ({heads.FeatureChannels})");
         IReadOnlyDictionary<long, string>? names = null;
-        if (Number(config, "num_classes") is { } classes)
+        if (Integer(config, "num_classes", 2, MaxClasses, file) is { } classes)
         {
-            int foreground = (int)classes - 1;
+            int foreground = classes - 1;
             var ids = Numbers(config, "category_ids")?.Select(v => (long)v).ToArray() ?? [.. Enumerable.Range(1, foreground).Select(i => (long)i)];
             if (ids.Length != foreground)
                 throw new FormatException($"{file}: config has {ids.Length} category_ids for num_classes {classes} (background included)");
             // The background logit's id is never read.
-            heads = heads with { ClassLogits = (int)classes, CategoryIds = heads.BackgroundFirst ? [-1, .. ids] : [.. ids, -1] };
+            heads = heads with { ClassLogits = classes, CategoryIds = heads.BackgroundFirst ? [-1, .. ids] : [.. ids, -1] };
             if (config?["class_names"] is JsonArray classNames)
             {
                 if (classNames.Count != foreground)
@@ -123,9 +130,67 @@ public static class MaskRcnnArchitectures
         var other => throw new FormatException($"{file}: config mask_head is {other.ToJsonString()}; it takes \"standard\" or \"bilayer\""),
     };
 
+    /// <summary>
+    /// The largest min_size and max_size, in pixels: four times the largest upstream test size (detectron2's Cityscapes
+    /// configs, 2048), while an 8192-pixel square input already needs 4 GiB for the stem's activations alone; beyond
+    /// it a config is broken, and the resize would only fail later as an out-of-memory abort.
+    /// </summary>
+    private const int MaxImageSize = 8192;
+
+    /// <summary>
+    /// The largest fpn_channels, box_representation and mask_conv_dim: four times the widest upstream layer (the
+    /// 1024-wide box head), where the box head's first layer alone is already 200 MB of weights at 256 FPN channels.
+    /// </summary>
+    private const int MaxWidth = 4096;
+
+    /// <summary>
+    /// The most class logits, background included: room for LVIS's 1203 categories several times over, where the
+    /// class-specific box regressor is already 160 MB; fewer than 2 leaves no foreground category.
+    /// </summary>
+    private const int MaxClasses = 10000;
+
+    /// <summary>A config integer in [min, max], or null when the config does not set it.</summary>
+    private static int? Integer(JsonObject? config, string key, int min, int max, string file)
+    {
+        if (Number(config, key, file) is not { } value) return null;
+        if (!(value >= min && value <= max))
+            throw new FormatException($"{file}: config {key} {Show(value)} is outside {min}..{max}");
+        if (value != Math.Floor(value))
+            throw new FormatException($"{file}: config {key} {Show(value)} is not an integer in {min}..{max}");
+        return (int)value;
+    }
+
+    /// <summary>A config number in [min, max] (NaN is outside), or null when the config does not set it.</summary>
+    private static double? Real(JsonObject? config, string key, double min, double max, string file)
+    {
+        if (Number(config, key, file) is not { } value) return null;
+        if (!(value >= min && value <= max))
+            throw new FormatException($"{file}: config {key} {Show(value)} is outside {Show(min)}..{Show(max)}");
+        return value;
+    }
+
+    /// <summary>image_mean or image_std: one finite number per RGB channel, or null when the config does not set it.</summary>
+    private static float[]? PixelStatistics(JsonObject? config, string key, string file)
+    {
+        if (config?[key] is not { } node) return null;
+        float[]? values = node is JsonArray array && array.Count == 3 && array.All(v => v is JsonValue n && n.TryGetValue<double>(out _))
+            ? [.. array.Select(v => v!.GetValue<float>())]
+            : null;
+        if (values is null || !values.All(float.IsFinite))
+            throw new FormatException($"{file}: config {key} is {node.ToJsonString()}; it takes 3 finite numbers, one per channel");
+        return values;
+    }
+
     private static float[]? Numbers(JsonObject? config, string key) =>
         config?[key] is JsonArray values ? [.. values.Select(v => v!.GetValue<float>())] : null;
 
-    private static double? Number(JsonObject? config, string key) =>
-        config?[key] is JsonValue v ? v.TryGetValue<double>(out var d) ? d : double.Parse(v.ToString(), CultureInfo.InvariantCulture) : null;
+    private static double? Number(JsonObject? config, string key, string file)
+    {
+        if (config?[key] is not { } node) return null;
+        if (node is JsonValue v && (v.TryGetValue<double>(out var d) || double.TryParse(v.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out d)))
+            return d;
+        throw new FormatException($"{file}: config {key} is {node.ToJsonString()}; it takes a number");
+    }
+
+    private static string Show(double value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -3,6 +3,7 @@ using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Models.Evaluation;
 using NativeSeg.Models.Synthetic;
+using NativeSeg.Tests.Cli;
 using NativeSeg.Tests.Formats;
 
 namespace NativeSeg.Tests.Coco;
@@ -132,6 +133,20 @@ public class SyntheticDatasetTests
         File.WriteAllText(temp.File("bad.json"), """[{"image_id": 1, "category_id": 99, "bbox": [0, 0, 4, 4], "score": 0.5}]""");
         Assert.Equal(1, Program.Run(["eval", "--annotations", annotations, "--results", temp.File("bad.json"), "--iou-type", "bbox"], output, error));
         Assert.Contains("category_id 99", error.ToString());
+    }
+
+    [Theory]
+    [InlineData("100000x100000", "1", "--size 100000x100000 is too large; each side may be at most 8192 pixels")]
+    [InlineData("64x9000", "1", "--size 64x9000 is too large; each side may be at most 8192 pixels")]
+    [InlineData("8192x8192", "2000", "--images 2000 at --size 8192x8192 is 134217728000 pixels; synth writes at most 100000000000")]
+    public void CliRefusesOversizedDatasetsAndWritesNothing(string size, string images, string message)
+    {
+        using var temp = new TempFolder();
+        string folder = temp.File("out");
+        var (code, _, error) = CliRun.Run("synth", "--out", folder, "--images", images, "--size", size);
+        Assert.Equal(2, code);
+        Assert.Contains(message, error);
+        Assert.False(Directory.Exists(folder));
     }
 
     [Fact]
