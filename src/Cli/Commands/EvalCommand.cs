@@ -48,7 +48,7 @@ internal static class EvalCommand
     {
         var clock = Stopwatch.StartNew();
         var dataset = CocoJson.ReadDataset(annotationsPath);
-        var detections = resultsPath is not null ? CocoJson.ReadResults(resultsPath) : Predict(dataset, modelPath!, imageDir!, type);
+        var detections = resultsPath is not null ? CocoJson.ReadResults(resultsPath) : Predict(dataset, modelPath!, imageDir!);
         double loaded = clock.Elapsed.TotalSeconds;
         var result = CocoEvaluator.Evaluate(dataset, detections, type);
         output.WriteLine($"Evaluate annotation type *{type.ToString().ToLowerInvariant()}*: {dataset.Images.Count} images, {dataset.Annotations.Count} annotations, {detections.Count} results");
@@ -58,21 +58,24 @@ internal static class EvalCommand
         return 0;
     }
 
-    private static List<CocoAnnotation> Predict(CocoDataset dataset, string modelPath, string imageDir, IouType type)
+    private static List<CocoAnnotation> Predict(CocoDataset dataset, string modelPath, string imageDir)
     {
         using var segmenter = InstanceSegmenters.Open(modelPath);
         var results = new List<CocoAnnotation>();
         foreach (var image in dataset.Images)
         {
             var pixels = ImageFile.Read(Path.Combine(imageDir, image.FileName));
-            foreach (var p in segmenter.Predict(pixels))
-                results.Add(new CocoAnnotation
-                {
-                    ImageId = image.Id, CategoryId = p.CategoryId, Score = p.Score,
-                    // As detectron2 does: no box for mask evaluation, or pycocotools would take areas from boxes.
-                    Segmentation = new RleSegmentation(p.Mask), Box = type == IouType.Bbox ? p.Box : null,
-                });
+            results.AddRange(segmenter.Predict(pixels).Select(p => ToResult(image.Id, p)));
         }
         return results;
     }
+
+    /// <summary>
+    /// A prediction as the results record `segment --json` writes for it, box included: CocoEvaluator takes
+    /// areas from the field the evaluation type reads, so evaluating here and from that file agree.
+    /// </summary>
+    internal static CocoAnnotation ToResult(long imageId, InstancePrediction p) => new()
+    {
+        ImageId = imageId, CategoryId = p.CategoryId, Score = p.Score, Segmentation = new RleSegmentation(p.Mask), Box = p.Box,
+    };
 }

@@ -86,19 +86,14 @@ public static class CocoEvaluator
     }
 
     /// <summary>
-    /// loadRes: ids are positions + 1; when the first result has a non-empty bbox every result's area is
-    /// its box area (and a missing segmentation becomes the box polygon), otherwise area and box come
-    /// from the segmentation's mask. Unknown images or categories are errors rather than silently dropped.
+    /// loadRes: ids are positions + 1; each result's area, box and mask come from <see cref="ReadResult"/>.
+    /// Unknown images or categories are errors rather than silently dropped.
     /// </summary>
     private static List<Dt>[] LoadResults(IReadOnlyList<CocoAnnotation> results, Dictionary<long, int> imageIndex, CocoImage[] images,
         Dictionary<long, int> categoryIndex, IouType iouType)
     {
         var byImage = new List<Dt>[images.Length];
         for (int i = 0; i < byImage.Length; i++) byImage[i] = [];
-        if (results.Count == 0) return byImage;
-        bool fromBox = results[0].Box is not null;
-        if (!fromBox && results[0].Segmentation is null)
-            throw new CocoFormatException("result [0] has neither a bbox nor a segmentation");
         for (int n = 0; n < results.Count; n++)
         {
             var r = results[n];
@@ -107,27 +102,30 @@ public static class CocoEvaluator
             if (!categoryIndex.TryGetValue(r.CategoryId, out int cat))
                 throw new CocoFormatException($"result [{n}] refers to category_id {r.CategoryId}, which is not in the annotations file");
             if (r.Score is null) throw new CocoFormatException($"result [{n}] has no score");
-            var image = images[img];
-            Rle? mask = null;
-            double area;
-            CocoBox box;
-            if (fromBox)
-            {
-                box = r.Box ?? throw new CocoFormatException($"result [{n}] has no bbox, but the first result has one (pycocotools reads all results alike)");
-                area = box.Width * box.Height;
-                if (iouType != IouType.Bbox)
-                    mask = r.Segmentation is { } s ? ToMask(s, image, $"result [{n}]") : Rle.FromBox(box, image.Height, image.Width);
-            }
-            else
-            {
-                var s = r.Segmentation ?? throw new CocoFormatException($"result [{n}] has no segmentation, but the first result has one");
-                mask = ToMask(s, image, $"result [{n}]");
-                area = mask.Area;
-                box = r.Box ?? mask.ToBox();
-            }
+            var (area, box, mask) = ReadResult(r, images[img], iouType, $"result [{n}]");
             byImage[img].Add(new Dt(r, n + 1, cat, area, box) { Mask = mask });
         }
         return byImage;
+    }
+
+    /// <summary>
+    /// The area (for the area ranges), box and mask of one result, by pycocotools' loadRes rule applied to
+    /// the field the evaluation type reads: for mask types the segmentation's pixel count (a box only stands
+    /// in for a missing segmentation, as its polygon); for boxes w*h (the mask's pixel count and bounding box
+    /// only for a result without one). Keying on the type rather than on which fields the result carries is
+    /// what detectron2 does by dropping boxes before mask evaluation, and it makes results evaluated in memory
+    /// and the same results written with boxes and read back get the same areas.
+    /// </summary>
+    internal static (double Area, CocoBox Box, Rle? Mask) ReadResult(CocoAnnotation result, CocoImage image, IouType iouType, string what)
+    {
+        if (iouType == IouType.Bbox && result.Box is { } box) return (box.Width * box.Height, box, null);
+        if (result.Segmentation is { } segmentation)
+        {
+            var mask = ToMask(segmentation, image, what);
+            return (mask.Area, result.Box ?? mask.ToBox(), iouType == IouType.Bbox ? null : mask);
+        }
+        if (result.Box is { } onlyBox) return (onlyBox.Width * onlyBox.Height, onlyBox, Rle.FromBox(onlyBox, image.Height, image.Width));
+        throw new CocoFormatException($"{what} has neither a bbox nor a segmentation");
     }
 
     private static Rle ToMask(CocoSegmentation segmentation, CocoImage image, string what)
