@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using NativeSeg.Cli.Rendering;
 using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Models.Inference;
 
@@ -22,7 +23,14 @@ internal static class SegmentCommand
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
         var score = new Option<float?>("--score-thresh") { Description = "box score threshold (default: the model's, 0.05)" };
         var output = new Option<string>("--out") { Description = "folder for the overlay PNGs", DefaultValueFactory = _ => "nativeseg-out" };
-        var json = new Option<string?>("--json") { Description = "COCO results JSON (default: OUT/results.json)" };
+        var json = new Option<string?>("--json")
+        {
+            Description = "COCO results JSON (default: OUT/results.json); its image_id is the input's position (1-based, folders expanded in name order) unless --annotations is given",
+        };
+        var annotations = new Option<string?>("--annotations")
+        {
+            Description = "COCO annotation file whose image ids the results use, matched by file_name against each input path's trailing components (or its bare file name when unique); an input that matches none or several is an error before anything runs",
+        };
         var batch = new Option<int>("--batch") { Description = "images per forward pass", DefaultValueFactory = _ => 1 };
         var explain = new Option<bool>("--explain")
         {
@@ -30,7 +38,7 @@ internal static class SegmentCommand
         };
         var command = new Command("segment", "instance segmentation of images with a converted Mask R-CNN, MS R-CNN or BCNet model")
         {
-            inputs, model, device, score, output, json, batch, explain,
+            inputs, model, device, score, output, json, annotations, batch, explain,
         };
         command.SetAction(parseResult =>
         {
@@ -49,13 +57,14 @@ internal static class SegmentCommand
                 return 2;
             }
             return Run(parseResult.GetValue(inputs)!, modelPath, parseResult.GetValue(device)!, parseResult.GetValue(score),
-                outDir, parseResult.GetValue(json) ?? Path.Combine(outDir, "results.json"), batchSize, parseResult.GetValue(explain), config.Output, config.Error);
+                outDir, parseResult.GetValue(json) ?? Path.Combine(outDir, "results.json"), parseResult.GetValue(annotations), batchSize,
+                parseResult.GetValue(explain), config.Output, config.Error);
         });
         return command;
     }
 
-    private static int Run(string[] inputs, string modelPath, string deviceName, float? scoreThreshold, string outDir, string jsonPath, int batchSize,
-        bool explain, TextWriter output, TextWriter error)
+    private static int Run(string[] inputs, string modelPath, string deviceName, float? scoreThreshold, string outDir, string jsonPath,
+        string? annotationsPath, int batchSize, bool explain, TextWriter output, TextWriter error)
     {
         // The header names the architecture: a wrong file fails here, before any image is read.
         string architecture;
@@ -74,6 +83,21 @@ internal static class SegmentCommand
             error.WriteLine("error: no images to segment");
             return 2;
         }
+        // Every input is matched before the model loads, so a typo costs no segmenting and writes nothing.
+        Dictionary<string, long>? imageIds = null;
+        if (annotationsPath is not null)
+        {
+            try
+            {
+                imageIds = AnnotationImageIds.Match(files, CocoJson.ReadDataset(annotationsPath), annotationsPath, error);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+            {
+                error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            if (imageIds is null) return 2;
+        }
 
         var device = DeviceSelector.Select(deviceName, error);
         var clock = Stopwatch.StartNew();
@@ -85,6 +109,10 @@ internal static class SegmentCommand
             return 2;
         }
         output.WriteLine($"{architecture} on {device}: loaded in {clock.Elapsed.TotalSeconds:F1} s; {files.Count} images");
+        // Position ids only line up with an annotation file by chance; saying so up front keeps a user from evaluating nonsense.
+        output.WriteLine(imageIds is null
+            ? "image ids are input positions (1-based); pass --annotations to use COCO ids"
+            : $"image ids from {annotationsPath}, matched by file name");
         Directory.CreateDirectory(outDir);
         string explainDir = Path.Combine(outDir, "explain");
         if (explain) Directory.CreateDirectory(explainDir);
@@ -127,7 +155,7 @@ internal static class SegmentCommand
                     Png.Write(png, Overlay.Draw(image, instances, net.CategoryNames));
                     for (int k = 0; k < explained.Count; k++)
                         Png.Write(Path.Combine(explainDir, $"{name}_{k}.png"), OcclusionFigure.Draw(image, explained[k], net.CategoryNames));
-                    results.Add(index + 1, Path.GetFileName(file), instances);
+                    results.Add(imageIds?[file] ?? index + 1, Path.GetFileName(file), instances);
                     done++;
                     string figures = explain ? $" (+{explained.Count} explain figures)" : "";
                     output.WriteLine($"{ProgressBar.Format(done + failed - missing, files.Count, segmenting.Elapsed)} {file}: {instances.Count} instances -> {png}{figures}");

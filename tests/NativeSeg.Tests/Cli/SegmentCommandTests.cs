@@ -1,4 +1,5 @@
 using NativeSeg.Cli;
+using NativeSeg.Cli.Commands;
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Engine.Formats.Safetensors;
@@ -52,6 +53,7 @@ public class SegmentCommandTests
 
         Assert.True(code == 1, $"exit {code}\n{output}\n{error}");
         Assert.Contains("broken.jpg", error);
+        Assert.Contains("image ids are input positions (1-based); pass --annotations to use COCO ids", output);
         Assert.True(File.Exists(Path.Combine(outDir, "a.png")) && File.Exists(Path.Combine(outDir, "b.png")), output + error);
         Assert.False(File.Exists(json + ".partial"));
         var results = CocoJson.ReadResults(json);
@@ -67,6 +69,95 @@ public class SegmentCommandTests
             var mask = Assert.IsType<RleSegmentation>(r.Segmentation);
             Assert.True(mask.Mask.Height > 0 && mask.Mask.Width > 0);
         }
+    }
+
+    /// <summary>A `nativeseg synth` dataset whose image ids are renumbered far from input positions, as real COCO ids often are.</summary>
+    private static (string Annotations, Dictionary<string, long> IdByFile) WriteDataset(string folder)
+    {
+        Assert.Equal(0, CliRun.Run("synth", "--out", folder, "--images", "3", "--size", "96x64", "--seed", "7").Code);
+        string path = Path.Combine(folder, "annotations.json");
+        var original = CocoJson.ReadDataset(path);
+        long[] ids = [1000, 1007, 1042];
+        var renumbered = new CocoDataset();
+        var newId = new Dictionary<long, long>();
+        for (int i = 0; i < original.Images.Count; i++)
+        {
+            newId[original.Images[i].Id] = ids[i];
+            renumbered.Images.Add(original.Images[i] with { Id = ids[i] });
+        }
+        renumbered.Categories.AddRange(original.Categories);
+        // The formula-weight model predicts COCO's 90 category ids; eval refuses results whose category the file lacks.
+        for (long c = original.Categories.Count + 1; c <= 90; c++) renumbered.Categories.Add(new(c, $"coco_{c}"));
+        foreach (var a in original.Annotations)
+        {
+            a.ImageId = newId[a.ImageId];
+            renumbered.Annotations.Add(a);
+        }
+        using (var stream = File.Create(path)) CocoJson.WriteDataset(stream, renumbered);
+        return (path, renumbered.Images.ToDictionary(i => Path.GetFileName(i.FileName), i => i.Id));
+    }
+
+    [Fact]
+    public void WithAnnotationsResultsCarryTheAnnotationImageIdsAndEvaluate()
+    {
+        using var temp = new TempFolder();
+        string model = temp.File("model.safetensors");
+        WriteModel(model, MaskRcnnArchitectures.Torchvision);
+        var (annotations, idByFile) = WriteDataset(temp.File("data"));
+        string json = temp.File("results.json");
+
+        var (code, output, error) = CliRun.Run("segment", temp.File("data/images"), "--annotations", annotations,
+            "--model", model, "--device", "cpu", "--out", temp.File("out"), "--json", json, "--score-thresh", "0");
+
+        Assert.True(code == 0, $"exit {code}\n{output}\n{error}");
+        Assert.Contains($"image ids from {annotations}", output);
+        Assert.DoesNotContain("input positions", output);
+        var results = CocoJson.ReadResults(json);
+        Assert.NotEmpty(results);
+        Assert.All(results, r => Assert.Contains(r.ImageId, idByFile.Values));
+        var eval = CliRun.Run("eval", "--annotations", annotations, "--results", json);
+        Assert.True(eval.Code == 0, $"exit {eval.Code}\n{eval.Output}\n{eval.Error}");
+        Assert.Contains($"{results.Count} results", eval.Output);
+    }
+
+    [Fact]
+    public void WithAnnotationsAnUnmatchedInputIsAnErrorBeforeAnythingIsWritten()
+    {
+        using var temp = new TempFolder();
+        string model = temp.File("model.safetensors");
+        WriteModel(model, MaskRcnnArchitectures.Torchvision);
+        var (annotations, _) = WriteDataset(temp.File("data"));
+        string stray = temp.File("stray.png"), outDir = temp.File("out"), json = temp.File("results.json");
+        File.Copy(temp.File("data/images/000001.png"), stray);
+
+        var (code, output, error) = CliRun.Run("segment", temp.File("data/images"), stray, "--annotations", annotations,
+            "--model", model, "--device", "cpu", "--out", outDir, "--json", json);
+
+        Assert.True(code == 2, $"exit {code}\n{output}\n{error}");
+        Assert.Contains($"{stray} matches no image", error);
+        Assert.DoesNotContain("000001.png", error);
+        Assert.False(Directory.Exists(outDir));
+        Assert.False(File.Exists(json) || File.Exists(json + ".partial"));
+    }
+
+    [Fact]
+    public void AnnotationMatchingPrefersTrailingPathComponentsAndFallsBackToAUniqueFileName()
+    {
+        var dataset = new CocoDataset();
+        dataset.Images.AddRange([new(5, 1, 1, "images/a.png"), new(9, 1, 1, "val/images/a.png"), new(12, 1, 1, "other/b.png"),
+            new(20, 1, 1, "x/c.png"), new(21, 1, 1, "y/c.png")]);
+        var error = new StringWriter();
+
+        var ids = AnnotationImageIds.Match(["/data/val/images/a.png", "/data/b.png", "/data/d.png", "/data/c.png"], dataset, "ann.json", error);
+
+        Assert.Null(ids);
+        // "/data/val/images/a.png" ends with both "images/a.png" and "val/images/a.png": ambiguous.
+        Assert.Contains("/data/val/images/a.png matches 2 images in ann.json (ids 5, 9)", error.ToString());
+        Assert.DoesNotContain("/data/b.png", error.ToString());
+        Assert.Contains("/data/d.png matches no image's file_name in ann.json", error.ToString());
+        Assert.Contains("/data/c.png matches 2 images in ann.json (ids 20, 21)", error.ToString());
+        var matched = AnnotationImageIds.Match(["/data/train/images/a.png", "/data/b.png"], dataset, "ann.json", new StringWriter());
+        Assert.Equal(new Dictionary<string, long> { ["/data/train/images/a.png"] = 5, ["/data/b.png"] = 12 }, matched);
     }
 
     [Fact]
