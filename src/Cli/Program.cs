@@ -18,7 +18,7 @@ public static class Program
             return result.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }
         // Host memory exhaustion is fatal; running out of GPU memory is an ordinary, reportable error.
-        catch (Exception e) when (e is not OutOfMemoryException || e is Engine.Cuda.DeviceOutOfMemoryException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             error.WriteLine($"error: {e.Message}");
             return 1;

@@ -39,16 +39,18 @@ internal static class EvalCommand
                 return 2;
             }
             var type = Enum.Parse<IouType>(parseResult.GetValue(iouType)!, ignoreCase: true);
-            return Run(parseResult.GetValue(annotations)!, resultsPath, modelPath, imageDir, type, parseResult.GetValue(json), config.Output);
+            return Run(parseResult.GetValue(annotations)!, resultsPath, modelPath, imageDir, type, parseResult.GetValue(json), config.Output, config.Error);
         });
         return command;
     }
 
-    private static int Run(string annotationsPath, string? resultsPath, string? modelPath, string? imageDir, IouType type, string? jsonPath, TextWriter output)
+    private static int Run(string annotationsPath, string? resultsPath, string? modelPath, string? imageDir, IouType type, string? jsonPath,
+        TextWriter output, TextWriter error)
     {
         var clock = Stopwatch.StartNew();
         var dataset = CocoJson.ReadDataset(annotationsPath);
-        var detections = resultsPath is not null ? CocoJson.ReadResults(resultsPath) : Predict(dataset, modelPath!, imageDir!);
+        WarnAboutOrphans(dataset, error);
+        var detections = resultsPath is not null ? CocoJson.ReadResults(resultsPath) : Predict(dataset, modelPath!, imageDir!, error);
         double loaded = clock.Elapsed.TotalSeconds;
         var result = CocoEvaluator.Evaluate(dataset, detections, type);
         output.WriteLine($"Evaluate annotation type *{type.ToString().ToLowerInvariant()}*: {dataset.Images.Count} images, {dataset.Annotations.Count} annotations, {detections.Count} results");
@@ -58,9 +60,37 @@ internal static class EvalCommand
         return 0;
     }
 
-    private static List<CocoAnnotation> Predict(CocoDataset dataset, string modelPath, string imageDir)
+    /// <summary>
+    /// The evaluator ignores ground truth on images or categories the file does not list, as pycocotools
+    /// does; say so, since such annotations usually mean a broken or mismatched file.
+    /// </summary>
+    private static void WarnAboutOrphans(CocoDataset dataset, TextWriter error)
+    {
+        var imageIds = dataset.Images.Select(i => i.Id).ToHashSet();
+        var categoryIds = dataset.Categories.Select(c => c.Id).ToHashSet();
+        var noImage = dataset.Annotations.Where(a => !imageIds.Contains(a.ImageId)).ToList();
+        if (noImage.Count > 0)
+            error.WriteLine($"warning: {noImage.Count} annotations refer to unknown image ids (e.g. annotation {noImage[0].Id} → image {noImage[0].ImageId}); they are ignored");
+        var noCategory = dataset.Annotations.Where(a => !categoryIds.Contains(a.CategoryId)).ToList();
+        if (noCategory.Count > 0)
+            error.WriteLine($"warning: {noCategory.Count} annotations refer to unknown category ids (e.g. annotation {noCategory[0].Id} → category {noCategory[0].CategoryId}); they are ignored");
+    }
+
+    /// <summary>A model trained on other categories scores zero on those it lacks; warn rather than let the AP alone say it.</summary>
+    private static void WarnAboutCategories(CocoDataset dataset, IInstanceSegmenter segmenter, TextWriter error)
+    {
+        // Models without their own names predict COCO's 80 categories.
+        var modelIds = segmenter.CategoryNames?.Keys.ToHashSet() ?? [.. Models.MaskRcnn.MaskRcnnConfig.Coco80];
+        var missing = dataset.Categories.Where(c => !modelIds.Contains(c.Id)).ToList();
+        if (missing.Count > 0)
+            error.WriteLine($"warning: the model has no category for {missing.Count} of the {dataset.Categories.Count} annotation categories "
+                + $"(e.g. category {missing[0].Id} '{missing[0].Name}'); they get no detections");
+    }
+
+    private static List<CocoAnnotation> Predict(CocoDataset dataset, string modelPath, string imageDir, TextWriter error)
     {
         using var segmenter = InstanceSegmenters.Open(modelPath);
+        WarnAboutCategories(dataset, segmenter, error);
         var results = new List<CocoAnnotation>();
         foreach (var image in dataset.Images)
         {

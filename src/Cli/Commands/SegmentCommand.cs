@@ -1,9 +1,11 @@
 using System.CommandLine;
 using System.Diagnostics;
 using NativeSeg.Cli.Rendering;
+using NativeSeg.Engine.Cuda;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Formats.Images;
+using NativeSeg.Engine.Memory;
 using NativeSeg.Models.Inference;
 
 namespace NativeSeg.Cli.Commands;
@@ -148,7 +150,7 @@ internal static class SegmentCommand
                         failed++;
                     }
                 }
-                var segmented = explain ? Explain(explainer!, images, error, ref failed) : Segment(net, images, error, ref failed);
+                var segmented = explain ? Explain(explainer!, images, error, ref failed) : Segment(net, device.Pool, images, error, ref failed);
                 foreach (var (index, file, image, instances, explained) in segmented)
                 {
                     string name = UniqueName(file, usedNames), png = Path.Combine(outDir, name + ".png");
@@ -173,7 +175,7 @@ internal static class SegmentCommand
     }
 
     /// <summary>A batch's results; if the batch fails as a whole, each image is retried alone so one bad image costs only itself.</summary>
-    private static List<Segmented> Segment(IInstanceSegmenter net, List<(int Index, string File, Image Image)> images, TextWriter error, ref int failed)
+    private static List<Segmented> Segment(IInstanceSegmenter net, IMemoryPool pool, List<(int Index, string File, Image Image)> images, TextWriter error, ref int failed)
     {
         var done = new List<Segmented>();
         if (images.Count == 0) return done;
@@ -183,9 +185,12 @@ internal static class SegmentCommand
             for (int k = 0; k < images.Count; k++) done.Add(new(images[k].Index, images[k].File, images[k].Image, all[k], []));
             return done;
         }
-        catch (Exception e) when (images.Count > 1 && e is not OutOfMemoryException)
+        catch (Exception e) when (images.Count > 1 && IsRecoverable(e))
         {
             error.WriteLine($"batch of {images.Count} failed ({e.Message}); running its images one by one");
+            // The failed batch's tensors went back to the pool in batch-sized blocks; hand them to the
+            // device so single images start from all of its free memory.
+            if (e is DeviceOutOfMemoryException) pool.Trim();
         }
         return OneByOne(images, error, ref failed, image => new(-1, "", image, net.Segment([image])[0], []));
     }
@@ -207,7 +212,7 @@ internal static class SegmentCommand
             {
                 done.Add(run(image) with { Index = index, File = file });
             }
-            catch (Exception e) when (e is not OutOfMemoryException)
+            catch (Exception e) when (IsRecoverable(e))
             {
                 error.WriteLine($"skipping {file}: {e.Message}");
                 failed++;
@@ -215,6 +220,12 @@ internal static class SegmentCommand
         }
         return done;
     }
+
+    /// <summary>
+    /// Whether one image's or batch's failure leaves the process able to go on: anything but host memory
+    /// exhaustion, which is fatal. A GPU out of memory is recoverable (it is no OutOfMemoryException).
+    /// </summary>
+    internal static bool IsRecoverable(Exception e) => e is not OutOfMemoryException;
 
     private sealed record Segmented(int Index, string File, Image Image, IReadOnlyList<SegmentedInstance> Instances, IReadOnlyList<ExplainedInstance> Explained);
 

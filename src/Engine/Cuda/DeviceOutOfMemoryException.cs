@@ -1,7 +1,8 @@
 namespace NativeSeg.Engine.Cuda;
 
 /// <summary>
-/// GPU memory is exhausted. An <see cref="OutOfMemoryException"/> so the caching pool trims its cached
-/// blocks and retries, as it does for the host.
+/// GPU memory is exhausted. Deliberately not an <see cref="OutOfMemoryException"/>: callers treat host
+/// memory exhaustion as fatal, while a GPU that is out of memory leaves the process healthy, so a
+/// smaller batch can be retried and the failure reported like any other error.
 /// </summary>
-public sealed class DeviceOutOfMemoryException(string message) : OutOfMemoryException(message);
+public sealed class DeviceOutOfMemoryException(string message) : Exception(message);

@@ -45,9 +45,10 @@ public sealed class CachingPool : IMemoryPool, IDisposable
         {
             block = _allocate(capacity);
         }
-        catch (OutOfMemoryException)
+        catch (Exception e) when (e is OutOfMemoryException or Cuda.DeviceOutOfMemoryException)
         {
-            // Cached blocks of other sizes may be what stands between us and success.
+            // Cached blocks of other sizes may be what stands between us and success. The host allocator
+            // and the GPU's report exhaustion with different exception types.
             Trim();
             block = _allocate(capacity);
         }

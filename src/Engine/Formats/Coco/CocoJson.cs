@@ -51,7 +51,7 @@ public static class CocoJson
     /// </summary>
     public static List<CocoAnnotation> ReadResults(string path)
     {
-        using var document = Parse(path);
+        using var document = Parse(path, NonFiniteScore);
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Array) throw new CocoFormatException($"{path}: a results file is a JSON array of detections");
         var results = new List<CocoAnnotation>(root.GetArrayLength());
@@ -65,16 +65,77 @@ public static class CocoJson
         return results;
     }
 
-    private static JsonDocument Parse(string path)
+    /// <param name="explain">Given the bytes that failed to parse, a clearer reason than the parser's, or null.</param>
+    private static JsonDocument Parse(string path, Func<byte[], string?>? explain = null)
     {
+        byte[] bytes = File.ReadAllBytes(path);
         try
         {
-            return JsonDocument.Parse(File.ReadAllBytes(path), DocumentOptions);
+            return JsonDocument.Parse(bytes, DocumentOptions);
         }
         catch (JsonException e)
         {
-            throw new CocoFormatException($"{path}: not valid JSON ({e.Message})", e);
+            throw new CocoFormatException($"{path}: {explain?.Invoke(bytes) ?? $"not valid JSON ({e.Message})"}", e);
         }
+    }
+
+    private static readonly string[] NonFiniteLiterals = ["NaN", "Infinity", "-Infinity"];
+
+    /// <summary>
+    /// Python's json.dump writes a NaN or infinite score as a bare NaN or Infinity, which JSON does not
+    /// have. With those quoted, the file parses if they were its only fault; then name the first result
+    /// whose score is one.
+    /// </summary>
+    private static string? NonFiniteScore(byte[] bytes)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(QuoteNonFiniteLiterals(bytes), DocumentOptions);
+            if (document.RootElement.ValueKind != JsonValueKind.Array) return null;
+            int index = 0;
+            foreach (var result in document.RootElement.EnumerateArray())
+            {
+                if (result.ValueKind == JsonValueKind.Object && result.TryGetProperty("score", out var score)
+                    && score.ValueKind == JsonValueKind.String && NonFiniteLiterals.Contains(score.GetString()))
+                    return $"result {index} has score {score.GetString()}";
+                index++;
+            }
+            return null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The bytes with every NaN, Infinity and -Infinity outside strings turned into a string.</summary>
+    private static byte[] QuoteNonFiniteLiterals(byte[] bytes)
+    {
+        var quoted = new List<byte>(bytes.Length + 16);
+        bool inString = false;
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            byte b = bytes[i];
+            if (inString)
+            {
+                quoted.Add(b);
+                if (b == (byte)'\\' && i + 1 < bytes.Length) quoted.Add(bytes[++i]);
+                else if (b == (byte)'"') inString = false;
+                continue;
+            }
+            string? literal = NonFiniteLiterals.FirstOrDefault(l => bytes.AsSpan(i).StartsWith(System.Text.Encoding.ASCII.GetBytes(l)));
+            if (literal is not null)
+            {
+                quoted.Add((byte)'"');
+                quoted.AddRange(System.Text.Encoding.ASCII.GetBytes(literal));
+                quoted.Add((byte)'"');
+                i += literal.Length - 1;
+                continue;
+            }
+            if (b == (byte)'"') inString = true;
+            quoted.Add(b);
+        }
+        return [.. quoted];
     }
 
     private static CocoAnnotation ReadAnnotation(JsonElement e, string where)
