@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using NativeSeg.Cli.Rendering;
 using NativeSeg.Engine.Cuda;
 using NativeSeg.Engine.Devices;
@@ -121,7 +122,8 @@ internal static class SegmentCommand
         string? jsonDir = Path.GetDirectoryName(Path.GetFullPath(jsonPath));
         if (jsonDir is not null) Directory.CreateDirectory(jsonDir);
 
-        // Ctrl+C finishes the batch in flight and still writes the results of every finished image.
+        // Ctrl+C and SIGTERM (a scheduler's or a container's stop) finish the batch in flight and still write the
+        // results of every finished image.
         bool stop = false;
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
@@ -129,6 +131,11 @@ internal static class SegmentCommand
             stop = true;
         };
         Console.CancelKeyPress += onCancel;
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop = true;
+        });
         int failed = missing, done = 0;
         var usedNames = new HashSet<string>(StringComparer.Ordinal);
         using var results = new CocoResultsWriter(jsonPath);
