@@ -27,17 +27,12 @@ public static class TensorLeakTracker
 #endif
     }
 
-    public static bool Enabled => s_enabled;
-
     /// <summary>Starts tracking tensors created from now on; <paramref name="stacks"/> also records where.</summary>
     public static void Enable(bool stacks = false)
     {
         s_stacks = stacks;
         s_enabled = true;
     }
-
-    /// <summary>Tracked tensors not yet disposed, from every thread.</summary>
-    public static int LiveCount => Alive.Count;
 
     /// <summary>
     /// Watches the tensors this thread creates from now on; <see cref="Watch.Leaked"/> lists those still alive.

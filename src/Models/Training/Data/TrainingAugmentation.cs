@@ -28,12 +28,6 @@ public sealed record TrainingAugmentation
 
     public bool Flip { get; }
 
-    /// <summary>detectron2's Mask R-CNN FPN 1x/3x configs: MIN_SIZE_TRAIN (640, …, 800), MAX_SIZE_TRAIN 1333, RandomFlip.</summary>
-    public static TrainingAugmentation Detectron2Default() => new([640, 672, 704, 736, 768, 800], 1333, true);
-
-    /// <summary>torchvision's references/detection: min_size 800, max_size 1333, RandomHorizontalFlip(0.5).</summary>
-    public static TrainingAugmentation TorchvisionDefault() => new([800], 1333, true);
-
     /// <summary>The size and flip of one sample, drawn from its own generator so they depend only on its seed.</summary>
     public (int MinSize, bool Flip) Choose(SplitMix64 rng)
     {
