@@ -160,7 +160,8 @@ public sealed class Rle
         uint h = (uint)Height, w = (uint)Width;
         int m = _counts.Length / 2 * 2;
         CocoBox box;
-        if (m == 0) box = new CocoBox(0, 0, 0, 0);
+        // pycocotools divides by the height here even when it is zero; a mask without rows has no box.
+        if (m == 0 || h == 0) box = new CocoBox(0, 0, 0, 0);
         else
         {
             uint xs = w, ys = h, xe = 0, ye = 0, cc = 0, xp = 0;

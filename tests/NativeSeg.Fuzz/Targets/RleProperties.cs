@@ -8,14 +8,12 @@ namespace NativeSeg.Fuzz.Targets;
 /// the string re-encodes to the same runs, the area is the pixels set, and the mask has IoU 1 with itself
 /// re-encoded from pixels. A broken property is reported as a crash.
 /// </summary>
-public sealed class RleTarget : FuzzTarget
+internal static class RleProperties
 {
     // Bounds the pixel buffers the properties are checked on; sizes beyond are not decoded differently.
     private const int MaxSide = 1024;
 
-    public override string Name => "rle";
-
-    protected override void Read(byte[] input)
+    public static void Check(byte[] input)
     {
         string[] parts = Encoding.Latin1.GetString(input).Split(' ', 3);
         if (parts.Length < 3 || !int.TryParse(parts[0], out int height) || !int.TryParse(parts[1], out int width)
@@ -33,6 +31,4 @@ public sealed class RleTarget : FuzzTarget
             throw new InvalidOperationException("the mask's IoU with itself re-encoded from pixels is not 1");
         _ = mask.ToBox();
     }
-
-    protected override bool IsCleanError(Exception e) => e is FormatException;
 }
