@@ -57,6 +57,34 @@ public class HostileCocoInputTests
     }
 
     [Theory]
+    // Found probing the coco-results target: the first overflowed Math.Abs on the upsampled grid, the second
+    // took 500 MB and 8 s for a 60-byte file (ten times the coordinate, ten times both).
+    [InlineData(new[] { -1e10, 0, 0, 0, 0, 5 }, "polygon coordinate -10000000000 is outside ±66816, the range allowed on a 640x480 image")]
+    [InlineData(new[] { 0, 0, 3e6, 0, 3e6, 5 }, "polygon coordinate 3000000 is outside ±66816, the range allowed on a 640x480 image")]
+    [InlineData(new[] { 0, 0, double.NaN, 0, 4, 5 }, "polygon coordinate NaN is outside ±66816, the range allowed on a 640x480 image")]
+    public void PolygonFarOutsideTheImageIsRefused(double[] polygon, string expected)
+    {
+        var e = Assert.Throws<FormatException>(() => new PolygonSegmentation([polygon]).ToRle(480, 640));
+        Assert.Equal(expected, e.Message);
+    }
+
+    [Fact]
+    public void PolygonWithinAnImageSizeOfTheImageIsRasterised()
+    {
+        // Inside the limit the rasterisation is pycocotools': only the part over the image is set.
+        var mask = Rle.FromPolygon([-1280, 2, 1919, 2, 1919, 4, -1280, 4], 480, 640);
+        Assert.Equal(new CocoBox(0, 2, 640, 2), mask.ToBox());
+        Assert.Equal(640 * 2, mask.Area);
+    }
+
+    [Fact]
+    public void MaskTooLargeForRleCountsIsRefused()
+    {
+        var e = Assert.Throws<FormatException>(() => Rle.FromBox(new CocoBox(0, 0, 1, 1), 70000, 70000));
+        Assert.Equal("a 70000x70000 mask has more pixels than RLE counts can hold", e.Message);
+    }
+
+    [Theory]
     // Found by the rle target: a mask of zero height divided by its height.
     [InlineData(0, 0, "00")]
     [InlineData(0, 4, "0000")]
