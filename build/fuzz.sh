@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the file readers: afl-fuzz (Debian's afl++) drives tests/NativeSeg.Fuzz over a copy of
-# NativeSeg.Engine instrumented by SharpFuzz, starting from tests/NativeSeg.Fuzz/corpus/TARGET.
+# NativeSeg.Engine instrumented by SharpFuzz, starting from tests/NativeSeg.Fuzz/corpus/TARGET, with the
+# tokens of tests/NativeSeg.Fuzz/dictionaries/ where the target has some.
 #   build/fuzz.sh TARGET|all SECONDS [OUTPUT]    SECONDS per target; OUTPUT defaults to artifacts/fuzz
 # Prints one line of counts per target. Each saved crash is replayed in-process to print its exception;
 # each saved hang is replayed with a 30 s limit, so that a slow moment of a busy machine is not reported.
@@ -34,9 +35,13 @@ for target in $targets; do
   run=$out/$target
   rm -rf "$run"
   mkdir -p "$run/tmp"
+  # A target's dictionary is named for its format family (coco-annotations and coco-results share coco.dict).
+  dictionary=tests/NativeSeg.Fuzz/dictionaries/${target%%-*}.dict
+  options=()
+  [ -f "$dictionary" ] && options=(-x "$dictionary")
   # -t: per-input time limit in ms, far above the usual sub-millisecond execution; -m none: .NET reserves
   # more address space than afl's default memory limit.
-  if ! TMPDIR=$run/tmp afl-fuzz -i "tests/NativeSeg.Fuzz/corpus/$target" -o "$run" -t 5000 -m none -V "$seconds" \
+  if ! TMPDIR=$run/tmp afl-fuzz -i "tests/NativeSeg.Fuzz/corpus/$target" -o "$run" -t 5000 -m none -V "$seconds" "${options[@]}" \
       -- "${fuzz[@]}" "$target" >"$run/afl.log" 2>&1; then
     echo "$target: afl-fuzz failed; the end of $run/afl.log:" >&2
     tail -n 20 "$run/afl.log" >&2
