@@ -3,8 +3,9 @@ using SharpFuzz;
 namespace NativeSeg.Fuzz;
 
 /// <summary>
-/// "TARGET": serve afl-fuzz (build/fuzz.sh starts it so); "TARGET --replay FILE|FOLDER...": run inputs once
-/// in this process and say of each one whether it was accepted, refused (and why) or crashed (to reproduce a finding or check a corpus); "list": the targets.
+/// "TARGET": serve afl-fuzz (build/fuzz.sh starts it so). "TARGET --replay FILE|FOLDER...": run inputs once
+/// in this process and say of each whether it was accepted, refused (and why) or crashed, to reproduce a
+/// finding or check a corpus; exits 1 if any crashed. "list": the target names.
 /// </summary>
 public static class FuzzCommand
 {
@@ -44,19 +45,26 @@ public static class FuzzCommand
     {
         var files = paths.SelectMany(p => Directory.Exists(p) ? Directory.GetFiles(p).Order() : (IEnumerable<string>)[p]).ToList();
         int crashes = 0;
-        foreach (string file in files)
+        try
         {
-            try
+            foreach (string file in files)
             {
-                var refusal = target.Run(File.ReadAllBytes(file));
-                Console.WriteLine(refusal is null ? $"accepted {file}" : $"refused  {file}: {refusal.Message}");
+                try
+                {
+                    var refusal = target.Run(File.ReadAllBytes(file));
+                    Console.WriteLine(refusal is null ? $"accepted {file}" : $"refused  {file}: {refusal.Message}");
+                }
+                catch (Exception e)
+                {
+                    crashes++;
+                    Console.WriteLine($"CRASH {file}: {e.GetType().FullName}: {e.Message}");
+                    Console.WriteLine(e.StackTrace);
+                }
             }
-            catch (Exception e)
-            {
-                crashes++;
-                Console.WriteLine($"CRASH {file}: {e.GetType().FullName}: {e.Message}");
-                Console.WriteLine(e.StackTrace);
-            }
+        }
+        finally
+        {
+            ScratchFile.Delete();
         }
         Console.WriteLine($"{target.Name}: {files.Count} inputs, {crashes} crashed");
         return crashes == 0 ? 0 : 1;
