@@ -12,7 +12,7 @@ if [ $# -lt 2 ] || ! [[ $2 =~ ^[0-9]+$ ]]; then
   echo "usage: build/fuzz.sh TARGET|all SECONDS [OUTPUT]" >&2
   exit 2
 fi
-which=$1 seconds=$2 out=${3:-artifacts/fuzz}
+chosen=$1 seconds=$2 out=${3:-artifacts/fuzz}
 command -v afl-fuzz >/dev/null || { echo "afl-fuzz not found: build/install-deps.sh installs afl++" >&2; exit 2; }
 
 # afl-fuzz runs the instrumented copy; replays run the plain one, as SharpFuzz's probes write to afl's
@@ -24,7 +24,11 @@ dotnet tool restore >/dev/null
 dotnet sharpfuzz "$out/instrumented/NativeSeg.Engine.dll"
 fuzz=(dotnet "$out/instrumented/NativeSeg.Fuzz.dll")
 replay=(dotnet "$out/plain/NativeSeg.Fuzz.dll")
-if [ "$which" = all ]; then targets=$("${replay[@]}" list); else targets=$which; fi
+targets=$("${replay[@]}" list)
+if [ "$chosen" != all ]; then
+  grep -qx -- "$chosen" <<<"$targets" || { echo "unknown target '$chosen'; the targets: all" $targets >&2; exit 2; }
+  targets=$chosen
+fi
 
 # dotnet itself carries no AFL instrumentation (SharpFuzz's is in the managed code), CI machines neither
 # pin CPUs nor set a crash core pattern, and the log is a file rather than a terminal.
