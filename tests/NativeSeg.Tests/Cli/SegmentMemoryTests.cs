@@ -53,6 +53,24 @@ public class SegmentMemoryTests
         Assert.True(peak < BoundBytes, $"peak resident memory {peak >> 20} MiB for {instances} instances on {Side}x{Side} exceeds {BoundBytes >> 20} MiB");
     }
 
+    [Fact]
+    public void AnImageOverThePixelLimitIsSkippedFromItsHeaderNamingTheLimit()
+    {
+        using var temp = new TempFolder();
+        // A small JPEG whose frame header claims 12000×12000: within the side limit, over the pixel limit.
+        byte[] jpeg = File.ReadAllBytes(FixturePaths.Fixture("subsampled.jpg"));
+        int sof = Enumerable.Range(2, jpeg.Length - 3).First(i => jpeg[i] == 0xFF && jpeg[i + 1] == 0xC0);
+        jpeg[sof + 5] = 0x2E; jpeg[sof + 6] = 0xE0; jpeg[sof + 7] = 0x2E; jpeg[sof + 8] = 0xE0;
+        string huge = temp.File("huge.jpg");
+        File.WriteAllBytes(huge, jpeg);
+
+        var (code, _, error) = CliRun.Run("segment", huge, "--device", "cpu", "--out", temp.File("out"));
+
+        Assert.Equal(1, code);
+        Assert.Contains($"skipping {huge}: ", error);
+        Assert.Contains("12000x12000 (144000000 pixels) exceeds the limit of 100000000 pixels", error);
+    }
+
     /// <summary>VmHWM of the process in bytes; 0 once it has exited.</summary>
     private static long HighWaterMark(int pid)
     {
