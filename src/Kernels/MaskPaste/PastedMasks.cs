@@ -8,27 +8,18 @@ namespace NativeSeg.Kernels.MaskPaste;
 /// Binary masks as <see cref="MaskPaste.Paste"/> leaves them: mask r's region of the image, row-major, at
 /// <see cref="Offset"/>(r) of the uint8 <see cref="Bits"/> (on the pasting device); 0 outside its region.
 /// </summary>
-public sealed class PastedMasks : IDisposable
+public sealed class PastedMasks(Tensor bits, PasteRegion[] regions, long[] offsets, int imageHeight, int imageWidth) : IDisposable
 {
-    internal PastedMasks(Tensor bits, PasteRegion[] regions, long[] offsets, int imageHeight, int imageWidth)
-    {
-        Bits = bits;
-        Regions = regions;
-        Offsets = offsets;
-        ImageHeight = imageHeight;
-        ImageWidth = imageWidth;
-    }
+    public Tensor Bits { get; } = bits;
 
-    public Tensor Bits { get; }
+    public IReadOnlyList<PasteRegion> Regions { get; } = regions;
 
-    public IReadOnlyList<PasteRegion> Regions { get; }
+    public int ImageHeight { get; } = imageHeight;
 
-    public int ImageHeight { get; }
-
-    public int ImageWidth { get; }
+    public int ImageWidth { get; } = imageWidth;
 
     /// <summary>Where each region starts in <see cref="Bits"/>, and the total last.</summary>
-    internal long[] Offsets { get; }
+    internal long[] Offsets { get; } = offsets;
 
     public long Offset(int r) => Offsets[r];
 

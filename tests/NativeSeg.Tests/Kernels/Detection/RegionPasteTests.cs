@@ -11,19 +11,26 @@ namespace NativeSeg.Tests.Kernels.Detection;
 /// Pasting each mask over its region and encoding RLE from the region gives exactly the whole-image paste's
 /// RLE, for boxes inside the image, hanging over every edge, sub-pixel, inverted and covering it all.
 /// </summary>
-public class RegionPasteTests
+public sealed class RegionPasteTests : IDisposable
 {
     private const int Count = 40, Side = 28, Height = 45, Width = 67;
+
+    private readonly Tensor _masks = RandomTensors.Uniform(Device.Cpu, 5, 0, 1, Count, Side, Side);
+    private readonly Tensor _boxes = Tensor.FromArray(MaskPasteChecks.RandomBoxes(5, Count, Height, Width), Count, 4);
+
+    public void Dispose()
+    {
+        _masks.Dispose();
+        _boxes.Dispose();
+    }
 
     [Theory]
     [InlineData(PasteMethod.Detectron2)]
     [InlineData(PasteMethod.Torchvision)]
     public void RegionRleEqualsTheWholeImageRle(PasteMethod method)
     {
-        using var masks = RandomTensors.Uniform(Device.Cpu, 3, 0, 1, Count, Side, Side);
-        using var boxes = Tensor.FromArray(MaskPasteChecks.RandomBoxes(5, Count, Height, Width), Count, 4);
-        var whole = WholeImage(masks, boxes, method);
-        var rles = MaskRleEncoder.Encode(masks, boxes, Height, Width, method);
+        var whole = WholeImage(_masks, _boxes, method);
+        var rles = MaskRleEncoder.Encode(_masks, _boxes, Height, Width, method);
         int plane = Height * Width, set = 0;
         for (int r = 0; r < Count; r++)
         {
@@ -39,16 +46,14 @@ public class RegionPasteTests
     [InlineData(PasteMethod.Torchvision)]
     public void ChunksOfAnySizeEncodeTheSameMasks(PasteMethod method)
     {
-        using var masks = RandomTensors.Uniform(Device.Cpu, 4, 0, 1, Count, Side, Side);
-        using var boxes = Tensor.FromArray(MaskPasteChecks.RandomBoxes(6, Count, Height, Width), Count, 4);
-        var oneLaunch = MaskRleEncoder.Encode(masks, boxes, Height, Width, method);
-        var regions = MaskPasteOp.Regions(boxes, Side, Height, Width, method);
+        var oneLaunch = MaskRleEncoder.Encode(_masks, _boxes, Height, Width, method);
+        var regions = MaskPasteOp.Regions(_boxes, Side, Height, Width, method);
         Assert.Contains(regions, r => r.Area == 0);
         Assert.Contains(regions, r => r.Area == Height * Width);
         // One byte per chunk forces one mask per chunk; the middle size mixes chunks of one and of several.
         foreach (long chunk in new[] { 1L, regions.Max(r => r.Area) + 1 })
         {
-            var chunked = MaskRleEncoder.Encode(masks, boxes, Height, Width, method, chunkBytes: chunk);
+            var chunked = MaskRleEncoder.Encode(_masks, _boxes, Height, Width, method, chunkBytes: chunk);
             for (int r = 0; r < Count; r++)
                 Assert.True(oneLaunch[r].Counts.SequenceEqual(chunked[r].Counts), $"{method}, {chunk}-byte chunks: mask {r} differs");
         }
