@@ -18,7 +18,12 @@ internal static class SegmentCommand
 
     public static Command Create()
     {
-        var inputs = new Argument<string[]>("inputs") { Description = "images or folders of images (.jpg, .jpeg, .png)", Arity = ArgumentArity.OneOrMore };
+        var limits = ImageLimits.Default;
+        var inputs = new Argument<string[]>("inputs")
+        {
+            Description = $"images or folders of images (.jpg, .jpeg, .png), each at most {limits.MaxPixels:N0} pixels and {limits.MaxSide} a side (checked from the file header)",
+            Arity = ArgumentArity.OneOrMore,
+        };
         var model = new Option<string?>("--model")
         {
             Description = $"converted .safetensors model (nativeseg convert); default: {DefaultModel.RelativePath}, the small model trained on `nativeseg synth` shapes",

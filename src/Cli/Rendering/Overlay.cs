@@ -26,10 +26,13 @@ internal static class Overlay
         foreach (int i in order)
         {
             var color = Palette[i % Palette.Length];
-            var mask = instances[i].Mask.ToRowMajor();
-            for (int p = 0; p < mask.Length; p++)
-                if (mask[p] != 0)
-                    for (int c = 0; c < 3; c++) pixels[p * 3 + c] = (byte)((pixels[p * 3 + c] + color[c]) / 2);
+            // Tinted straight from the runs: a full-image mask per instance would cost instances × pixels.
+            foreach (var (x, y0, y1) in instances[i].Mask.ColumnRuns())
+                for (int y = y0; y < y1; y++)
+                {
+                    long p = ((long)y * w + x) * 3;
+                    for (int c = 0; c < 3; c++) pixels[p + c] = (byte)((pixels[p + c] + color[c]) / 2);
+                }
         }
         foreach (int i in order)
         {

@@ -20,7 +20,10 @@ public enum PasteMethod
     Torchvision,
 }
 
-/// <summary>Pastes per-instance mask probabilities [R, M, M] into binary image masks uint8 [R, H, W].</summary>
+/// <summary>
+/// Pastes per-instance mask probabilities [R, M, M] into binary image masks, each over its own
+/// <see cref="PasteRegion"/> only (see <see cref="MaskRleEncoder"/> for whole images in bounded memory).
+/// </summary>
 public static class MaskPaste
 {
     private const string Op = "mask_paste";
@@ -30,16 +33,35 @@ public static class MaskPaste
 
     private static KernelSource Source => KernelCatalog.Get("MaskPaste/MaskPaste.cu");
 
+    /// <summary>The region of each box (any device) in an image of the given size.</summary>
+    /// <param name="m">The masks' side: torchvision's expanded box depends on it.</param>
+    public static PasteRegion[] Regions(Tensor boxes, int m, int imageHeight, int imageWidth, PasteMethod method)
+    {
+        Check.Rank(boxes, 2, Op, "boxes");
+        Check.DType(boxes, DType.Float32, Op, "boxes");
+        Check.That(boxes.Shape[1] == 4, Op, $"boxes must be [R, 4], got {boxes.Shape}");
+        var values = boxes.ToArray<float>();
+        var regions = new PasteRegion[boxes.Shape[0]];
+        for (int r = 0; r < regions.Length; r++) regions[r] = RegionOf(values.AsSpan(r * 4, 4), m, imageHeight, imageWidth, method);
+        return regions;
+    }
+
     /// <param name="masks">Probabilities [R, M, M] or [R, 1, M, M] (float32).</param>
     /// <param name="boxes">[R, 4] (x1, y1, x2, y2) in output-image pixels.</param>
-    public static Tensor Paste(Tensor masks, Tensor boxes, int imageHeight, int imageWidth, PasteMethod method, float threshold = 0.5f)
+    /// <returns>Each mask's region of the image, row-major, the regions one after another in a uint8 tensor.</returns>
+    public static PastedMasks Paste(Tensor masks, Tensor boxes, int imageHeight, int imageWidth, PasteMethod method, float threshold = 0.5f)
     {
         int m = Validate(masks, boxes, imageHeight, imageWidth);
-        var output = Tensor.Empty(boxes.Device, DType.UInt8, boxes.Shape[0], imageHeight, imageWidth);
-        if (output.Numel == 0) return output;
-        if (boxes.Device.IsCpu) RunCpu(masks, boxes, output, m, method, threshold);
-        else Launch(masks, boxes, output, m, method, threshold);
-        return output;
+        var regions = Regions(boxes, m, imageHeight, imageWidth, method);
+        var offsets = new long[regions.Length + 1];
+        for (int r = 0; r < regions.Length; r++) offsets[r + 1] = offsets[r] + regions[r].Area;
+        Check.That(offsets[^1] <= int.MaxValue, Op, $"the {regions.Length} masks' regions hold {offsets[^1]} pixels, more than one tensor can; paste fewer at a time (MaskRleEncoder does)");
+        var bits = Tensor.Empty(boxes.Device, DType.UInt8, (int)offsets[^1]);
+        var pasted = new PastedMasks(bits, regions, offsets, imageHeight, imageWidth);
+        if (bits.Numel == 0) return pasted;
+        if (boxes.Device.IsCpu) RunCpu(masks, boxes, pasted, m, method, threshold);
+        else Launch(masks, boxes, pasted, m, method, threshold);
+        return pasted;
     }
 
     /// <summary>
@@ -51,7 +73,7 @@ public static class MaskPaste
         int m = Validate(masks, boxes, imageHeight, imageWidth);
         var output = Tensor.Empty(boxes.Device, DType.Float32, boxes.Shape[0], imageHeight, imageWidth);
         if (output.Numel == 0) return output;
-        if (boxes.Device.IsCpu) RunCpu(masks, boxes, output, m, PasteMethod.Torchvision, 0);
+        if (boxes.Device.IsCpu) RunCpuProbabilities(masks, boxes, output, m);
         else LaunchProbabilities(masks, boxes, output, m);
         return output;
     }
@@ -70,27 +92,64 @@ public static class MaskPaste
         return m;
     }
 
-    /// <summary>Binary masks into a uint8 output; a float32 output (torchvision only) receives the probabilities.</summary>
-    private static unsafe void RunCpu(Tensor masks, Tensor boxes, Tensor output, int m, PasteMethod method, float threshold)
+    /// <summary>The pixels the method can set for <paramref name="box"/>, clipped to the image.</summary>
+    private static PasteRegion RegionOf(ReadOnlySpan<float> box, int m, int height, int width, PasteMethod method)
     {
-        int count = output.Shape[0], height = output.Shape[1], width = output.Shape[2];
+        if (method == PasteMethod.Torchvision)
+        {
+            var e = TorchvisionBox.Of(box, m);
+            return PasteRegion.Between(Math.Max(e.X0, 0), Math.Max(e.Y0, 0), Math.Min(e.X1 + 1, width), Math.Min(e.Y1 + 1, height));
+        }
+        // Pixels further than one pixel outside the box cannot reach 0.5; detectron2's CPU path skips them.
+        int xLo = (int)MathF.Max(MathF.Floor(box[0]) - 1, 0), yLo = (int)MathF.Max(MathF.Floor(box[1]) - 1, 0);
+        int xHi = (int)MathF.Min(MathF.Ceiling(box[2]) + 1, width), yHi = (int)MathF.Min(MathF.Ceiling(box[3]) + 1, height);
+        return PasteRegion.Between(xLo, yLo, xHi, yHi);
+    }
+
+    /// <summary>Where image pixel (x, y) lands in an output buffer: index (y − Top)·Stride + x − Left.</summary>
+    private readonly record struct Layout(int Left, int Top, int Stride)
+    {
+        public int Index(int x, int y) => (y - Top) * Stride + x - Left;
+    }
+
+    private static unsafe void RunCpu(Tensor masks, Tensor boxes, PastedMasks pasted, int m, PasteMethod method, float threshold)
+    {
         float* maskData = (float*)masks.Pointer, boxData = (float*)boxes.Pointer;
-        bool probabilities = output.DType == DType.Float32;
+        byte* outData = (byte*)pasted.Bits.Pointer;
+        int width = pasted.ImageWidth;
+        CpuThreads.For(pasted.Regions.Count, (start, end) =>
+        {
+            var columns = new Column[width];
+            for (int r = start; r < end; r++)
+            {
+                var region = pasted.Regions[r];
+                var dst = new Span<byte>(outData + pasted.Offset(r), (int)region.Area);
+                var layout = new Layout(region.X, region.Y, region.Width);
+                var mask = new ReadOnlySpan<float>(maskData + (long)r * m * m, m * m);
+                var box = new ReadOnlySpan<float>(boxData + r * 4, 4);
+                if (method == PasteMethod.Detectron2) PasteDetectron2(mask, m, box, region, dst, layout, threshold, columns);
+                else PasteTorchvision(mask, m, box, region, dst, default, layout, threshold, columns);
+            }
+        });
+    }
+
+    private static unsafe void RunCpuProbabilities(Tensor masks, Tensor boxes, Tensor output, int m)
+    {
+        int height = output.Shape[1], width = output.Shape[2];
+        float* maskData = (float*)masks.Pointer, boxData = (float*)boxes.Pointer;
         nint outData = output.Pointer;
-        CpuThreads.For(count, (start, end) =>
+        CpuThreads.For(output.Shape[0], (start, end) =>
         {
             var columns = new Column[width];
             for (int r = start; r < end; r++)
             {
                 int plane = height * width;
-                var binary = probabilities ? default : new Span<byte>((byte*)outData + (long)r * plane, plane);
-                var probs = probabilities ? new Span<float>((float*)outData + (long)r * plane, plane) : default;
-                binary.Clear();
+                var probs = new Span<float>((float*)outData + (long)r * plane, plane);
                 probs.Clear();
                 var mask = new ReadOnlySpan<float>(maskData + (long)r * m * m, m * m);
                 var box = new ReadOnlySpan<float>(boxData + r * 4, 4);
-                if (method == PasteMethod.Detectron2) PasteDetectron2(mask, m, box, binary, height, width, threshold, columns);
-                else PasteTorchvision(mask, m, box, binary, probs, height, width, threshold, columns);
+                var region = RegionOf(box, m, height, width, PasteMethod.Torchvision);
+                PasteTorchvision(mask, m, box, region, default, probs, new Layout(0, 0, width), 0, columns);
             }
         });
     }
@@ -101,12 +160,10 @@ public static class MaskPaste
     /// <summary>An output column's interpolation taps and weights, the same for every row of one mask.</summary>
     private record struct Column(int I0, int I1, float W0, float W1);
 
-    private static void PasteDetectron2(ReadOnlySpan<float> mask, int m, ReadOnlySpan<float> box, Span<byte> dst, int height, int width, float threshold, Column[] columns)
+    private static void PasteDetectron2(ReadOnlySpan<float> mask, int m, ReadOnlySpan<float> box, PasteRegion region, Span<byte> dst, Layout layout, float threshold, Column[] columns)
     {
         float x0 = box[0], y0 = box[1], x1 = box[2], y1 = box[3];
-        // Pixels further than one pixel outside the box cannot reach 0.5; detectron2's CPU path skips them.
-        int xLo = (int)MathF.Max(MathF.Floor(x0) - 1, 0), yLo = (int)MathF.Max(MathF.Floor(y0) - 1, 0);
-        int xHi = (int)MathF.Min(MathF.Ceiling(x1) + 1, width), yHi = (int)MathF.Min(MathF.Ceiling(y1) + 1, height);
+        int xLo = region.X, xHi = region.X + region.Width;
         float half = m / 2f;
         for (int x = xLo; x < xHi; x++)
         {
@@ -115,13 +172,12 @@ public static class MaskPaste
             float fx = MathF.Floor(ix), w = ix - fx;
             columns[x] = new Column((int)fx, (int)fx + 1, 1f - w, w);
         }
-        for (int y = yLo; y < yHi; y++)
+        for (int y = region.Y; y < region.Y + region.Height; y++)
         {
             float gy = (y + 0.5f - y0) / (y1 - y0) * 2f - 1f;
             float iy = (gy + 1f) * half - 0.5f;
             float fy = MathF.Floor(iy), n = iy - fy, s = 1f - n;
             int cy = (int)fy;
-            var row = dst.Slice(y * width, width);
             for (int x = xLo; x < xHi; x++)
             {
                 var c = columns[x];
@@ -129,7 +185,7 @@ public static class MaskPaste
                 v += Tap(mask, m, cy, c.I1) * (s * c.W1);
                 v += Tap(mask, m, cy + 1, c.I0) * (n * c.W0);
                 v += Tap(mask, m, cy + 1, c.I1) * (n * c.W1);
-                row[x] = (byte)(v >= threshold ? 1 : 0);
+                dst[layout.Index(x, y)] = (byte)(v >= threshold ? 1 : 0);
             }
         }
     }
@@ -146,27 +202,42 @@ public static class MaskPaste
         return new Column(i0, i0 + (i0 < inSize - 1 ? 1 : 0), 1f - l1, l1);
     }
 
+    /// <summary>
+    /// torchvision's integer box: the float box expanded by (M + 2p) / M about its centre and truncated; the
+    /// padded mask is resized to its Width × Height pixels.
+    /// </summary>
+    private readonly record struct TorchvisionBox(long X0, long Y0, long X1, long Y1)
+    {
+        public int Width => (int)Math.Max(X1 - X0 + 1, 1);
+
+        public int Height => (int)Math.Max(Y1 - Y0 + 1, 1);
+
+        public static TorchvisionBox Of(ReadOnlySpan<float> box, int m)
+        {
+            float scale = (float)(m + 2 * TorchvisionPadding) / m;
+            float wHalf = (box[2] - box[0]) * 0.5f * scale, hHalf = (box[3] - box[1]) * 0.5f * scale;
+            float xc = (box[2] + box[0]) * 0.5f, yc = (box[3] + box[1]) * 0.5f;
+            return new((long)(xc - wHalf), (long)(yc - hHalf), (long)(xc + wHalf), (long)(yc + hHalf));
+        }
+    }
+
     /// <summary>Writes <paramref name="probs"/> when it is not empty, else the thresholded <paramref name="binary"/>.</summary>
-    private static void PasteTorchvision(ReadOnlySpan<float> mask, int m, ReadOnlySpan<float> box, Span<byte> binary, Span<float> probs, int height, int width, float threshold, Column[] columns)
+    private static void PasteTorchvision(ReadOnlySpan<float> mask, int m, ReadOnlySpan<float> box, PasteRegion region, Span<byte> binary, Span<float> probs, Layout layout, float threshold, Column[] columns)
     {
         const int p = TorchvisionPadding;
         int padded = m + 2 * p;
-        float scale = (float)padded / m;
-        float wHalf = (box[2] - box[0]) * 0.5f * scale, hHalf = (box[3] - box[1]) * 0.5f * scale;
-        float xc = (box[2] + box[0]) * 0.5f, yc = (box[3] + box[1]) * 0.5f;
-        long bx0 = (long)(xc - wHalf), bx1 = (long)(xc + wHalf), by0 = (long)(yc - hHalf), by1 = (long)(yc + hHalf);
-        int bw = (int)Math.Max(bx1 - bx0 + 1, 1), bh = (int)Math.Max(by1 - by0 + 1, 1);
-        int xStart = (int)Math.Max(bx0, 0), xEnd = (int)Math.Min(bx1 + 1, width);
-        int yStart = (int)Math.Max(by0, 0), yEnd = (int)Math.Min(by1 + 1, height);
+        var e = TorchvisionBox.Of(box, m);
+        int bw = e.Width, bh = e.Height;
+        int xStart = region.X, xEnd = region.X + region.Width;
         // Taps index the padded mask; shifting by the padding reads the zero border as "outside".
         for (int x = xStart; x < xEnd; x++)
         {
-            var c = Linear((int)(x - bx0), padded, bw);
+            var c = Linear((int)(x - e.X0), padded, bw);
             columns[x] = c with { I0 = c.I0 - p, I1 = c.I1 - p };
         }
-        for (int y = yStart; y < yEnd; y++)
+        for (int y = region.Y; y < region.Y + region.Height; y++)
         {
-            var r = Linear((int)(y - by0), padded, bh);
+            var r = Linear((int)(y - e.Y0), padded, bh);
             int y0 = r.I0 - p, y1 = r.I1 - p;
             for (int x = xStart; x < xEnd; x++)
             {
@@ -174,9 +245,37 @@ public static class MaskPaste
                 float top = Tap(mask, m, y0, c.I0) * c.W0 + Tap(mask, m, y0, c.I1) * c.W1;
                 float bottom = Tap(mask, m, y1, c.I0) * c.W0 + Tap(mask, m, y1, c.I1) * c.W1;
                 float v = top * r.W0 + bottom * r.W1;
-                if (probs.IsEmpty) binary[y * width + x] = (byte)(v > threshold ? 1 : 0);
-                else probs[y * width + x] = v;
+                if (probs.IsEmpty) binary[layout.Index(x, y)] = (byte)(v > threshold ? 1 : 0);
+                else probs[layout.Index(x, y)] = v;
             }
+        }
+    }
+
+    private static unsafe void Launch(Tensor masks, Tensor boxes, PastedMasks pasted, int m, PasteMethod method, float threshold)
+    {
+        var gpu = boxes.Device.Gpu;
+        var flat = new int[pasted.Regions.Count * 4];
+        for (int r = 0; r < pasted.Regions.Count; r++)
+        {
+            var region = pasted.Regions[r];
+            (flat[r * 4], flat[r * 4 + 1], flat[r * 4 + 2], flat[r * 4 + 3]) = (region.X, region.Y, region.Width, region.Height);
+        }
+        using var hostRegions = Tensor.FromArray(flat, pasted.Regions.Count, 4);
+        using var hostOffsets = Tensor.FromArray(pasted.Offsets, pasted.Offsets.Length);
+        using var regions = hostRegions.To(boxes.Device);
+        using var offsets = hostOffsets.To(boxes.Device);
+        nint maskPtr = masks.Pointer, boxPtr = boxes.Pointer, regionPtr = regions.Pointer, offsetPtr = offsets.Pointer, outPtr = pasted.Bits.Pointer;
+        int count = pasted.Regions.Count, padding = TorchvisionPadding;
+        var grid = Dim3.Cover(pasted.Bits.Numel, 256);
+        if (method == PasteMethod.Detectron2)
+        {
+            void** args = stackalloc void*[] { &maskPtr, &boxPtr, &regionPtr, &offsetPtr, &outPtr, &count, &m, &threshold };
+            gpu.Launch(gpu.GetKernel(Source, "mask_paste_regions_detectron2_f32"), grid, new Dim3(256), 0, args, 8);
+        }
+        else
+        {
+            void** args = stackalloc void*[] { &maskPtr, &boxPtr, &regionPtr, &offsetPtr, &outPtr, &count, &m, &padding, &threshold };
+            gpu.Launch(gpu.GetKernel(Source, "mask_paste_regions_torchvision_f32"), grid, new Dim3(256), 0, args, 9);
         }
     }
 

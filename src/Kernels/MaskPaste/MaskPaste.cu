@@ -1,6 +1,8 @@
 #include "nativeseg.cuh"
 
-// Pastes per-instance M×M mask probabilities into full-image binary masks, one thread per output pixel.
+// Pastes per-instance M×M mask probabilities into binary masks, one thread per output pixel. A binary mask
+// covers only its region (the pixels its box can reach), so memory grows with box areas, not with
+// instances × image pixels; only the probabilities, for the parity harness, cover the whole image.
 // Every step is unfused float arithmetic in the reference's order: a pixel flips when its interpolated
 // probability moves across 0.5 by one ulp.
 
@@ -17,38 +19,60 @@ __device__ inline float mp_tap(const float* mask, int m, int y, int x)
     return (y >= 0 && y < m && x >= 0 && x < m) ? mask[y * m + x] : 0.0f;
 }
 
-// detectron2 _do_paste_mask: grid_sample (bilinear, zero padding, align_corners=False) at pixel centres,
-// limited to [floor(x0) - 1, ceil(x1) + 1) × [floor(y0) - 1, ceil(y1) + 1) clipped to the image; >= threshold.
-extern "C" __global__ void mask_paste_detectron2_f32(
-    const float* masks, const float* boxes, uint8_t* out, int count, int m, int height, int width, float threshold)
+// Index of the region that packed pixel i belongs to: the last r with offsets[r] <= i (offsets has count + 1
+// entries, the last being the total), so empty regions are skipped.
+__device__ inline int mp_region_of(const int64_t* offsets, int count, int64_t i)
 {
-    int64_t total = (int64_t)count * height * width;
-    NS_GRID_LOOP(i, total) {
-        int x = (int)(i % width);
-        int y = (int)((i / width) % height);
-        int r = (int)(i / ((int64_t)width * height));
-        const float* b = boxes + (int64_t)r * 4;
-        float x0 = b[0], y0 = b[1], x1 = b[2], y1 = b[3];
-        float x_lo = fmaxf(floorf(x0) - 1.0f, 0.0f), y_lo = fmaxf(floorf(y0) - 1.0f, 0.0f);
-        float x_hi = fminf(ceilf(x1) + 1.0f, (float)width), y_hi = fminf(ceilf(y1) + 1.0f, (float)height);
-        uint8_t on = 0;
-        if ((float)x >= x_lo && (float)x < x_hi && (float)y >= y_lo && (float)y < y_hi) {
-            float gx = mp_add(mp_mul((mp_add((float)x, 0.5f) - x0) / (x1 - x0), 2.0f), -1.0f);
-            float gy = mp_add(mp_mul((mp_add((float)y, 0.5f) - y0) / (y1 - y0), 2.0f), -1.0f);
-            float half = (float)m / 2.0f;
-            float ix = mp_add(mp_mul(mp_add(gx, 1.0f), half), -0.5f);
-            float iy = mp_add(mp_mul(mp_add(gy, 1.0f), half), -0.5f);
-            float fx = floorf(ix), fy = floorf(iy);
-            float w = ix - fx, n = iy - fy, e = 1.0f - w, s = 1.0f - n;
-            int cx = (int)fx, cy = (int)fy;
-            const float* mask = masks + (int64_t)r * m * m;
-            float v = mp_mul(mp_tap(mask, m, cy, cx), mp_mul(s, e));
-            v = mp_add(v, mp_mul(mp_tap(mask, m, cy, cx + 1), mp_mul(s, w)));
-            v = mp_add(v, mp_mul(mp_tap(mask, m, cy + 1, cx), mp_mul(n, e)));
-            v = mp_add(v, mp_mul(mp_tap(mask, m, cy + 1, cx + 1), mp_mul(n, w)));
-            on = v >= threshold ? 1 : 0;
-        }
-        out[i] = on;
+    int lo = 0, hi = count - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (offsets[mid] <= i) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+}
+
+// Image pixel (x, y) of packed pixel i in region r; regions are (x, y, width, height), row-major inside.
+__device__ inline void mp_region_pixel(const int* regions, const int64_t* offsets, int r, int64_t i, int* x, int* y)
+{
+    const int* region = regions + (int64_t)r * 4;
+    int64_t local = i - offsets[r];
+    *x = region[0] + (int)(local % region[2]);
+    *y = region[1] + (int)(local / region[2]);
+}
+
+// detectron2 _do_paste_mask: grid_sample (bilinear, zero padding, align_corners=False) at pixel centres;
+// >= threshold. Only pixels in [floor(x0) - 1, ceil(x1) + 1) × [floor(y0) - 1, ceil(y1) + 1) can be set: the
+// host clips that rectangle to the image as the mask's region (MaskPaste.RegionOf) and asks for no others.
+__device__ inline uint8_t mp_detectron2_on(const float* masks, const float* boxes, int r, int m, int x, int y, float threshold)
+{
+    const float* b = boxes + (int64_t)r * 4;
+    float x0 = b[0], y0 = b[1], x1 = b[2], y1 = b[3];
+    float gx = mp_add(mp_mul((mp_add((float)x, 0.5f) - x0) / (x1 - x0), 2.0f), -1.0f);
+    float gy = mp_add(mp_mul((mp_add((float)y, 0.5f) - y0) / (y1 - y0), 2.0f), -1.0f);
+    float half = (float)m / 2.0f;
+    float ix = mp_add(mp_mul(mp_add(gx, 1.0f), half), -0.5f);
+    float iy = mp_add(mp_mul(mp_add(gy, 1.0f), half), -0.5f);
+    float fx = floorf(ix), fy = floorf(iy);
+    float w = ix - fx, n = iy - fy, e = 1.0f - w, s = 1.0f - n;
+    int cx = (int)fx, cy = (int)fy;
+    const float* mask = masks + (int64_t)r * m * m;
+    float v = mp_mul(mp_tap(mask, m, cy, cx), mp_mul(s, e));
+    v = mp_add(v, mp_mul(mp_tap(mask, m, cy, cx + 1), mp_mul(s, w)));
+    v = mp_add(v, mp_mul(mp_tap(mask, m, cy + 1, cx), mp_mul(n, e)));
+    v = mp_add(v, mp_mul(mp_tap(mask, m, cy + 1, cx + 1), mp_mul(n, w)));
+    return v >= threshold ? 1 : 0;
+}
+
+// Binary masks, each over its own region only, the regions packed one after another.
+extern "C" __global__ void mask_paste_regions_detectron2_f32(
+    const float* masks, const float* boxes, const int* regions, const int64_t* offsets, uint8_t* out,
+    int count, int m, float threshold)
+{
+    NS_GRID_LOOP(i, offsets[count]) {
+        int r = mp_region_of(offsets, count, i);
+        int x, y;
+        mp_region_pixel(regions, offsets, r, i, &x, &y);
+        out[i] = mp_detectron2_on(masks, boxes, r, m, x, y, threshold);
     }
 }
 
@@ -93,15 +117,16 @@ __device__ inline float mp_torchvision_value(const float* masks, const float* bo
     return mp_add(mp_mul(top, ly0), mp_mul(bottom, ly));
 }
 
-// Binary masks: value > threshold (torchvision's references and maskrcnn-benchmark's Masker).
-extern "C" __global__ void mask_paste_torchvision_f32(
-    const float* masks, const float* boxes, uint8_t* out, int count, int m, int padding, int height, int width, float threshold)
+// Binary masks over their regions, packed as above: value > threshold (torchvision's references and
+// maskrcnn-benchmark's Masker).
+extern "C" __global__ void mask_paste_regions_torchvision_f32(
+    const float* masks, const float* boxes, const int* regions, const int64_t* offsets, uint8_t* out,
+    int count, int m, int padding, float threshold)
 {
-    int64_t total = (int64_t)count * height * width;
-    NS_GRID_LOOP(i, total) {
-        int x = (int)(i % width);
-        int y = (int)((i / width) % height);
-        int r = (int)(i / ((int64_t)width * height));
+    NS_GRID_LOOP(i, offsets[count]) {
+        int r = mp_region_of(offsets, count, i);
+        int x, y;
+        mp_region_pixel(regions, offsets, r, i, &x, &y);
         out[i] = mp_torchvision_value(masks, boxes, r, m, padding, x, y) > threshold ? 1 : 0;
     }
 }

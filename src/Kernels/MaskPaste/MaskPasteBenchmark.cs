@@ -3,7 +3,7 @@ using NativeSeg.Engine.Tensors;
 
 namespace NativeSeg.Kernels.MaskPaste;
 
-/// <summary>Pasting the final detections' 28×28 masks into an 800×1216 image, both methods.</summary>
+/// <summary>Pasting the final detections' 28×28 masks into an 800×1216 image, both methods, each mask over its region only.</summary>
 internal sealed class MaskPasteBenchmark : KernelBenchmark<MaskPasteBenchmark.Size>
 {
     public sealed record Size(int Masks, int Height, int Width, PasteMethod Method);
@@ -22,16 +22,17 @@ internal sealed class MaskPasteBenchmark : KernelBenchmark<MaskPasteBenchmark.Si
 
     protected override (long Flops, long Bytes) Cost(Size s)
     {
-        long pixels = (long)s.Masks * s.Height * s.Width;
-        // Every output byte is written; about a tenth of them lie in a box and interpolate (four taps).
-        return (pixels / 10 * 8, s.Masks * (28 * 28 + 4) * sizeof(float) + pixels);
+        // Every output byte is a region pixel that interpolates four taps; the first copy's boxes stand for all.
+        using var boxes = Tensor.FromArray(MaskPasteChecks.RandomBoxes(1, s.Masks, s.Height, s.Width), s.Masks, 4);
+        long pixels = MaskPaste.Regions(boxes, 28, s.Height, s.Width, s.Method).Sum(r => r.Area);
+        return (pixels * 8, s.Masks * (28 * 28 + 4) * sizeof(float) + pixels);
     }
 
     protected override BenchmarkCase Setup(Device device, Size s, int copies) =>
         Case(device, copies, s.Masks, s.Height, s.Width, (masks, boxes) => MaskPaste.Paste(masks, boxes, s.Height, s.Width, s.Method));
 
     /// <summary>Per copy random 28×28 masks and boxes inside the image (seeded by copy), run through <paramref name="paste"/>; the probabilities benchmark shares it.</summary>
-    internal static BenchmarkCase Case(Device device, int copies, int count, int height, int width, Func<Tensor, Tensor, Tensor> paste)
+    internal static BenchmarkCase Case(Device device, int copies, int count, int height, int width, Func<Tensor, Tensor, IDisposable> paste)
     {
         var masks = new Tensor[copies];
         var boxes = new Tensor[copies];

@@ -51,7 +51,8 @@ internal static class MaskPasteChecks
         {
             using var masks = RandomTensors.Uniform(device, count + m, 0, 1, count, m, m);
             using var boxes = RandomTensors.OnDevice(Tensor.FromArray(RandomBoxes(count, count, height, width), count, 4), device);
-            return [RandomTensors.ToCpu(MaskPaste.Paste(masks, boxes, height, width, method))];
+            using var pasted = MaskPaste.Paste(masks, boxes, height, width, method);
+            return [RandomTensors.ToCpu(pasted.Bits.Share())];
         }
     }
 

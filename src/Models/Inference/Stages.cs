@@ -14,8 +14,8 @@ public static class Stages
     public const string Rpn = "rpn";
     public const string BoxHead = "box head";
     public const string MaskHead = "mask head";
-    public const string Paste = "paste";
-    public const string Encode = "encode (rle)";
+    /// <summary>Pasting the masks into the image and encoding them as COCO RLE, interleaved a chunk at a time.</summary>
+    public const string Paste = "paste+rle";
 
-    public static IReadOnlyList<string> All { get; } = [Decode, Preprocess, Backbone, FcosHead, Rpn, BoxHead, MaskHead, Paste, Encode];
+    public static IReadOnlyList<string> All { get; } = [Decode, Preprocess, Backbone, FcosHead, Rpn, BoxHead, MaskHead, Paste];
 }

@@ -19,11 +19,7 @@ public static class ImagePreprocessor
         var rgb = image.ToRgb();
         var (height, width) = config.ResizedSize(rgb.Height, rgb.Width);
         Tensor normalised;
-        if (config.Flavour == PreprocessFlavour.Torchvision)
-        {
-            using var full = Normalise(rgb, config);
-            normalised = Resize.Bilinear(full, height, width, alignCorners: false);
-        }
+        if (config.Flavour == PreprocessFlavour.Torchvision) normalised = NormaliseAndResize(rgb, config, height, width);
         else
         {
             normalised = Normalise(PillowResize.Bilinear(rgb, width, height), config);
@@ -41,17 +37,36 @@ public static class ImagePreprocessor
         int plane = rgb.Width * rgb.Height;
         var result = Tensor.Empty(Device.Cpu, DType.Float32, 1, 3, rgb.Height, rgb.Width);
         var dst = result.AsSpan<float>();
-        var src = rgb.Pixels;
+        for (int c = 0; c < 3; c++) NormaliseChannel(rgb, config, c, dst.Slice(c * plane, plane));
+        return result;
+    }
+
+    /// <summary>
+    /// torchvision's normalise-then-resize, one channel at a time: bilinear resizing treats channels alone,
+    /// so the values are the same while the full-size float copy is one channel (4 bytes per image pixel), not three.
+    /// </summary>
+    private static Tensor NormaliseAndResize(Image rgb, PreprocessConfig config, int height, int width)
+    {
+        var result = Tensor.Empty(Device.Cpu, DType.Float32, 1, 3, height, width);
+        using var full = Tensor.Empty(Device.Cpu, DType.Float32, 1, 1, rgb.Height, rgb.Width);
         for (int c = 0; c < 3; c++)
         {
-            int from = config.Bgr ? 2 - c : c;
-            float mean = config.PixelMean[c], std = config.PixelStd[c];
-            var lookup = new float[256];
-            for (int v = 0; v < 256; v++) lookup[v] = (Value((byte)v, config.Flavour) - mean) / std;
-            var channel = dst.Slice(c * plane, plane);
-            for (int i = 0; i < plane; i++) channel[i] = lookup[src[i * 3 + from]];
+            NormaliseChannel(rgb, config, c, full.AsSpan<float>());
+            using var resized = Resize.Bilinear(full, height, width, alignCorners: false);
+            resized.AsSpan<float>().CopyTo(result.AsSpan<float>().Slice(c * height * width, height * width));
         }
         return result;
+    }
+
+    /// <summary>Channel <paramref name="c"/> (in the network's order) of the image, normalised, into <paramref name="channel"/>.</summary>
+    private static void NormaliseChannel(Image rgb, PreprocessConfig config, int c, Span<float> channel)
+    {
+        int from = config.Bgr ? 2 - c : c;
+        float mean = config.PixelMean[c], std = config.PixelStd[c];
+        var lookup = new float[256];
+        for (int v = 0; v < 256; v++) lookup[v] = (Value((byte)v, config.Flavour) - mean) / std;
+        var src = rgb.Pixels;
+        for (int i = 0; i < channel.Length; i++) channel[i] = lookup[src[i * 3 + from]];
     }
 
     // Each in float32, as torch computes it: to_tensor divides by 255, maskrcnn-benchmark multiplies back

@@ -139,15 +139,31 @@ public sealed class Rle
     public byte[] ToRowMajor()
     {
         var m = new byte[(long)Height * Width];
+        foreach (var (x, y0, y1) in ColumnRuns())
+            for (int y = y0; y < y1; y++) m[(long)y * Width + x] = 1;
+        return m;
+    }
+
+    /// <summary>
+    /// The set pixels as vertical runs in scan order, each rows [Y0, Y1) of column X: what a reader that
+    /// draws a mask needs without a mask-sized buffer.
+    /// </summary>
+    public IEnumerable<(int X, int Y0, int Y1)> ColumnRuns()
+    {
         long p = 0;
         for (int j = 0; j < _counts.Length; j++)
         {
+            long end = p + _counts[j];
+            // A run of ones may cross into later columns: one piece per column it touches.
             if ((j & 1) == 1)
-                for (long q = p; q < p + _counts[j]; q++)
-                    m[(q % Height) * Width + q / Height] = 1;
-            p += _counts[j];
+                for (long q = p; q < end;)
+                {
+                    long column = q / Height, stop = Math.Min(end, (column + 1) * Height);
+                    yield return ((int)column, (int)(q - column * Height), (int)(stop - column * Height));
+                    q = stop;
+                }
+            p = end;
         }
-        return m;
     }
 
     /// <summary>

@@ -109,9 +109,9 @@ public class DetectionFixtureTests
         using var masks = file.Load("masks");
         using var boxes = file.Load("boxes");
         using var expected = file.Load(name + ".out");
-        using var actual = MaskPasteOp.Paste(masks, boxes, expected.Shape[1], expected.Shape[2], method);
-        Assert.Equal(expected.Shape, actual.Shape);
-        byte[] e = expected.AsSpan<byte>().ToArray(), a = actual.AsSpan<byte>().ToArray();
+        var rles = MaskRleEncoder.Encode(masks, boxes, expected.Shape[1], expected.Shape[2], method);
+        Assert.Equal(expected.Shape[0], rles.Length);
+        byte[] e = expected.AsSpan<byte>().ToArray(), a = [.. rles.SelectMany(r => r.ToRowMajor())];
         int plane = expected.Shape[1] * expected.Shape[2];
         for (int i = 0; i < e.Length; i++)
             Assert.True(e[i] == a[i], $"{name}: mask {i / plane} pixel ({i % plane / expected.Shape[2]}, {i % expected.Shape[2]}): reference {e[i]}, ours {a[i]}");

@@ -113,8 +113,7 @@ public class DetectionOpTests
     {
         using var masks = Tensor.FromArray(Enumerable.Repeat(1f, 28 * 28).ToArray(), 1, 28, 28);
         using var boxes = Tensor.FromArray(new float[] { 2, 3, 12, 9 }, 1, 4);
-        using var pasted = MaskPasteOp.Paste(masks, boxes, 15, 20, method);
-        var v = pasted.AsSpan<byte>();
+        var v = MaskRleEncoder.Encode(masks, boxes, 15, 20, method)[0].ToRowMajor();
         for (int y = 0; y < 15; y++)
         for (int x = 0; x < 20; x++)
         {
