@@ -28,7 +28,7 @@ public class TorchvisionImageParityTests
         using var fixture = SafetensorsFile.Open(FixturePaths.Fixture("maskrcnn_torchvision_images.safetensors"));
         using var pixels = fixture.Load(image + ".pixels");
         int height = pixels.Shape[0], width = pixels.Shape[1];
-        var ours = Segment(fixture.Metadata, new Image(width, height, 3, pixels.AsSpan<byte>().ToArray()));
+        var ours = Segment(fixture.Metadata, [new Image(width, height, 3, pixels.AsSpan<byte>().ToArray())])[0];
 
         var reference = Reference(fixture, image, width, height);
         var outcome = DetectionMatching.Match(reference, ours, width, height);
@@ -52,15 +52,9 @@ public class TorchvisionImageParityTests
         Assert.True(fixture.Metadata["image.sha256"] == Convert.ToHexStringLower(SHA256.HashData(input.Pixels)),
             $"{file} does not decode to the pixels torchvision ran on");
         int height = input.Height, width = input.Width;
-        var ours = Segment(fixture.Metadata, input);
+        var ours = Segment(fixture.Metadata, [input])[0];
 
-        using var boxes = fixture.Load("boxes");
-        using var scores = fixture.Load("scores");
-        using var labels = fixture.Load("labels");
-        var masks = RleFixture.Load(fixture, "masks", height, width);
-        float[] b = boxes.AsSpan<float>().ToArray(), s = scores.AsSpan<float>().ToArray();
-        long[] l = labels.AsSpan<long>().ToArray();
-        var reference = masks.Select((m, i) => new ReferenceDetection(b[(i * 4)..(i * 4 + 4)], s[i], l[i], m.ToRowMajor())).ToList();
+        var reference = RleReference(fixture, "", height, width);
         int onEdges = reference.Count(r => r.Box[0] == 0 || r.Box[1] == 0 || r.Box[2] == width || r.Box[3] == height);
         Assert.True(onEdges >= 5, $"only {onEdges} of the reference's boxes touch an image edge");
         var outcome = DetectionMatching.Match(reference, ours, width, height);
@@ -69,14 +63,26 @@ public class TorchvisionImageParityTests
         Assert.True(outcome.MinMaskIou >= 0.95, $"a matched mask has IoU {outcome.MinMaskIou:F4} with torchvision's");
     }
 
-    /// <summary>The instances of <paramref name="input"/> from the fixture's model, on the CPU.</summary>
-    private static IReadOnlyList<SegmentedInstance> Segment(IReadOnlyDictionary<string, string> meta, Image input)
+    /// <summary>The instances of each of <paramref name="inputs"/>, run as one batch by the fixture's model on the CPU.</summary>
+    internal static IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyDictionary<string, string> meta, IReadOnlyList<Image> inputs)
     {
         using var temp = new TempFolder();
         string path = temp.File("model.safetensors");
         WriteModel(path, meta);
         using var model = MaskRcnnModel.Load(path, Device.Cpu);
-        return model.Segment([input])[0];
+        return model.Segment(inputs);
+    }
+
+    /// <summary>Detections stored as {prefix}boxes, scores, labels and RLE masks.</summary>
+    internal static List<ReferenceDetection> RleReference(SafetensorsFile fixture, string prefix, int height, int width)
+    {
+        using var boxes = fixture.Load(prefix + "boxes");
+        using var scores = fixture.Load(prefix + "scores");
+        using var labels = fixture.Load(prefix + "labels");
+        float[] b = boxes.AsSpan<float>().ToArray(), s = scores.AsSpan<float>().ToArray();
+        long[] l = labels.AsSpan<long>().ToArray();
+        return RleFixture.Load(fixture, prefix + "masks", height, width)
+            .Select((m, i) => new ReferenceDetection(b[(i * 4)..(i * 4 + 4)], s[i], l[i], m.ToRowMajor())).ToList();
     }
 
     /// <summary>
