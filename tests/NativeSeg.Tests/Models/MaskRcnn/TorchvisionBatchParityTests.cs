@@ -26,10 +26,7 @@ public class TorchvisionBatchParityTests
         for (int n = 0; n < inputs.Count; n++)
         {
             var reference = TorchvisionImageParityTests.RleReference(fixture, Images[n] + ".batch.", inputs[n].Height, inputs[n].Width);
-            var outcome = DetectionMatching.Match(reference, ours[n], inputs[n].Width, inputs[n].Height);
-            Assert.True(outcome.Matched >= 0.95 * outcome.Total, $"{Images[n]}: {outcome.Matched} of torchvision's top {outcome.Total} batch detections matched");
-            Assert.True(outcome.MasksCompared >= 0.95 * outcome.Total, $"{Images[n]}: only {outcome.MasksCompared} masks compared");
-            Assert.True(outcome.MinMaskIou >= 0.95, $"{Images[n]}: a matched mask has IoU {outcome.MinMaskIou:F4} with torchvision's");
+            DetectionMatching.AssertParity(reference, ours[n], inputs[n].Width, inputs[n].Height, Images[n] + " in the batch");
         }
     }
 

@@ -30,11 +30,7 @@ public class TorchvisionImageParityTests
         int height = pixels.Shape[0], width = pixels.Shape[1];
         var ours = Segment(fixture.Metadata, [new Image(width, height, 3, pixels.AsSpan<byte>().ToArray())])[0];
 
-        var reference = Reference(fixture, image, width, height);
-        var outcome = DetectionMatching.Match(reference, ours, width, height);
-        Assert.True(outcome.Matched >= 0.95 * outcome.Total, $"{outcome.Matched} of torchvision's top {outcome.Total} detections matched");
-        Assert.True(outcome.MasksCompared >= 0.95 * outcome.Total, $"only {outcome.MasksCompared} masks compared");
-        Assert.True(outcome.MinMaskIou >= 0.95, $"a matched mask has IoU {outcome.MinMaskIou:F4} with torchvision's");
+        DetectionMatching.AssertParity(Reference(fixture, image, width, height), ours, width, height, image);
     }
 
     /// <summary>
@@ -57,10 +53,7 @@ public class TorchvisionImageParityTests
         var reference = RleReference(fixture, "", height, width);
         int onEdges = reference.Count(r => r.Box[0] == 0 || r.Box[1] == 0 || r.Box[2] == width || r.Box[3] == height);
         Assert.True(onEdges >= 5, $"only {onEdges} of the reference's boxes touch an image edge");
-        var outcome = DetectionMatching.Match(reference, ours, width, height);
-        Assert.True(outcome.Matched >= 48, $"{outcome.Matched} of torchvision's top {outcome.Total} detections matched");
-        Assert.True(outcome.MasksCompared >= 48, $"only {outcome.MasksCompared} masks compared");
-        Assert.True(outcome.MinMaskIou >= 0.95, $"a matched mask has IoU {outcome.MinMaskIou:F4} with torchvision's");
+        DetectionMatching.AssertParity(reference, ours, width, height, file, minMatched: 48);
     }
 
     /// <summary>The instances of each of <paramref name="inputs"/>, run as one batch by the fixture's model on the CPU.</summary>
