@@ -45,3 +45,16 @@ def save(path, tensors, metadata=None):
         f.write(text)
         for blob in blobs:
             f.write(blob)
+
+
+def rle_masks(key, binary):
+    """Binary masks [N, H, W] as COCO uncompressed RLE (column-major runs, the first of zeros), one mask's counts
+    after another: {key}.rle.counts and each mask's number of counts in {key}.rle.lengths (int32)."""
+    runs = []
+    for mask in np.asarray(binary, dtype=np.uint8):
+        flat = mask.T.reshape(-1)
+        edges = np.concatenate([[0], np.flatnonzero(np.diff(flat)) + 1, [flat.size]])
+        counts = np.diff(edges)
+        runs.append(np.concatenate([[0], counts]) if flat[0] else counts)
+    return {key + ".rle.lengths": np.array([len(r) for r in runs], dtype=np.int32),
+            key + ".rle.counts": np.concatenate(runs).astype(np.int32)}

@@ -27,8 +27,9 @@ TOP = 50
 CLS_DAMPING = 8.0
 
 
-def rule(name, shape):
-    """(offset, bound) of a tensor, as build/bench-maskrcnn-torch.py's hashed_model() fills it but for cls_score."""
+def rule(name, shape, mask_damping=1.0):
+    """(offset, bound) of a tensor, as build/bench-maskrcnn-torch.py's hashed_model() fills it but for cls_score
+    (and mask_fcn_logits when mask_damping is not 1)."""
     # BatchNorm near the identity but not equal to it, so the folded scale and shift matter; each block's
     # last one scaled down so the residual sums, and the FPN features, stay O(1).
     if name.endswith("running_var"):
@@ -43,18 +44,20 @@ def rule(name, shape):
         # A whole backbone's features are larger than the heads fixture's O(1) ones, and with its bound the
         # class scores saturate at exactly 1.0: ties whose order after NMS neither side defines.
         return 0.0, bound_for(name, shape) / CLS_DAMPING
+    if "mask_fcn_logits" in name and mask_damping != 1.0:
+        return 0.0, bound_for(name, shape) / mask_damping
     return 0.0, bound_for(name, shape)
 
 
-def hashed_model(meta):
+def hashed_model(meta, min_size=MIN_SIZE, max_size=MAX_SIZE, mask_damping=1.0):
     model = torchvision.models.detection.maskrcnn_resnet50_fpn(
-        weights=None, weights_backbone=None, min_size=MIN_SIZE, max_size=MAX_SIZE).eval()
+        weights=None, weights_backbone=None, min_size=min_size, max_size=max_size).eval()
     with torch.no_grad():
         for name, t in model.state_dict().items():
             if name.endswith("num_batches_tracked"):
                 continue
             shape = tuple(t.shape)
-            offset, bound = rule(name, shape)
+            offset, bound = rule(name, shape, mask_damping)
             value = hashed_weights.uniform(name, shape, bound)
             if offset:
                 value = np.float32(offset) + value

@@ -39,7 +39,13 @@ internal static class SegmentCommand
         {
             Description = "COCO annotation file whose image ids the results use, matched by file_name against each input path's trailing components (or its bare file name when unique); an input that matches none or several is an error before anything runs",
         };
-        var batch = new Option<int>("--batch") { Description = "images per forward pass", DefaultValueFactory = _ => 1 };
+        var batch = new Option<int>("--batch")
+        {
+            Description = "images per forward pass (default 1); a batch pads every image with zeros to its largest height and width, rounded up to 32, "
+                + "as torchvision and detectron2 batch images, and the network sees that padding: detections near an image's bottom and right edges "
+                + "are those the framework gives for the same batch and can differ slightly from --batch 1, which matches a run of each image alone",
+            DefaultValueFactory = _ => 1,
+        };
         var explain = new Option<bool>("--explain")
         {
             Description = "BCNet models: also write OUT/explain/IMAGE_K.png per instance with its occluder and occludee mask and boundary heatmaps",

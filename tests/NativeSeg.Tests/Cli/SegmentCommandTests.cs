@@ -173,4 +173,15 @@ public class SegmentCommandTests
         Assert.DoesNotContain("never-read", error);
         Assert.False(Directory.Exists(temp.File("out")));
     }
+
+    /// <summary>A batch pads its images as the frameworks do (TorchvisionBatchParityTests), which --help must say.</summary>
+    [Fact]
+    public void HelpSaysHowABatchIsPaddedAndWhatItChanges()
+    {
+        var (code, output, _) = CliRun.Run("segment", "--help");
+        Assert.Equal(0, code);
+        string help = string.Join(' ', output.Split((char[])[' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("rounded up to 32", help);
+        Assert.Contains("can differ slightly from --batch 1", help);
+    }
 }

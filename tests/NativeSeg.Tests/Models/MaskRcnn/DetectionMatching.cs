@@ -42,6 +42,20 @@ internal static class DetectionMatching
         return new Outcome(matched, reference.Count, minMaskIou, compared);
     }
 
+    /// <summary>
+    /// The whole-image parity criteria: at least <paramref name="minMatched"/> of the reference's detections (95% when
+    /// null) matched, as many masks compared, and every compared mask with IoU ≥ 0.95.
+    /// </summary>
+    /// <param name="what">Names the image in failure messages.</param>
+    public static void AssertParity(IReadOnlyList<ReferenceDetection> reference, IReadOnlyList<SegmentedInstance> ours, int width, int height, string what, int? minMatched = null)
+    {
+        int least = minMatched ?? (int)Math.Ceiling(0.95 * reference.Count);
+        var outcome = Match(reference, ours, width, height);
+        Assert.True(outcome.Matched >= least, $"{what}: {outcome.Matched} of the reference's top {outcome.Total} detections matched");
+        Assert.True(outcome.MasksCompared >= least, $"{what}: only {outcome.MasksCompared} masks compared");
+        Assert.True(outcome.MinMaskIou >= 0.95, $"{what}: a matched mask has IoU {outcome.MinMaskIou:F4} with the reference's");
+    }
+
     public static double BoxIou(float[] a, float[] b)
     {
         double iw = Math.Max(0, Math.Min(a[2], b[2]) - Math.Max(a[0], b[0]));

@@ -1,9 +1,12 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Models.Inference;
 using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Tests.Coco;
 using NativeSeg.Tests.Formats;
 using MaskRcnnModel = NativeSeg.Models.MaskRcnn.MaskRcnn;
 
@@ -12,7 +15,8 @@ namespace NativeSeg.Tests.Models.MaskRcnn;
 /// <summary>
 /// Whole-image parity with torchvision 0.14's maskrcnn_resnet50_fpn (fixture from
 /// tests/reference/make_maskrcnn_image_fixtures.py): the same hashed weights loaded through a converted file,
-/// run end to end on an image already at the model's input size and on one the preprocessing resizes.
+/// run end to end on an image already at the model's input size, on one the preprocessing resizes, and on a real
+/// COCO image at the default transform.
 /// </summary>
 public class TorchvisionImageParityTests
 {
@@ -22,20 +26,56 @@ public class TorchvisionImageParityTests
     public void WholeImageDetectionsMatch(string image)
     {
         using var fixture = SafetensorsFile.Open(FixturePaths.Fixture("maskrcnn_torchvision_images.safetensors"));
-        using var temp = new TempFolder();
-        string path = temp.File("model.safetensors");
-        WriteModel(path, fixture.Metadata);
         using var pixels = fixture.Load(image + ".pixels");
         int height = pixels.Shape[0], width = pixels.Shape[1];
-        var input = new Image(width, height, 3, pixels.AsSpan<byte>().ToArray());
-        using var model = MaskRcnnModel.Load(path, Device.Cpu);
-        var ours = model.Segment([input])[0];
+        var ours = Segment(fixture.Metadata, [new Image(width, height, 3, pixels.AsSpan<byte>().ToArray())])[0];
 
-        var reference = Reference(fixture, image, width, height);
-        var outcome = DetectionMatching.Match(reference, ours, width, height);
-        Assert.True(outcome.Matched >= 0.95 * outcome.Total, $"{outcome.Matched} of torchvision's top {outcome.Total} detections matched");
-        Assert.True(outcome.MasksCompared >= 0.95 * outcome.Total, $"only {outcome.MasksCompared} masks compared");
-        Assert.True(outcome.MinMaskIou >= 0.95, $"a matched mask has IoU {outcome.MinMaskIou:F4} with torchvision's");
+        DetectionMatching.AssertParity(Reference(fixture, image, width, height), ours, width, height, image);
+    }
+
+    /// <summary>
+    /// The default 800/1333 transform on a real 640×480 COCO image, read from ../shared/data (fixture from
+    /// tests/reference/make_maskrcnn_coco_image_fixture.py): the top detections include boxes clipped at the
+    /// image's edges, whose masks are pasted against the zero padding of the mask.
+    /// </summary>
+    [Fact]
+    public void DefaultTransformOnACocoImageMatches()
+    {
+        using var fixture = SafetensorsFile.Open(FixturePaths.Fixture("maskrcnn_torchvision_coco_image.safetensors"));
+        string? file = SharedData.File(fixture.Metadata["image"]);
+        if (file is null) return;
+        var input = ImageFile.Read(file);
+        Assert.True(fixture.Metadata["image.sha256"] == Convert.ToHexStringLower(SHA256.HashData(input.Pixels)),
+            $"{file} does not decode to the pixels torchvision ran on");
+        int height = input.Height, width = input.Width;
+        var ours = Segment(fixture.Metadata, [input])[0];
+
+        var reference = RleReference(fixture, "", height, width);
+        int onEdges = reference.Count(r => r.Box[0] == 0 || r.Box[1] == 0 || r.Box[2] == width || r.Box[3] == height);
+        Assert.True(onEdges >= 5, $"only {onEdges} of the reference's boxes touch an image edge");
+        DetectionMatching.AssertParity(reference, ours, width, height, file, minMatched: 48);
+    }
+
+    /// <summary>The instances of each of <paramref name="inputs"/>, run as one batch by the fixture's model on the CPU.</summary>
+    internal static IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyDictionary<string, string> meta, IReadOnlyList<Image> inputs)
+    {
+        using var temp = new TempFolder();
+        string path = temp.File("model.safetensors");
+        WriteModel(path, meta);
+        using var model = MaskRcnnModel.Load(path, Device.Cpu);
+        return model.Segment(inputs);
+    }
+
+    /// <summary>Detections stored as {prefix}boxes, scores, labels and RLE masks.</summary>
+    internal static List<ReferenceDetection> RleReference(SafetensorsFile fixture, string prefix, int height, int width)
+    {
+        using var boxes = fixture.Load(prefix + "boxes");
+        using var scores = fixture.Load(prefix + "scores");
+        using var labels = fixture.Load(prefix + "labels");
+        float[] b = boxes.AsSpan<float>().ToArray(), s = scores.AsSpan<float>().ToArray();
+        long[] l = labels.AsSpan<long>().ToArray();
+        return RleFixture.Load(fixture, prefix + "masks", height, width)
+            .Select((m, i) => new ReferenceDetection(b[(i * 4)..(i * 4 + 4)], s[i], l[i], m.ToRowMajor())).ToList();
     }
 
     /// <summary>
