@@ -12,9 +12,10 @@ internal static class MaskPath
     /// <summary>The boundary of the mask's pixels (holes included) on the pixel grid; empty for an empty mask.</summary>
     public static SKPath Of(Rle mask)
     {
-        using var region = new SKRegion();
         var rects = ColumnRects(mask);
-        if (rects.Count > 0) region.SetRects(rects.ToArray());
+        if (rects.Count == 0) return new SKPath();
+        using var region = new SKRegion();
+        region.SetRects(rects.ToArray());
         return region.GetBoundaryPath();
     }
 
