@@ -29,7 +29,12 @@ internal static class SegmentCommand
             Description = $"converted .safetensors model (nativeseg convert); default: {DefaultModel.RelativePath}, the small model trained on `nativeseg synth` shapes",
         };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
-        var score = new Option<float?>("--score-thresh") { Description = "box score threshold (default: the model's, 0.05)" };
+        var score = new Option<float?>("--score-thresh") { Description = "box score threshold of the results (default: the model's, 0.05)" };
+        var draw = new Option<float>("--draw-thresh")
+        {
+            Description = "score from which instances are drawn on the overlays; the results JSON keeps every instance above --score-thresh",
+            DefaultValueFactory = _ => Overlay.DefaultDrawThreshold,
+        };
         var output = new Option<string>("--out") { Description = "folder for the overlay PNGs", DefaultValueFactory = _ => "nativeseg-out" };
         var json = new Option<string?>("--json")
         {
@@ -52,7 +57,7 @@ internal static class SegmentCommand
         };
         var command = new Command("segment", "instance segmentation of images with a converted Mask R-CNN, MS R-CNN or BCNet model")
         {
-            inputs, model, device, score, output, json, annotations, batch, explain,
+            inputs, model, device, score, draw, output, json, annotations, batch, explain,
         };
         command.SetAction(parseResult =>
         {
@@ -63,6 +68,12 @@ internal static class SegmentCommand
                 config.Error.WriteLine($"error: --batch must be at least 1, got {batchSize}");
                 return 2;
             }
+            float drawThreshold = parseResult.GetValue(draw);
+            if (!(drawThreshold is >= 0 and <= 1))
+            {
+                config.Error.WriteLine($"error: --draw-thresh must be between 0 and 1, got {drawThreshold}");
+                return 2;
+            }
             string outDir = parseResult.GetValue(output)!;
             string? modelPath = parseResult.GetValue(model) ?? DefaultModel.Find();
             if (modelPath is null)
@@ -70,14 +81,14 @@ internal static class SegmentCommand
                 config.Error.WriteLine($"error: no --model given and no default model at {string.Join(" or ", DefaultModel.Candidates())}");
                 return 2;
             }
-            return Run(parseResult.GetValue(inputs)!, modelPath, parseResult.GetValue(device)!, parseResult.GetValue(score),
+            return Run(parseResult.GetValue(inputs)!, modelPath, parseResult.GetValue(device)!, parseResult.GetValue(score), drawThreshold,
                 outDir, parseResult.GetValue(json) ?? Path.Combine(outDir, "results.json"), parseResult.GetValue(annotations), batchSize,
                 parseResult.GetValue(explain), config.Output, config.Error);
         });
         return command;
     }
 
-    private static int Run(string[] inputs, string modelPath, string deviceName, float? scoreThreshold, string outDir, string jsonPath,
+    private static int Run(string[] inputs, string modelPath, string deviceName, float? scoreThreshold, float drawThreshold, string outDir, string jsonPath,
         string? annotationsPath, int batchSize, bool explain, TextWriter output, TextWriter error)
     {
         // The header names the architecture: a wrong file fails here, before any image is read.
@@ -172,7 +183,7 @@ internal static class SegmentCommand
                 foreach (var (index, file, image, instances, explained) in segmented)
                 {
                     string name = UniqueName(file, usedNames), png = Path.Combine(outDir, name + ".png");
-                    Png.Write(png, Overlay.Draw(image, instances, net.CategoryNames));
+                    Png.Write(png, Overlay.Draw(image, instances, net.CategoryNames, drawThreshold));
                     for (int k = 0; k < explained.Count; k++)
                         Png.Write(Path.Combine(explainDir, $"{name}_{k}.png"), OcclusionFigure.Draw(image, explained[k], net.CategoryNames));
                     results.Add(imageIds?[file] ?? index + 1, Path.GetFileName(file), instances);

@@ -1,6 +1,6 @@
-using System.Globalization;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Models.Inference;
+using SkiaSharp;
 
 namespace NativeSeg.Cli.Rendering;
 
@@ -12,8 +12,7 @@ namespace NativeSeg.Cli.Rendering;
 internal static class OcclusionFigure
 {
     private const int Panel = 160, Gap = 4, Title = 16;
-
-    private static readonly byte[] White = [255, 255, 255];
+    private const float TitleSize = 12;
 
     public static Image Draw(Image image, ExplainedInstance explained, IReadOnlyDictionary<long, string>? names)
     {
@@ -21,16 +20,15 @@ internal static class OcclusionFigure
         var m = explained.Maps;
         (string Title, float[]? Map)[] panels =
         [
-            (Label(explained.Instance, names), null),
-            ("OCCLUDER MASK", m.OccluderMask), ("OCCLUDER BOUNDARY", m.OccluderBoundary),
-            ("OCCLUDEE MASK", m.OccludeeMask), ("OCCLUDEE BOUNDARY", m.OccludeeBoundary),
+            (InstanceLabel.Text(explained.Instance, names), null),
+            ("occluder mask", m.OccluderMask), ("occluder boundary", m.OccluderBoundary),
+            ("occludee mask", m.OccludeeMask), ("occludee boundary", m.OccludeeBoundary),
         ];
         int width = panels.Length * Panel + (panels.Length - 1) * Gap, height = Title + Panel;
         var pixels = new byte[width * height * 3];
         for (int k = 0; k < panels.Length; k++)
         {
             int left = k * (Panel + Gap);
-            Overlay.Text(pixels, width, height, left + 2, 3, panels[k].Title, White);
             for (int v = 0; v < Panel; v++)
                 for (int u = 0; u < Panel; u++)
                 {
@@ -40,13 +38,25 @@ internal static class OcclusionFigure
                     (pixels[p], pixels[p + 1], pixels[p + 2]) = color;
                 }
         }
-        return new Image(width, height, 3, pixels);
+        return WithTitles(new Image(width, height, 3, pixels), panels.Select(p => p.Title).ToList());
     }
 
-    private static string Label(SegmentedInstance instance, IReadOnlyDictionary<long, string>? names)
+    /// <summary>Each panel's title in white on the black strip above it, cut at the panel's edge rather than running into the next.</summary>
+    private static Image WithTitles(Image figure, IReadOnlyList<string> titles)
     {
-        string name = names is null ? CocoNames.Of(instance.CategoryId) : names.GetValueOrDefault(instance.CategoryId, instance.CategoryId.ToString(CultureInfo.InvariantCulture));
-        return $"{name} {instance.MaskScore.ToString("0.00", CultureInfo.InvariantCulture)}";
+        using var bitmap = SkiaImages.ToBitmap(figure);
+        using var canvas = new SKCanvas(bitmap);
+        using var font = LabelFont.Create(TitleSize);
+        using var ink = new SKPaint { Color = SKColors.White, IsAntialias = true };
+        for (int k = 0; k < titles.Count; k++)
+        {
+            int left = k * (Panel + Gap);
+            canvas.Save();
+            canvas.ClipRect(SKRect.Create(left, 0, Panel, Title));
+            canvas.DrawText(titles[k], left + 2, Title - 4, SKTextAlign.Left, font, ink);
+            canvas.Restore();
+        }
+        return SkiaImages.ToImage(bitmap);
     }
 
     /// <summary>The image pixel under panel pixel (u, v), nearest; mid-grey where the RoI leaves the image.</summary>
