@@ -7,6 +7,7 @@ public static class KernelChecks
     [
         .. Activations.ActivationChecks.All,
         .. Convolution.Conv2dChecks.All,
+        .. DeformConv2d.DeformConv2dChecks.All,
         .. Convolution.ConvTranspose2dChecks.All,
         .. Dense.LinearChecks.All,
         .. RoiAlign.RoiAlignChecks.All,
