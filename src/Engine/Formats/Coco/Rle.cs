@@ -160,7 +160,8 @@ public sealed class Rle
         uint h = (uint)Height, w = (uint)Width;
         int m = _counts.Length / 2 * 2;
         CocoBox box;
-        if (m == 0) box = new CocoBox(0, 0, 0, 0);
+        // pycocotools divides by the height here even when it is zero; a mask without rows has no box.
+        if (m == 0 || h == 0) box = new CocoBox(0, 0, 0, 0);
         else
         {
             uint xs = w, ys = h, xe = 0, ye = 0, cc = 0, xp = 0;
@@ -359,6 +360,7 @@ public sealed class Rle
     /// </summary>
     public static Rle FromPolygon(ReadOnlySpan<double> xy, int height, int width)
     {
+        CheckPolygon(xy, height, width);
         const double scale = 5;
         int k = xy.Length / 2;
         var xs = new int[k + 1];
@@ -440,6 +442,25 @@ public sealed class Rle
         }
         return new Rle(height, width, counts.ToArray());
     }
+
+    /// <summary>
+    /// The walk takes a step per upsampled pixel of each edge, inside the image or not, so a coordinate far
+    /// outside would cost gigabytes (and one beyond int overflows the grid); the limit leaves every real
+    /// annotation, and any polygon within an image size of the image, as pycocotools rasterises it.
+    /// </summary>
+    private static void CheckPolygon(ReadOnlySpan<double> xy, int height, int width)
+    {
+        if (height < 0 || width < 0) throw new FormatException($"mask size {height}x{width} is negative");
+        if ((long)height * width > uint.MaxValue) throw new FormatException($"a {height}x{width} mask has more pixels than RLE counts can hold");
+        // Five times a coordinate, and the difference of two, must also fit an int on the upsampled grid.
+        double limit = Math.Min(2.0 * Math.Max(height, width) + MaxPolygonOverhang, int.MaxValue / 10);
+        foreach (double v in xy)
+            if (!(Math.Abs(v) <= limit))
+                throw new FormatException($"polygon coordinate {v} is outside ±{limit}, the range allowed on a {width}x{height} image");
+    }
+
+    /// <summary>How far past twice the image size a polygon may reach, in pixels.</summary>
+    private const double MaxPolygonOverhang = 65536;
 
     /// <summary>rleFrBbox: the box rasterised as the polygon through its four corners.</summary>
     public static Rle FromBox(CocoBox box, int height, int width)

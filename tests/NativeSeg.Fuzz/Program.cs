@@ -1,0 +1,3 @@
+using NativeSeg.Fuzz;
+
+return FuzzCommand.Run(args);
