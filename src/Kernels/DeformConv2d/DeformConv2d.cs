@@ -5,24 +5,16 @@ using NativeSeg.Kernels.Convolution;
 
 namespace NativeSeg.Kernels.DeformConv2d;
 
-/// <summary>Hyper-parameters of a deformable convolution, with torchvision's defaults.</summary>
+/// <summary>Hyper-parameters of a deformable convolution: an ordinary convolution's, plus the deformable groups.</summary>
 public sealed record DeformConv2dParams
 {
     public static DeformConv2dParams Default { get; } = new();
 
-    public Pair2 Stride { get; init; } = 1;
-
-    public Pair2 Padding { get; init; } = 0;
-
-    public Pair2 Dilation { get; init; } = 1;
-
-    /// <summary>Weight groups, as in an ordinary grouped convolution.</summary>
-    public int Groups { get; init; } = 1;
+    /// <summary>Stride, padding, dilation, weight groups and fused ReLU, as for <see cref="Conv2d"/>.</summary>
+    public Conv2dParams Convolution { get; init; } = Conv2dParams.Default;
 
     /// <summary>Deformable groups: each owns C / OffsetGroups consecutive input channels and its own offsets and masks.</summary>
     public int OffsetGroups { get; init; } = 1;
-
-    public bool FuseRelu { get; init; }
 }
 
 /// <summary>
@@ -55,15 +47,16 @@ public static class DeformConv2d
         long perRow = (long)g.C * g.R * g.S * g.OutW * sizeof(float);
         int rowsPerBlock = (int)Math.Clamp(columnBudgetBytes / perRow, 1, g.OutH);
         using var column = Tensor.Empty(new Shape(checked((int)(perRow / sizeof(float) * rowsPerBlock))), DType.Float32, x.Device);
-        if (x.Device.IsCpu) RunCpu(g, p.OffsetGroups, x, offset, mask, weight, bias, y, column, rowsPerBlock, p.FuseRelu);
-        else RunCuda(g, p.OffsetGroups, x, offset, mask, weight, bias, y, column, rowsPerBlock, p.FuseRelu);
+        if (x.Device.IsCpu) RunCpu(g, p.OffsetGroups, x, offset, mask, weight, bias, y, column, rowsPerBlock, p.Convolution.FuseRelu);
+        else RunCuda(g, p.OffsetGroups, x, offset, mask, weight, bias, y, column, rowsPerBlock, p.Convolution.FuseRelu);
         return y;
     }
 
     private static Conv2dGeometry Geometry(Tensor x, Tensor offset, Tensor? mask, Tensor weight, Tensor? bias, DeformConv2dParams p)
     {
-        Conv2d.CheckCommon(Op, x, weight, bias, p.Groups, p.Stride, p.Padding, p.Dilation);
-        var g = Conv2d.Geometry(x.Shape, weight.Shape, new Conv2dParams { Stride = p.Stride, Padding = p.Padding, Dilation = p.Dilation, Groups = p.Groups });
+        var c = p.Convolution;
+        Conv2d.CheckCommon(Op, x, weight, bias, c.Groups, c.Stride, c.Padding, c.Dilation);
+        var g = Conv2d.Geometry(x.Shape, weight.Shape, c);
         if (bias is not null)
             Check.That(bias.DType == DType.Float32 && bias.Rank == 1 && bias.Shape[0] == g.K, Op, $"bias {bias.Shape} must be float32 [{g.K}]");
         Check.That(p.OffsetGroups >= 1 && g.C % p.OffsetGroups == 0, Op, $"{g.C} input channels do not divide into {p.OffsetGroups} offset groups");

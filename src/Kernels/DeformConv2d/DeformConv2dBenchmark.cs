@@ -40,7 +40,7 @@ internal sealed class DeformConv2dBenchmark : KernelBenchmark<DeformConv2dBenchm
     protected override BenchmarkCase Setup(Device device, Size s, int copies)
     {
         var (h, w) = Out(s);
-        var p = new DeformConv2dParams { Stride = s.Stride, Padding = 1 };
+        var p = new DeformConv2dParams { Convolution = new() { Stride = s.Stride, Padding = 1 } };
         var tensors = new List<Tensor>();
         for (int i = 0; i < copies; i++)
         {

@@ -22,10 +22,13 @@ public class DeformConv2dFixtureTests
         string Meta(string key) => file.Metadata[$"{name}.{key}"];
         var p = new DeformConv2dParams
         {
-            Stride = ConvAssert.ParsePair(Meta("stride")),
-            Padding = ConvAssert.ParsePair(Meta("padding")),
-            Dilation = ConvAssert.ParsePair(Meta("dilation")),
-            Groups = int.Parse(Meta("groups"), CultureInfo.InvariantCulture),
+            Convolution = new()
+            {
+                Stride = ConvAssert.ParsePair(Meta("stride")),
+                Padding = ConvAssert.ParsePair(Meta("padding")),
+                Dilation = ConvAssert.ParsePair(Meta("dilation")),
+                Groups = int.Parse(Meta("groups"), CultureInfo.InvariantCulture),
+            },
             OffsetGroups = int.Parse(Meta("offset_groups"), CultureInfo.InvariantCulture),
         };
         using var x = file.Load(name + ".x");
@@ -45,7 +48,7 @@ public class DeformConv2dFixtureTests
         using var x = file.Load("modulated_3x3.x");
         using var w = file.Load("modulated_3x3.weight");
         using var mask = file.Load("modulated_3x3.mask");
-        var error = Assert.ThrowsAny<ArgumentException>(() => DeformConv2dOp.Forward(x, mask, mask, w, null, new DeformConv2dParams { Padding = 1 }).Dispose());
+        var error = Assert.ThrowsAny<ArgumentException>(() => DeformConv2dOp.Forward(x, mask, mask, w, null, new DeformConv2dParams { Convolution = new() { Padding = 1 } }).Dispose());
         Assert.Contains("offset", error.Message);
         Assert.Contains("[2, 18, 9, 11]", error.Message);
     }
