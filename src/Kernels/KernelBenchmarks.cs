@@ -7,6 +7,7 @@ public static class KernelBenchmarks
     [
         new Convolution.Conv2dBenchmark(),
         new DeformConv2d.DeformConv2dBenchmark(),
+        new Blend.SoftmaxBlendBenchmark(),
         new Convolution.Conv2dBackwardBenchmark(),
         new Convolution.ConvTranspose2dBenchmark(),
         new Dense.LinearBenchmark(),
