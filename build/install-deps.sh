@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages NativeSeg needs at run time and for its tests. Idempotent.
 #   OpenBLAS (CPU GEMM), libturbojpeg + libspng (images), NVRTC 11.8 from non-free (kernel compiles
-#   without a GPU), libjpeg-turbo-progs (djpeg, the JPEG reference), g++ (CUDA emulation in the tests),
+#   without a GPU), libjpeg-turbo-progs (djpeg, the JPEG reference), g++ (CUDA emulation in the tests; also the
+#   linker and C compiler of the NativeAOT build and the C host tests), zlib1g-dev (NativeAOT links zlib),
 #   afl++ (afl-fuzz, which build/fuzz.sh drives).
 # With --torch it also installs Debian's torch/torchvision, used only to regenerate fixtures and to
 # benchmark against; the tests never need them.
@@ -16,7 +17,7 @@ elif [ -f /etc/apt/sources.list ] && ! grep -q "non-free" /etc/apt/sources.list;
   $sudo sed -i -E 's/^(deb .* main)$/\1 contrib non-free/' /etc/apt/sources.list
 fi
 
-packages=(libopenblas0-pthread libturbojpeg0 libspng0 libnvrtc11.2 libjpeg-turbo-progs g++ afl++)
+packages=(libopenblas0-pthread libturbojpeg0 libspng0 libnvrtc11.2 libjpeg-turbo-progs g++ zlib1g-dev afl++)
 if [ "${1:-}" = "--torch" ]; then
   packages+=(python3-torch python3-torchvision python3-numpy)
 fi

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# The project's test command: builds the solution (warnings are errors) and runs every test.
+# The project's test command: builds the solution (warnings are errors) and the native library for C hosts
+# (build/publish-native.sh, which the native-host tests link C programs against), then runs every test.
 # Ends with a one-line "N passed, N failed, N skipped" summary.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+if ! build/publish-native.sh artifacts/native; then
+  echo "tests: the native library did not build (build/publish-native.sh)"
+  exit 1
+fi
+export NATIVESEG_NATIVE_DIR="$PWD/artifacts/native"
 log=$(mktemp)
 dotnet test NativeSeg.sln -c Release "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

@@ -6,6 +6,8 @@ public static class KernelBenchmarks
     public static IReadOnlyList<KernelBenchmark> All { get; } =
     [
         new Convolution.Conv2dBenchmark(),
+        new DeformConv2d.DeformConv2dBenchmark(),
+        new Blend.SoftmaxBlendBenchmark(),
         new Convolution.Conv2dBackwardBenchmark(),
         new Convolution.ConvTranspose2dBenchmark(),
         new Dense.LinearBenchmark(),

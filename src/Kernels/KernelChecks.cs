@@ -7,6 +7,8 @@ public static class KernelChecks
     [
         .. Activations.ActivationChecks.All,
         .. Convolution.Conv2dChecks.All,
+        .. DeformConv2d.DeformConv2dChecks.All,
+        .. Blend.SoftmaxBlendChecks.All,
         .. Convolution.ConvTranspose2dChecks.All,
         .. Dense.LinearChecks.All,
         .. RoiAlign.RoiAlignChecks.All,
