@@ -35,7 +35,8 @@ public static class CocoJson
             if (annotations.ValueKind != JsonValueKind.Array) throw new CocoFormatException($"{path}: 'annotations' is not an array");
             foreach (var element in annotations.EnumerateArray())
             {
-                string where = $"{path}: annotations[{dataset.Annotations.Count}]";
+                string where = $"{path}: annotations[{dataset.Annotations.Count}]"
+                    + (element.ValueKind == JsonValueKind.Object && element.TryGetProperty("id", out var id) ? $" (id {id.GetRawText()})" : "");
                 var annotation = ReadAnnotation(element, where);
                 annotation.Id = Int64(element, "id", where);
                 annotation.IsCrowd = element.TryGetProperty("iscrowd", out var crowd) && crowd.ValueKind == JsonValueKind.Number && crowd.GetDouble() != 0;
@@ -148,54 +149,80 @@ public static class CocoJson
         };
         try
         {
-            if (e.TryGetProperty("segmentation", out var s)) a.Segmentation = ReadSegmentation(s);
-            if (e.TryGetProperty("amodal_segmentation", out var amodal)) a.AmodalSegmentation = ReadSegmentation(amodal);
-            if (e.TryGetProperty("bg_object_segmentation", out var bg)) a.OccluderPolygons = ReadPolygons(bg);
+            if (e.TryGetProperty("segmentation", out var s)) a.Segmentation = ReadSegmentation(s, "segmentation");
+            if (e.TryGetProperty("amodal_segmentation", out var amodal)) a.AmodalSegmentation = ReadSegmentation(amodal, "amodal_segmentation");
+            if (e.TryGetProperty("bg_object_segmentation", out var bg)) a.OccluderPolygons = ReadPolygons(bg, "bg_object_segmentation");
+            if (e.TryGetProperty("bbox", out var box) && box.ValueKind == JsonValueKind.Array && box.GetArrayLength() > 0)
+            {
+                if (box.GetArrayLength() != 4) throw new FormatException("bbox must have 4 numbers");
+                a.Box = new CocoBox(Element(box, 0, "bbox"), Element(box, 1, "bbox"), Element(box, 2, "bbox"), Element(box, 3, "bbox"));
+            }
+            if (e.TryGetProperty("depth", out var depth) && depth.ValueKind == JsonValueKind.Number) a.Depth = (int)Count(depth, "depth", int.MaxValue);
         }
         catch (FormatException ex) when (ex is not CocoFormatException)
         {
             throw new CocoFormatException($"{where}: {ex.Message}", ex);
         }
         if (e.TryGetProperty("area", out var area) && area.ValueKind == JsonValueKind.Number) a.Area = area.GetDouble();
-        if (e.TryGetProperty("bbox", out var box) && box.ValueKind == JsonValueKind.Array && box.GetArrayLength() > 0)
-        {
-            if (box.GetArrayLength() != 4) throw new CocoFormatException($"{where}: bbox must have 4 numbers");
-            a.Box = new CocoBox(box[0].GetDouble(), box[1].GetDouble(), box[2].GetDouble(), box[3].GetDouble());
-        }
-        if (e.TryGetProperty("depth", out var depth) && depth.ValueKind == JsonValueKind.Number) a.Depth = depth.GetInt32();
         return a;
     }
 
-    private static CocoSegmentation ReadSegmentation(JsonElement s)
+    private static CocoSegmentation ReadSegmentation(JsonElement s, string field)
     {
-        if (s.ValueKind == JsonValueKind.Array) return new PolygonSegmentation(ReadPolygons(s));
-        if (s.ValueKind != JsonValueKind.Object) throw new FormatException("segmentation is neither polygons nor RLE");
+        if (s.ValueKind == JsonValueKind.Array) return new PolygonSegmentation(ReadPolygons(s, field));
+        if (s.ValueKind != JsonValueKind.Object) throw new FormatException($"'{field}' is neither polygons nor RLE");
         if (!s.TryGetProperty("size", out var size) || size.ValueKind != JsonValueKind.Array || size.GetArrayLength() != 2)
-            throw new FormatException("RLE segmentation needs 'size': [height, width]");
-        if (!s.TryGetProperty("counts", out var counts)) throw new FormatException("RLE segmentation needs 'counts'");
-        int h = size[0].GetInt32(), w = size[1].GetInt32();
+            throw new FormatException($"RLE '{field}' needs 'size': [height, width]");
+        if (!s.TryGetProperty("counts", out var counts)) throw new FormatException($"RLE '{field}' needs 'counts'");
+        int h = (int)Count(size[0], $"'{field}' size[0]", int.MaxValue), w = (int)Count(size[1], $"'{field}' size[1]", int.MaxValue);
         if (counts.ValueKind == JsonValueKind.String) return new RleSegmentation(Rle.FromCompressedString(counts.GetString()!, h, w));
-        if (counts.ValueKind != JsonValueKind.Array) throw new FormatException("RLE 'counts' is neither a string nor a list");
+        if (counts.ValueKind != JsonValueKind.Array) throw new FormatException($"RLE '{field}' counts is neither a string nor a list");
         var values = new uint[counts.GetArrayLength()];
         int i = 0;
-        foreach (var c in counts.EnumerateArray()) values[i++] = c.GetUInt32();
+        foreach (var c in counts.EnumerateArray())
+        {
+            values[i] = (uint)Count(c, $"'{field}' counts[{i}]", uint.MaxValue);
+            i++;
+        }
         return new RleSegmentation(new Rle(h, w, values), compressed: false);
     }
 
-    private static List<double[]> ReadPolygons(JsonElement s)
+    private static List<double[]> ReadPolygons(JsonElement s, string field)
     {
-        if (s.ValueKind != JsonValueKind.Array) throw new FormatException("expected a list of polygons");
+        if (s.ValueKind != JsonValueKind.Array) throw new FormatException($"'{field}' is not a list of polygons");
         var polygons = new List<double[]>(s.GetArrayLength());
         foreach (var p in s.EnumerateArray())
         {
-            if (p.ValueKind != JsonValueKind.Array) throw new FormatException("a polygon must be a list of numbers");
+            string polygon = $"'{field}' polygon {polygons.Count}";
+            if (p.ValueKind != JsonValueKind.Array) throw new FormatException($"{polygon} is not a list of numbers");
             var xy = new double[p.GetArrayLength()];
-            int i = 0;
-            foreach (var v in p.EnumerateArray()) xy[i++] = v.GetDouble();
+            for (int i = 0; i < xy.Length; i++) xy[i] = Element(p, i, polygon);
             polygons.Add(xy);
         }
         return polygons;
     }
+
+    /// <summary>Item <paramref name="index"/> of a JSON array that must hold numbers; the error names where it sits.</summary>
+    private static double Element(JsonElement array, int index, string where)
+    {
+        var v = array[index];
+        if (v.ValueKind != JsonValueKind.Number) throw new FormatException($"{where}[{index}] is {Describe(v)}, not a number");
+        return v.GetDouble();
+    }
+
+    private static long Count(JsonElement v, string where, long max)
+    {
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out long n) || n < 0 || n > max)
+            throw new FormatException($"{where} is {Describe(v)}, not a whole number from 0 to {max}");
+        return n;
+    }
+
+    private static string Describe(JsonElement v) => v.ValueKind switch
+    {
+        JsonValueKind.String => $"the string {v.GetRawText()}",
+        JsonValueKind.Number => v.GetRawText(),
+        _ => v.ValueKind.ToString().ToLowerInvariant(),
+    };
 
     private static JsonElement.ArrayEnumerator Array(JsonElement root, string name, string path) =>
         Required(root, name, JsonValueKind.Array, path).EnumerateArray();
