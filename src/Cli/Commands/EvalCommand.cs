@@ -69,7 +69,17 @@ internal static class EvalCommand
         WarnAboutOrphans(dataset, error);
         var detections = read ?? Predict(dataset, modelPath!, imageDir!, error);
         double loaded = clock.Elapsed.TotalSeconds;
-        var result = CocoEvaluator.Evaluate(dataset, detections, type);
+        EvaluationResult result;
+        try
+        {
+            result = CocoEvaluator.Evaluate(dataset, detections, type);
+        }
+        // Results that do not fit the annotations (a category the file lacks) are found only while matching them.
+        catch (CocoFormatException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return ExitCodes.Usage;
+        }
         output.WriteLine($"Evaluate annotation type *{type.ToString().ToLowerInvariant()}*: {dataset.Images.Count} images, {dataset.Annotations.Count} annotations, {detections.Count} results");
         output.Write(result.FormatSummary());
         output.WriteLine($"(read {loaded:F2} s, evaluated {clock.Elapsed.TotalSeconds - loaded:F2} s)");

@@ -10,7 +10,26 @@ internal static class CommandLineErrors
     {
         // An unknown option also makes the argument that swallowed it and its value look wrong; it is the one cause to name.
         var unknown = OptionLikeArguments(result).Select(token => $"unknown option {token} (a file whose name starts with - is written ./{token})").ToList();
-        return (unknown.Count > 0 ? unknown : result.Errors.Select(e => e.Message)).Distinct(StringComparer.Ordinal).ToList();
+        return (unknown.Count > 0 ? unknown : result.Errors.Select(Worded)).Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>A value of the wrong type, in the user's terms rather than the .NET type's name ('System.Nullable`1[System.Single]').</summary>
+    private static string Worded(ParseError error)
+    {
+        if (!error.Message.StartsWith("Cannot parse argument", StringComparison.Ordinal) || error.SymbolResult is not { } symbol) return error.Message;
+        var (name, type) = symbol switch
+        {
+            OptionResult o => (o.Option.Name, o.Option.ValueType),
+            ArgumentResult a => ($"<{a.Argument.Name}>", a.Argument.ValueType),
+            _ => (null, null),
+        };
+        if (name is null || type is null) return error.Message;
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        string expected = type == typeof(float) || type == typeof(double) ? "a number"
+            : type == typeof(int) || type == typeof(long) || type == typeof(ulong) ? "a whole number"
+            : type == typeof(bool) ? "true or false"
+            : "a value of another form";
+        return $"{name} must be {expected}, got {string.Join(" ", symbol.Tokens.Select(t => t.Value))}";
     }
 
     public static string CommandPath(ParseResult result)

@@ -14,8 +14,15 @@ internal static class OptionRules
     {
         option.Validators.Add(result =>
         {
-            if (result.Errors.Any()) return;
-            T value = result.GetValueOrDefault<T>();
+            T value;
+            try
+            {
+                value = result.GetValueOrDefault<T>();
+            }
+            catch (InvalidOperationException)
+            {
+                return; // A value of the wrong type: the parser reports it (CommandLineErrors words it).
+            }
             if (!valid(value)) result.AddError($"{option.Name} must be {requirement}, got {Shown(result, value)}");
         });
         return option;
