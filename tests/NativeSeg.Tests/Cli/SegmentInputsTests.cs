@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using NativeSeg.Cli.Commands;
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Models.MaskRcnn;
@@ -33,19 +32,11 @@ public class SegmentInputsTests
         string model = temp.File("model.safetensors");
         SegmentCommandTests.WriteModel(model, MaskRcnnArchitectures.Torchvision);
         Assert.Equal(0, CliRun.Run("synth", "--out", temp.File("data"), "--images", "1", "--size", "96x64").Code);
-        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "nativeseg"),
-            ["segment", "-", "--json", "-", "--model", model, "--device", "cpu", "--out", temp.File("out"), "--score-thresh", "0"])
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
-        using (var stdin = process.StandardInput.BaseStream) stdin.Write(File.ReadAllBytes(temp.File("data/images/000001.png")));
-        var stderrTask = process.StandardError.ReadToEndAsync();
-        string stdout = await process.StandardOutput.ReadToEndAsync();
-        string stderr = await stderrTask;
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        var (code, stdout, stderr) = await CliProcess.RunAsync(temp.Path,
+            ["segment", "-", "--json", "-", "--model", model, "--device", "cpu", "--out", temp.File("out"), "--score-thresh", "0"],
+            File.ReadAllBytes(temp.File("data/images/000001.png")));
 
-        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{stdout}\n{stderr}");
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
         File.WriteAllText(temp.File("results.json"), stdout);
         var results = CocoJson.ReadResults(temp.File("results.json"));
         Assert.NotEmpty(results);
