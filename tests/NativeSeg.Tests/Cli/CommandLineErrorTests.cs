@@ -67,7 +67,7 @@ public sealed class CommandLineErrorTests : IDisposable
     [InlineData("eval --annotations ANN --results /proc/no-such.json", "--results must be an existing file")]
     [InlineData("eval --annotations ANN --model weights/default.safetensors --images /proc/no-such-folder", "--images must be an existing folder")]
     [InlineData("eval --annotations ANN --results ANN --iou-type mask", "mask")]
-    [InlineData("eval --annotations POLY --results ANN", "string-polygon.json: annotations[1] (id 17): 'segmentation' polygon 0[2] is the string \"4\", not a number")]
+    [InlineData("eval --annotations POLY --results ANN", "string-polygon.json: annotations[1]: 'polygon' is string, not a number")]
     [InlineData("eval --annotations ANN", "give either --results or --model")]
     [InlineData("synth --out NEW --images 0", "--images must be at least 1, got 0")]
     [InlineData("synth --out NEW --images 1 --size 100000x100000", "--size must be WxH")]

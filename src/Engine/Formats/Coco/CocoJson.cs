@@ -1,4 +1,5 @@
 using System.Text.Json;
+using static NativeSeg.Engine.Formats.Coco.CocoJsonValues;
 
 namespace NativeSeg.Engine.Formats.Coco;
 
@@ -21,22 +22,21 @@ public static class CocoJson
             string where = $"{path}: images[{dataset.Images.Count}]";
             dataset.Images.Add(new CocoImage(
                 Int64(image, "id", where), (int)Int64(image, "width", where), (int)Int64(image, "height", where),
-                image.TryGetProperty("file_name", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString()! : ""));
+                Located(where, () => image.TryGetProperty("file_name", out var f) && f.ValueKind == JsonValueKind.String ? AsText(f, "file_name") : "")));
         }
         foreach (var category in Array(root, "categories", path))
         {
             string where = $"{path}: categories[{dataset.Categories.Count}]";
             dataset.Categories.Add(new CocoCategory(
                 Int64(category, "id", where), String(category, "name", where),
-                category.TryGetProperty("supercategory", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null));
+                Located(where, () => category.TryGetProperty("supercategory", out var s) && s.ValueKind == JsonValueKind.String ? AsText(s, "supercategory") : null)));
         }
         if (root.TryGetProperty("annotations", out var annotations))
         {
             if (annotations.ValueKind != JsonValueKind.Array) throw new CocoFormatException($"{path}: 'annotations' is not an array");
             foreach (var element in annotations.EnumerateArray())
             {
-                string where = $"{path}: annotations[{dataset.Annotations.Count}]"
-                    + (element.ValueKind == JsonValueKind.Object && element.TryGetProperty("id", out var id) ? $" (id {id.GetRawText()})" : "");
+                string where = $"{path}: annotations[{dataset.Annotations.Count}]";
                 var annotation = ReadAnnotation(element, where);
                 annotation.Id = Int64(element, "id", where);
                 annotation.IsCrowd = element.TryGetProperty("iscrowd", out var crowd) && crowd.ValueKind == JsonValueKind.Number && crowd.GetDouble() != 0;
@@ -97,8 +97,8 @@ public static class CocoJson
             foreach (var result in document.RootElement.EnumerateArray())
             {
                 if (result.ValueKind == JsonValueKind.Object && result.TryGetProperty("score", out var score)
-                    && score.ValueKind == JsonValueKind.String && NonFiniteLiterals.Contains(score.GetString()))
-                    return $"result {index} has score {score.GetString()}";
+                    && score.ValueKind == JsonValueKind.String && NonFiniteLiterals.FirstOrDefault(score.ValueEquals) is { } literal)
+                    return $"result {index} has score {literal}";
                 index++;
             }
             return null;
@@ -147,82 +147,66 @@ public static class CocoJson
             ImageId = Int64(e, "image_id", where),
             CategoryId = Int64(e, "category_id", where),
         };
-        try
+        return Located(where, () =>
         {
-            if (e.TryGetProperty("segmentation", out var s)) a.Segmentation = ReadSegmentation(s, "segmentation");
-            if (e.TryGetProperty("amodal_segmentation", out var amodal)) a.AmodalSegmentation = ReadSegmentation(amodal, "amodal_segmentation");
-            if (e.TryGetProperty("bg_object_segmentation", out var bg)) a.OccluderPolygons = ReadPolygons(bg, "bg_object_segmentation");
+            if (e.TryGetProperty("segmentation", out var s)) a.Segmentation = ReadSegmentation(s);
+            if (e.TryGetProperty("amodal_segmentation", out var amodal)) a.AmodalSegmentation = ReadSegmentation(amodal);
+            if (e.TryGetProperty("bg_object_segmentation", out var bg)) a.OccluderPolygons = ReadPolygons(bg);
+            if (e.TryGetProperty("area", out var area) && area.ValueKind == JsonValueKind.Number) a.Area = AsNumber(area, "area");
             if (e.TryGetProperty("bbox", out var box) && box.ValueKind == JsonValueKind.Array && box.GetArrayLength() > 0)
             {
                 if (box.GetArrayLength() != 4) throw new FormatException("bbox must have 4 numbers");
-                a.Box = new CocoBox(Element(box, 0, "bbox"), Element(box, 1, "bbox"), Element(box, 2, "bbox"), Element(box, 3, "bbox"));
+                a.Box = new CocoBox(AsNumber(box[0], "bbox"), AsNumber(box[1], "bbox"), AsNumber(box[2], "bbox"), AsNumber(box[3], "bbox"));
             }
-            if (e.TryGetProperty("depth", out var depth) && depth.ValueKind == JsonValueKind.Number) a.Depth = (int)Count(depth, "depth", int.MaxValue);
+            if (e.TryGetProperty("depth", out var depth) && depth.ValueKind == JsonValueKind.Number) a.Depth = AsInt32(depth, "depth");
+            return a;
+        });
+    }
+
+    /// <summary>Runs a read of an entry's fields, prefixing a FormatException's message with the file and entry.</summary>
+    private static T Located<T>(string where, Func<T> read)
+    {
+        try
+        {
+            return read();
         }
         catch (FormatException ex) when (ex is not CocoFormatException)
         {
             throw new CocoFormatException($"{where}: {ex.Message}", ex);
         }
-        if (e.TryGetProperty("area", out var area) && area.ValueKind == JsonValueKind.Number) a.Area = area.GetDouble();
-        return a;
     }
 
-    private static CocoSegmentation ReadSegmentation(JsonElement s, string field)
+    private static CocoSegmentation ReadSegmentation(JsonElement s)
     {
-        if (s.ValueKind == JsonValueKind.Array) return new PolygonSegmentation(ReadPolygons(s, field));
-        if (s.ValueKind != JsonValueKind.Object) throw new FormatException($"'{field}' is neither polygons nor RLE");
+        if (s.ValueKind == JsonValueKind.Array) return new PolygonSegmentation(ReadPolygons(s));
+        if (s.ValueKind != JsonValueKind.Object) throw new FormatException("segmentation is neither polygons nor RLE");
         if (!s.TryGetProperty("size", out var size) || size.ValueKind != JsonValueKind.Array || size.GetArrayLength() != 2)
-            throw new FormatException($"RLE '{field}' needs 'size': [height, width]");
-        if (!s.TryGetProperty("counts", out var counts)) throw new FormatException($"RLE '{field}' needs 'counts'");
-        int h = (int)Count(size[0], $"'{field}' size[0]", int.MaxValue), w = (int)Count(size[1], $"'{field}' size[1]", int.MaxValue);
-        if (counts.ValueKind == JsonValueKind.String) return new RleSegmentation(Rle.FromCompressedString(counts.GetString()!, h, w));
-        if (counts.ValueKind != JsonValueKind.Array) throw new FormatException($"RLE '{field}' counts is neither a string nor a list");
+            throw new FormatException("RLE segmentation needs 'size': [height, width]");
+        if (!s.TryGetProperty("counts", out var counts)) throw new FormatException("RLE segmentation needs 'counts'");
+        int h = AsInt32(size[0], "size"), w = AsInt32(size[1], "size");
+        if (h < 0 || w < 0) throw new FormatException($"RLE size [{h}, {w}] is negative");
+        if (counts.ValueKind == JsonValueKind.String) return new RleSegmentation(Rle.FromCompressedString(AsText(counts, "counts"), h, w));
+        if (counts.ValueKind != JsonValueKind.Array) throw new FormatException("RLE 'counts' is neither a string nor a list");
         var values = new uint[counts.GetArrayLength()];
         int i = 0;
-        foreach (var c in counts.EnumerateArray())
-        {
-            values[i] = (uint)Count(c, $"'{field}' counts[{i}]", uint.MaxValue);
-            i++;
-        }
+        foreach (var c in counts.EnumerateArray()) values[i++] = AsUInt32(c, "counts");
         return new RleSegmentation(new Rle(h, w, values), compressed: false);
     }
 
-    private static List<double[]> ReadPolygons(JsonElement s, string field)
+    private static List<double[]> ReadPolygons(JsonElement s)
     {
-        if (s.ValueKind != JsonValueKind.Array) throw new FormatException($"'{field}' is not a list of polygons");
+        if (s.ValueKind != JsonValueKind.Array) throw new FormatException("expected a list of polygons");
         var polygons = new List<double[]>(s.GetArrayLength());
         foreach (var p in s.EnumerateArray())
         {
-            string polygon = $"'{field}' polygon {polygons.Count}";
-            if (p.ValueKind != JsonValueKind.Array) throw new FormatException($"{polygon} is not a list of numbers");
+            if (p.ValueKind != JsonValueKind.Array) throw new FormatException("a polygon must be a list of numbers");
             var xy = new double[p.GetArrayLength()];
-            for (int i = 0; i < xy.Length; i++) xy[i] = Element(p, i, polygon);
+            int i = 0;
+            foreach (var v in p.EnumerateArray()) xy[i++] = AsNumber(v, "polygon");
             polygons.Add(xy);
         }
         return polygons;
     }
-
-    /// <summary>Item <paramref name="index"/> of a JSON array that must hold numbers; the error names where it sits.</summary>
-    private static double Element(JsonElement array, int index, string where)
-    {
-        var v = array[index];
-        if (v.ValueKind != JsonValueKind.Number) throw new FormatException($"{where}[{index}] is {Describe(v)}, not a number");
-        return v.GetDouble();
-    }
-
-    private static long Count(JsonElement v, string where, long max)
-    {
-        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out long n) || n < 0 || n > max)
-            throw new FormatException($"{where} is {Describe(v)}, not a whole number from 0 to {max}");
-        return n;
-    }
-
-    private static string Describe(JsonElement v) => v.ValueKind switch
-    {
-        JsonValueKind.String => $"the string {v.GetRawText()}",
-        JsonValueKind.Number => v.GetRawText(),
-        _ => v.ValueKind.ToString().ToLowerInvariant(),
-    };
 
     private static JsonElement.ArrayEnumerator Array(JsonElement root, string name, string path) =>
         Required(root, name, JsonValueKind.Array, path).EnumerateArray();
@@ -231,19 +215,20 @@ public static class CocoJson
     {
         var v = Required(e, name, JsonValueKind.Number, where);
         if (v.TryGetInt64(out long l)) return l;
-        double d = v.GetDouble();
+        double d = Located(where, () => AsNumber(v, name));
         if (d != Math.Floor(d)) throw new CocoFormatException($"{where}: '{name}' = {d} is not an integer");
         return (long)d;
     }
 
     private static double Number(JsonElement e, string name, string where) =>
-        Required(e, name, JsonValueKind.Number, where).GetDouble();
+        Located(where, () => AsNumber(Required(e, name, JsonValueKind.Number, where), name));
 
     private static string String(JsonElement e, string name, string where) =>
-        Required(e, name, JsonValueKind.String, where).GetString()!;
+        Located(where, () => AsText(Required(e, name, JsonValueKind.String, where), name));
 
     private static JsonElement Required(JsonElement e, string name, JsonValueKind kind, string where)
     {
+        if (e.ValueKind != JsonValueKind.Object) throw new CocoFormatException($"{where}: expected an object, found {e.ValueKind.ToString().ToLowerInvariant()}");
         if (e.TryGetProperty(name, out var v) && v.ValueKind == kind) return v;
         throw new CocoFormatException(kind switch
         {
