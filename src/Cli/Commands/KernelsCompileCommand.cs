@@ -15,7 +15,7 @@ internal static class KernelsCompileCommand
     public static Command Create()
     {
         var arch = new Option<string>("--arch") { Description = "target architecture, sm_NN or compute_NN", DefaultValueFactory = _ => "sm_90" }
-            .Must(a => System.Text.RegularExpressions.Regex.IsMatch(a, "^(sm|compute)_[0-9]{2,3}[a-z]?$"), "sm_NN or compute_NN, e.g. sm_90");
+            .Must(a => System.Text.RegularExpressions.Regex.IsMatch(a, "^(sm|compute)_[0-9]+[a-z]?$"), "sm_NN or compute_NN, e.g. sm_90");
         var command = new Command("compile", "Compile every CUDA kernel source with NVRTC") { arch };
         command.SetAction(parseResult => Run(parseResult.GetValue(arch)!, parseResult.InvocationConfiguration.Output,
             parseResult.InvocationConfiguration.Error));
