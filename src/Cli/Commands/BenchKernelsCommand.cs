@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NativeSeg.Cli.Parsing;
 using System.Globalization;
 using System.Text.Json;
 using NativeSeg.Engine.Cpu;
@@ -17,14 +18,14 @@ internal static class BenchKernelsCommand
 {
     public static Command Create()
     {
-        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "auto" };
+        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "auto" }.Device();
         var filter = new Option<string?>("--filter") { Description = "only sizes whose name (\"op/label\") contains this text" };
         var sizes = new Option<string>("--sizes") { Description = "small, paper or large", DefaultValueFactory = _ => "paper" };
         sizes.AcceptOnlyFromAmong("small", "paper", "large");
-        var json = new Option<string?>("--json") { Description = "also write the results to this JSON file" };
-        var repeats = new Option<int>("--repeats") { Description = "timed runs per size", DefaultValueFactory = _ => 10 };
-        var warmup = new Option<int>("--warmup") { Description = "untimed runs first", DefaultValueFactory = _ => 2 };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: NATIVESEG_THREADS or all cores)" };
+        var json = new Option<string?>("--json") { Description = "also write the results to this JSON file" }.OutputFile();
+        var repeats = new Option<int>("--repeats") { Description = "timed runs per size", DefaultValueFactory = _ => 10 }.AtLeast(1);
+        var warmup = new Option<int>("--warmup") { Description = "untimed runs first", DefaultValueFactory = _ => 2 }.AtLeast(0);
+        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: NATIVESEG_THREADS or all cores)" }.AtLeast(1);
         var noCeilings = new Option<bool>("--no-ceilings") { Description = "skip measuring copy bandwidth and the SGEMM rate" };
         var command = new Command("kernels", "Time the kernels at preset sizes") { device, filter, sizes, json, repeats, warmup, threads, noCeilings };
         command.SetAction(parseResult =>
@@ -34,23 +35,21 @@ internal static class BenchKernelsCommand
             var options = new KernelBenchmarkOptions { Repeats = parseResult.GetValue(repeats), Warmup = parseResult.GetValue(warmup) };
             var preset = Enum.Parse<BenchmarkPreset>(parseResult.GetValue(sizes)!, ignoreCase: true);
             return Run(DeviceSelector.Select(parseResult.GetValue(device)!, config.Error), preset, parseResult.GetValue(filter),
-                options, parseResult.GetValue(json), !parseResult.GetValue(noCeilings), config.Output);
+                options, parseResult.GetValue(json), !parseResult.GetValue(noCeilings), config.Output, config.Error);
         });
         return command;
     }
 
-    private static int Run(Device device, BenchmarkPreset preset, string? filter, KernelBenchmarkOptions options, string? jsonPath, bool ceilings, TextWriter output)
+    private static int Run(Device device, BenchmarkPreset preset, string? filter, KernelBenchmarkOptions options, string? jsonPath, bool ceilings, TextWriter output, TextWriter error)
     {
-        if (options.Repeats < 1 || options.Warmup < 0)
-            throw new ArgumentException($"bench kernels: --repeats must be at least 1 and --warmup at least 0, got {options.Repeats} and {options.Warmup}");
         var selected = KernelBenchmarks.All
             .SelectMany(b => b.Sizes(preset))
             .Where(s => filter is null || s.FullName.Contains(filter, StringComparison.OrdinalIgnoreCase))
             .ToArray();
         if (selected.Length == 0)
         {
-            output.WriteLine($"no kernel benchmark size matches '{filter}' in the {preset.ToString().ToLowerInvariant()} sizes");
-            return 1;
+            error.WriteLine($"error: --filter '{filter}' matches no kernel benchmark size in the {preset.ToString().ToLowerInvariant()} sizes");
+            return ExitCodes.Usage;
         }
         string threads = device.IsCpu ? $", {CpuThreads.Count} threads" : "";
         output.WriteLine($"kernel benchmarks on {device}{threads}, {preset.ToString().ToLowerInvariant()} sizes, median of {options.Repeats} runs after {options.Warmup} warm-up");
@@ -72,7 +71,7 @@ internal static class BenchKernelsCommand
                 $"{r.FullName.PadRight(width)}  {r.Median,10:0.000}  {r.P10,9:0.000}  {r.P90,9:0.000}  {r.Min,9:0.000}  {r.Max,9:0.000}  {r.GflopsPerSecond,8:0.0}  {r.GigabytesPerSecond,7:0.0}  {Percent(r.GflopsPerSecond, gemm?.GflopsPerSecond),6}  {Percent(r.GigabytesPerSecond, copy?.GigabytesPerSecond),6}{(r.CpuMedian is double cpu ? $"  {cpu,9:0.000}" : "")}"));
         }
         if (jsonPath is not null) WriteJson(jsonPath, device, preset, results, copy, gemm);
-        return 0;
+        return ExitCodes.Ok;
     }
 
     private static string Percent(double rate, double? ceiling) =>

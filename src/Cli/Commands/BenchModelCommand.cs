@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NativeSeg.Cli.Parsing;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -11,7 +12,7 @@ using NativeSeg.Models.Bcnet;
 namespace NativeSeg.Cli.Commands;
 
 /// <summary>
-/// `nativeseg bench model --model M --image I [--device D] [--runs N] [--warmup W] [--threads T] [--score-thresh S]
+/// `nativeseg bench model [--model M] --image I [--device D] [--runs N] [--warmup W] [--threads T] [--score-thresh S]
 /// [--mask-rois R] [--json OUT]`: decodes and segments one image repeatedly and prints the median time of each stage
 /// the model has and of the whole inference, then the memory pool's bytes in use before and after the runs (equal
 /// unless something leaks). For BCNet models it also times the bilayer mask head against Mask R-CNN's mask head on
@@ -23,15 +24,15 @@ internal static class BenchModelCommand
 
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "converted .safetensors model (nativeseg convert)", Required = true };
-        var image = new Option<string>("--image") { Description = "image to segment (.jpg, .png)", Required = true };
-        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "auto" };
-        var runs = new Option<int>("--runs") { Description = "timed inferences", DefaultValueFactory = _ => 10 };
-        var warmup = new Option<int>("--warmup") { Description = "untimed inferences first", DefaultValueFactory = _ => 2 };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: NATIVESEG_THREADS or all cores)" };
-        var score = new Option<float?>("--score-thresh") { Description = "box score threshold (default: the model's)" };
-        var maskRois = new Option<int?>("--mask-rois") { Description = "BCNet models: RoIs for the mask head comparison (default: the image's detections)" };
-        var json = new Option<string?>("--json") { Description = "also write the results to this JSON file" };
+        var model = new Option<string?>("--model") { Description = $"converted .safetensors model (nativeseg convert); default: {DefaultModel.RelativePath}" }.ModelFile();
+        var image = new Option<string>("--image") { Description = "image to segment (.jpg, .png)", Required = true }.ExistingFile();
+        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "auto" }.Device();
+        var runs = new Option<int>("--runs") { Description = "timed inferences", DefaultValueFactory = _ => 10 }.AtLeast(1);
+        var warmup = new Option<int>("--warmup") { Description = "untimed inferences first", DefaultValueFactory = _ => 2 }.AtLeast(0);
+        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: NATIVESEG_THREADS or all cores)" }.AtLeast(1);
+        var score = new Option<float?>("--score-thresh") { Description = "box score threshold from 0 to 1 (default: the model's)" }.Fraction();
+        var maskRois = new Option<int?>("--mask-rois") { Description = "BCNet models: RoIs for the mask head comparison (default: the image's detections)" }.AtLeast(1);
+        var json = new Option<string?>("--json") { Description = "also write the results to this JSON file" }.OutputFile();
         var command = new Command("model", "Time a whole model, stage by stage, on one image")
         {
             model, image, device, runs, warmup, threads, score, maskRois, json,
@@ -40,18 +41,14 @@ internal static class BenchModelCommand
         {
             var config = parseResult.InvocationConfiguration;
             int n = parseResult.GetValue(runs), w = parseResult.GetValue(warmup);
-            if (n < 1 || w < 0)
-            {
-                config.Error.WriteLine($"error: --runs must be at least 1 and --warmup at least 0, got {n} and {w}");
-                return 2;
-            }
-            if (parseResult.GetValue(maskRois) is < 1 and var r)
-            {
-                config.Error.WriteLine($"error: --mask-rois must be at least 1, got {r}");
-                return 2;
-            }
             if (parseResult.GetValue(threads) is int t) CpuThreads.Count = t;
-            string modelPath = parseResult.GetValue(model)!, imagePath = parseResult.GetValue(image)!;
+            string imagePath = parseResult.GetValue(image)!;
+            string? modelPath = DefaultModel.Resolve(parseResult.GetValue(model));
+            if (modelPath is null)
+            {
+                config.Error.WriteLine($"error: {DefaultModel.NotFound}");
+                return ExitCodes.Usage;
+            }
             try
             {
                 InstanceSegmenters.Inspect(modelPath);
@@ -59,12 +56,7 @@ internal static class BenchModelCommand
             catch (Exception e) when (e is NotSupportedException or IOException or FormatException)
             {
                 config.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
-            if (!File.Exists(imagePath))
-            {
-                config.Error.WriteLine($"error: image {imagePath} does not exist");
-                return 2;
+                return ExitCodes.Usage;
             }
             var target = DeviceSelector.Select(parseResult.GetValue(device)!, config.Error);
             using var net = InstanceSegmenters.Open(modelPath, new SegmenterOptions(target, parseResult.GetValue(score)));
@@ -124,7 +116,7 @@ internal static class BenchModelCommand
         }
         if (jsonPath is not null)
             WriteJson(jsonPath, net.Architecture, device, imagePath, (height, width), runs, warmup, detections, samples, (poolBefore, poolAfter), (hostBefore, hostAfter), cost);
-        return 0;
+        return ExitCodes.Ok;
     }
 
     private static (double Median, double Min, double Max) Summary(double[] values)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NativeSeg.Cli.Parsing;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NativeSeg.Engine.Formats;
@@ -14,7 +15,11 @@ internal static class ConvertCommand
     public static Command Create()
     {
         var input = new Argument<string>("checkpoint") { Description = "input checkpoint (.pth zip, detectron2 .pkl, mmcv .pth)" };
-        var output = new Option<string?>("--out", "-o") { Description = "output .safetensors file (default: the checkpoint's name with .safetensors)" };
+        input.Validators.Add(r =>
+        {
+            if (r.Tokens is [{ Value: var path }] && !File.Exists(path)) r.AddError($"{path}: no such file");
+        });
+        var output = new Option<string?>("--out", "-o") { Description = "output .safetensors file (default: the checkpoint's name with .safetensors)" }.OutputFile();
         var arch = new Option<string?>("--arch")
         {
             Description = "architecture (default: recognised from the checkpoint's keys): " + string.Join(", ", Architectures.All.Select(a => a.Name)),
@@ -24,7 +29,7 @@ internal static class ConvertCommand
         {
             Description = "Mask R-CNN only: JSON file of the model's own settings (classes, channels, input size), "
                 + "e.g. the config.json of build/train-default-model.py; the key check follows it and the file carries it",
-        };
+        }.ExistingFile();
         var command = new Command("convert", "Convert a checkpoint to .safetensors, checking every key and shape against the architecture")
         {
             input, output, arch, fp16, settings,
@@ -52,7 +57,7 @@ internal static class ConvertCommand
             catch (Exception e) when (e is ArgumentException or IOException or JsonException or FormatException or InvalidOperationException)
             {
                 config.Error.WriteLine($"error: {e.Message}");
-                return 2;
+                return ExitCodes.Usage;
             }
             try
             {
@@ -61,10 +66,10 @@ internal static class ConvertCommand
             catch (Exception e) when (e is FileFormatException or ArchitectureMismatchException or FileNotFoundException)
             {
                 config.Error.WriteLine($"error: {e.Message}");
-                return 1;
+                return ExitCodes.Failure;
             }
             config.Output.WriteLine($"wrote {target} ({architecture.Name}, {architecture.ExpectedKeys.Count} tensors)");
-            return 0;
+            return ExitCodes.Ok;
         });
         return command;
     }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NativeSeg.Cli.Parsing;
 using System.Diagnostics;
 using NativeSeg.Engine.Formats;
 using NativeSeg.Engine.Formats.Coco;
@@ -13,13 +14,16 @@ internal static class EvalCommand
 {
     public static Command Create()
     {
-        var annotations = new Option<string>("--annotations") { Description = "COCO instances JSON (ground truth)", Required = true };
-        var results = new Option<string?>("--results") { Description = "detections in COCO results format (JSON array)" };
-        var model = new Option<string?>("--model") { Description = "model to run on --images instead of reading --results" };
-        var images = new Option<string?>("--images") { Description = "folder holding the annotation file's images (with --model)" };
+        var annotations = new Option<string>("--annotations") { Description = "COCO instances JSON (ground truth)", Required = true }.ExistingFile();
+        var results = new Option<string?>("--results") { Description = "detections in COCO results format (JSON array)" }.ExistingFile();
+        var model = new Option<string?>("--model")
+        {
+            Description = $"model to run on --images instead of reading --results ({DefaultModel.RelativePath} names the default model from any folder)",
+        }.ModelFile();
+        var images = new Option<string?>("--images") { Description = "folder holding the annotation file's images (with --model)" }.ExistingFolder();
         var iouType = new Option<string>("--iou-type") { Description = "segm, bbox or boundary", DefaultValueFactory = _ => "segm" };
         iouType.AcceptOnlyFromAmong("segm", "bbox", "boundary");
-        var json = new Option<string?>("--json") { Description = "also write the numbers to this JSON file" };
+        var json = new Option<string?>("--json") { Description = "also write the numbers to this JSON file" }.OutputFile();
         var command = new Command("eval", "COCO evaluation with pycocotools' semantics, plus Boundary AP and an occlusion breakdown")
         {
             annotations, results, model, images, iouType, json,
@@ -31,15 +35,15 @@ internal static class EvalCommand
             if ((resultsPath is null) == (modelPath is null))
             {
                 config.Error.WriteLine("error: give either --results or --model (with --images)");
-                return 2;
+                return ExitCodes.Usage;
             }
             if (modelPath is not null && imageDir is null)
             {
                 config.Error.WriteLine("error: --model needs --images, the folder of the annotation file's images");
-                return 2;
+                return ExitCodes.Usage;
             }
             var type = Enum.Parse<IouType>(parseResult.GetValue(iouType)!, ignoreCase: true);
-            return Run(parseResult.GetValue(annotations)!, resultsPath, modelPath, imageDir, type, parseResult.GetValue(json), config.Output, config.Error);
+            return Run(parseResult.GetValue(annotations)!, resultsPath, DefaultModel.Resolve(modelPath), imageDir, type, parseResult.GetValue(json), config.Output, config.Error);
         });
         return command;
     }
@@ -48,16 +52,39 @@ internal static class EvalCommand
         TextWriter output, TextWriter error)
     {
         var clock = Stopwatch.StartNew();
-        var dataset = CocoJson.ReadDataset(annotationsPath);
+        CocoDataset dataset;
+        List<CocoAnnotation>? read = null;
+        try
+        {
+            dataset = CocoJson.ReadDataset(annotationsPath);
+            if (resultsPath is not null) read = CocoJson.ReadResults(resultsPath);
+            else InstanceSegmenters.Inspect(modelPath!);
+        }
+        // A malformed input file is a wrong input, named by the reader: nothing was evaluated.
+        catch (Exception e) when (e is FormatException or NotSupportedException)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return ExitCodes.Usage;
+        }
         WarnAboutOrphans(dataset, error);
-        var detections = resultsPath is not null ? CocoJson.ReadResults(resultsPath) : Predict(dataset, modelPath!, imageDir!, error);
+        var detections = read ?? Predict(dataset, modelPath!, imageDir!, error);
         double loaded = clock.Elapsed.TotalSeconds;
-        var result = CocoEvaluator.Evaluate(dataset, detections, type);
+        EvaluationResult result;
+        try
+        {
+            result = CocoEvaluator.Evaluate(dataset, detections, type);
+        }
+        // Results that do not fit the annotations (a category the file lacks) are found only while matching them.
+        catch (CocoFormatException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return ExitCodes.Usage;
+        }
         output.WriteLine($"Evaluate annotation type *{type.ToString().ToLowerInvariant()}*: {dataset.Images.Count} images, {dataset.Annotations.Count} annotations, {detections.Count} results");
         output.Write(result.FormatSummary());
         output.WriteLine($"(read {loaded:F2} s, evaluated {clock.Elapsed.TotalSeconds - loaded:F2} s)");
         if (jsonPath is not null) AtomicFile.Write(jsonPath, result.WriteJson);
-        return 0;
+        return ExitCodes.Ok;
     }
 
     /// <summary>

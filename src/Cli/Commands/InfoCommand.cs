@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NativeSeg.Cli.Parsing;
 using NativeSeg.Engine.Cpu;
 using NativeSeg.Engine.Cuda;
 using NativeSeg.Engine.Native;
@@ -20,7 +21,7 @@ internal static class InfoCommand
         command.SetAction(parseResult =>
         {
             Write(parseResult.InvocationConfiguration.Output);
-            return 0;
+            return ExitCodes.Ok;
         });
         return command;
     }

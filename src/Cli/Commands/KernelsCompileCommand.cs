@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NativeSeg.Cli.Parsing;
 using System.Diagnostics;
 using NativeSeg.Engine.Cuda;
 using NativeSeg.Kernels;
@@ -13,7 +14,8 @@ internal static class KernelsCompileCommand
 {
     public static Command Create()
     {
-        var arch = new Option<string>("--arch") { Description = "target architecture", DefaultValueFactory = _ => "sm_90" };
+        var arch = new Option<string>("--arch") { Description = "target architecture, sm_NN or compute_NN", DefaultValueFactory = _ => "sm_90" }
+            .Must(a => System.Text.RegularExpressions.Regex.IsMatch(a, "^(sm|compute)_[0-9]+[a-z]?$"), "sm_NN or compute_NN, e.g. sm_90");
         var command = new Command("compile", "Compile every CUDA kernel source with NVRTC") { arch };
         command.SetAction(parseResult => Run(parseResult.GetValue(arch)!, parseResult.InvocationConfiguration.Output,
             parseResult.InvocationConfiguration.Error));
@@ -42,6 +44,6 @@ internal static class KernelsCompileCommand
             }
         }
         output.WriteLine(failures == 0 ? $"{KernelCatalog.All.Count} sources compiled" : $"{failures} of {KernelCatalog.All.Count} sources failed");
-        return failures == 0 ? 0 : 1;
+        return failures == 0 ? ExitCodes.Ok : ExitCodes.Failure;
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NativeSeg.Cli.Parsing;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Kernels;
 
@@ -12,26 +13,26 @@ internal static class KernelsVerifyCommand
 {
     public static Command Create()
     {
-        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "cuda" };
+        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => "cuda" }.Device();
         var filter = new Option<string?>("--filter") { Description = "only checks whose name contains this text" };
         var command = new Command("verify", "Check every CUDA kernel against its CPU twin") { device, filter };
         command.SetAction(parseResult =>
         {
             var config = parseResult.InvocationConfiguration;
-            return Run(DeviceSelector.Select(parseResult.GetValue(device)!, config.Error), parseResult.GetValue(filter), config.Output);
+            return Run(DeviceSelector.Select(parseResult.GetValue(device)!, config.Error), parseResult.GetValue(filter), config.Output, config.Error);
         });
         return command;
     }
 
-    private static int Run(Device device, string? filter, TextWriter output)
+    private static int Run(Device device, string? filter, TextWriter output, TextWriter error)
     {
         var checks = KernelChecks.All
             .Where(c => filter is null || c.Name.Contains(filter, StringComparison.OrdinalIgnoreCase))
             .ToArray();
         if (checks.Length == 0)
         {
-            output.WriteLine($"no kernel check matches '{filter}'");
-            return 1;
+            error.WriteLine($"error: --filter '{filter}' matches no kernel check");
+            return ExitCodes.Usage;
         }
         int width = Math.Max(5, checks.Max(c => c.Name.Length));
         output.WriteLine($"{"check".PadRight(width)}  {"rel. error",10}  {"tolerance",9}  result   (on {device})");
@@ -44,7 +45,7 @@ internal static class KernelsVerifyCommand
                 (result.Passed ? "ok" : "FAIL" + (result.Failure is null ? "" : $"   {result.Failure}")));
         }
         output.WriteLine($"{checks.Length - failed} of {checks.Length} checks passed");
-        return failed == 0 ? 0 : 1;
+        return failed == 0 ? ExitCodes.Ok : ExitCodes.Failure;
     }
 
     /// <summary>A check that throws is one failed row, not the end of the table.</summary>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using NativeSeg.Cli.Parsing;
 using NativeSeg.Cli.Rendering;
 using NativeSeg.Engine.Cuda;
 using NativeSeg.Engine.Devices;
@@ -14,42 +15,50 @@ namespace NativeSeg.Cli.Commands;
 /// <summary>`nativeseg segment`: runs a converted model on images, writing overlays and COCO results (and, for bilayer models, explain figures).</summary>
 internal static class SegmentCommand
 {
-    private static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png"];
-
     public static Command Create()
     {
         var limits = ImageLimits.Default;
         var inputs = new Argument<string[]>("inputs")
         {
-            Description = $"images or folders of images (.jpg, .jpeg, .png), each at most {limits.MaxPixels:N0} pixels and {limits.MaxSide} a side (checked from the file header)",
+            Description = "images (.jpg, .jpeg, .png), folders searched recursively in path order (other files are named and skipped), or - for one image on standard input; "
+                + $"each image at most {limits.MaxPixels:N0} pixels and {limits.MaxSide} a side (checked from the file header)",
             Arity = ArgumentArity.OneOrMore,
         };
+        inputs.Validators.Add(SegmentInputs.Validate);
         var model = new Option<string?>("--model")
         {
             Description = $"converted .safetensors model (nativeseg convert); default: {DefaultModel.RelativePath}, the small model trained on `nativeseg synth` shapes",
-        };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
-        var score = new Option<float?>("--score-thresh") { Description = "box score threshold of the results (default: the model's, 0.05)" };
+        }.ModelFile();
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" }.Device();
+        var score = new Option<float?>("--score-thresh") { Description = "box score threshold of the results, from 0 to 1 (default: the model's, 0.05)" }.Fraction();
         var draw = new Option<float>("--draw-thresh")
         {
-            Description = "score from which instances are drawn on the overlays; the results JSON keeps every instance above --score-thresh",
+            Description = "score from 0 to 1 from which instances are drawn on the overlays; the results JSON keeps every instance above --score-thresh",
             DefaultValueFactory = _ => Overlay.DefaultDrawThreshold,
-        };
-        var output = new Option<string>("--out") { Description = "folder for the overlay PNGs", DefaultValueFactory = _ => "nativeseg-out" };
+        }.Fraction();
+        var output = new Option<string>("--out") { Description = "folder for the overlay PNGs", DefaultValueFactory = _ => "nativeseg-out" }.OutputFolder();
         var json = new Option<string?>("--json")
         {
-            Description = "COCO results JSON (default: OUT/results.json); its image_id is the input's position (1-based, folders expanded in name order) unless --annotations is given",
-        };
+            Description = "COCO results JSON (default: OUT/results.json; - writes it to standard output and the progress to standard error); "
+                + "its image_id is the input's position (1-based, folders expanded in path order) unless --annotations is given. "
+                + "Each finished image is first appended to FILE.partial as one line {\"input\": FULL_PATH, \"results\": [records]}; "
+                + "FILE is written from it at the end",
+        }.OutputFile(allowStdout: true);
         var annotations = new Option<string?>("--annotations")
         {
             Description = "COCO annotation file whose image ids the results use, matched by file_name against each input path's trailing components (or its bare file name when unique); an input that matches none or several is an error before anything runs",
-        };
+        }.ExistingFile();
         var batch = new Option<int>("--batch")
         {
             Description = "images per forward pass (default 1); a batch pads every image with zeros to its largest height and width, rounded up to 32, "
                 + "as torchvision and detectron2 batch images, and the network sees that padding: detections near an image's bottom and right edges "
                 + "are those the framework gives for the same batch and can differ slightly from --batch 1, which matches a run of each image alone",
             DefaultValueFactory = _ => 1,
+        }.AtLeast(1);
+        var resume = new Option<bool>("--resume")
+        {
+            Description = "continue a run that was killed: keep the images finished in FILE.partial (a last line cut off by the kill is dropped), "
+                + "segment only the others and write FILE; without it an existing FILE.partial is an error",
         };
         var explain = new Option<bool>("--explain")
         {
@@ -57,39 +66,32 @@ internal static class SegmentCommand
         };
         var command = new Command("segment", "instance segmentation of images with a converted Mask R-CNN, MS R-CNN or BCNet model")
         {
-            inputs, model, device, score, draw, output, json, annotations, batch, explain,
+            inputs, model, device, score, draw, output, json, annotations, batch, explain, resume,
         };
         command.SetAction(parseResult =>
         {
             var config = parseResult.InvocationConfiguration;
-            int batchSize = parseResult.GetValue(batch);
-            if (batchSize < 1)
-            {
-                config.Error.WriteLine($"error: --batch must be at least 1, got {batchSize}");
-                return 2;
-            }
-            float drawThreshold = parseResult.GetValue(draw);
-            if (!(drawThreshold is >= 0 and <= 1))
-            {
-                config.Error.WriteLine($"error: --draw-thresh must be between 0 and 1, got {drawThreshold}");
-                return 2;
-            }
             string outDir = parseResult.GetValue(output)!;
-            string? modelPath = parseResult.GetValue(model) ?? DefaultModel.Find();
+            string? modelPath = DefaultModel.Resolve(parseResult.GetValue(model));
             if (modelPath is null)
             {
-                config.Error.WriteLine($"error: no --model given and no default model at {string.Join(" or ", DefaultModel.Candidates())}");
-                return 2;
+                config.Error.WriteLine($"error: {DefaultModel.NotFound}");
+                return ExitCodes.Usage;
             }
-            return Run(parseResult.GetValue(inputs)!, modelPath, parseResult.GetValue(device)!, parseResult.GetValue(score), drawThreshold,
-                outDir, parseResult.GetValue(json) ?? Path.Combine(outDir, "results.json"), parseResult.GetValue(annotations), batchSize,
-                parseResult.GetValue(explain), config.Output, config.Error);
+            string jsonPath = parseResult.GetValue(json) ?? Path.Combine(outDir, "results.json");
+            // With the results on standard output, everything else goes to standard error.
+            var progress = jsonPath == StandardStreams.Name ? config.Error : config.Output;
+            var results = SegmentResults.Plan(jsonPath, parseResult.GetValue(resume), progress, config.Error);
+            if (results is null) return ExitCodes.Usage;
+            return Run(parseResult.GetValue(inputs)!, modelPath, parseResult.GetValue(device)!, parseResult.GetValue(score), parseResult.GetValue(draw),
+                outDir, results, parseResult.GetValue(annotations), parseResult.GetValue(batch),
+                parseResult.GetValue(explain), progress, config.Output, config.Error);
         });
         return command;
     }
 
-    private static int Run(string[] inputs, string modelPath, string deviceName, float? scoreThreshold, float drawThreshold, string outDir, string jsonPath,
-        string? annotationsPath, int batchSize, bool explain, TextWriter output, TextWriter error)
+    private static int Run(string[] inputs, string modelPath, string deviceName, float? scoreThreshold, float drawThreshold, string outDir, SegmentResults resultsPlan,
+        string? annotationsPath, int batchSize, bool explain, TextWriter output, TextWriter standardOutput, TextWriter error)
     {
         // The header names the architecture: a wrong file fails here, before any image is read.
         string architecture;
@@ -100,13 +102,18 @@ internal static class SegmentCommand
         catch (Exception e) when (e is NotSupportedException or IOException or FormatException)
         {
             error.WriteLine($"error: {e.Message}");
-            return 2;
+            return ExitCodes.Usage;
         }
-        var files = Expand(inputs, error, out int missing);
+        var files = SegmentInputs.Expand(inputs, error);
         if (files.Count == 0)
         {
-            error.WriteLine("error: no images to segment");
-            return 2;
+            error.WriteLine($"error: no images to segment in {string.Join(", ", inputs)}");
+            return ExitCodes.Usage;
+        }
+        if (annotationsPath is not null && inputs.Contains(StandardStreams.Name))
+        {
+            error.WriteLine("error: --annotations matches inputs by file name, and - (standard input) has none");
+            return ExitCodes.Usage;
         }
         // Every input is matched before the model loads, so a typo costs no segmenting and writes nothing.
         Dictionary<string, long>? imageIds = null;
@@ -119,9 +126,9 @@ internal static class SegmentCommand
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
             {
                 error.WriteLine($"error: {e.Message}");
-                return 2;
+                return ExitCodes.Usage;
             }
-            if (imageIds is null) return 2;
+            if (imageIds is null) return ExitCodes.Usage;
         }
 
         var device = DeviceSelector.Select(deviceName, error);
@@ -131,7 +138,7 @@ internal static class SegmentCommand
         if (explain && explainer is not { CanExplain: true })
         {
             error.WriteLine($"error: --explain needs a model with a bilayer mask head (BCNet); {modelPath} holds {architecture}");
-            return 2;
+            return ExitCodes.Usage;
         }
         output.WriteLine($"{architecture} on {device}: loaded in {clock.Elapsed.TotalSeconds:F1} s; {files.Count} images");
         // Position ids only line up with an annotation file by chance; saying so up front keeps a user from evaluating nonsense.
@@ -141,11 +148,9 @@ internal static class SegmentCommand
         Directory.CreateDirectory(outDir);
         string explainDir = Path.Combine(outDir, "explain");
         if (explain) Directory.CreateDirectory(explainDir);
-        string? jsonDir = Path.GetDirectoryName(Path.GetFullPath(jsonPath));
-        if (jsonDir is not null) Directory.CreateDirectory(jsonDir);
 
         // Ctrl+C and SIGTERM (a scheduler's or a container's stop) finish the batch in flight and still write the
-        // results of every finished image.
+        // results of every finished image, keeping FILE.partial for --resume.
         bool stop = false;
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
@@ -158,20 +163,23 @@ internal static class SegmentCommand
             context.Cancel = true;
             stop = true;
         });
-        int failed = missing, done = 0;
-        var usedNames = new HashSet<string>(StringComparer.Ordinal);
-        using var results = new CocoResultsWriter(jsonPath);
+        int failed = 0, done = 0;
+        // Names are given in input order over every input, resumed or not, so a resumed run names its overlays as the first run would have.
+        var names = OverlayNames(files);
+        var todo = Enumerable.Range(0, files.Count).Where(i => !resultsPlan.IsFinished(files[i])).ToList();
+        int skipped = files.Count - todo.Count;
+        using var results = resultsPlan.Open(standardOutput);
         var segmenting = Stopwatch.StartNew();
         try
         {
-            for (int start = 0; start < files.Count && !stop; start += batchSize)
+            for (int start = 0; start < todo.Count && !stop; start += batchSize)
             {
                 var images = new List<(int Index, string File, Image Image)>();
-                for (int i = start; i < Math.Min(start + batchSize, files.Count); i++)
+                foreach (int i in todo.Skip(start).Take(batchSize))
                 {
                     try
                     {
-                        images.Add((i, files[i], ImageFile.Read(files[i])));
+                        images.Add((i, files[i], SegmentInputs.Read(files[i])));
                     }
                     catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException or NotSupportedException)
                     {
@@ -182,25 +190,26 @@ internal static class SegmentCommand
                 var segmented = explain ? Explain(explainer!, images, error, ref failed) : Segment(net, device.Pool, images, error, ref failed);
                 foreach (var (index, file, image, instances, explained) in segmented)
                 {
-                    string name = UniqueName(file, usedNames), png = Path.Combine(outDir, name + ".png");
+                    string name = names[index], png = Path.Combine(outDir, name + ".png");
                     Png.Write(png, Overlay.Draw(image, instances, net.CategoryNames, drawThreshold));
                     for (int k = 0; k < explained.Count; k++)
                         Png.Write(Path.Combine(explainDir, $"{name}_{k}.png"), OcclusionFigure.Draw(image, explained[k], net.CategoryNames));
-                    results.Add(imageIds?[file] ?? index + 1, Path.GetFileName(file), instances);
+                    results.Add(SegmentInputs.Key(file), imageIds?[file] ?? index + 1, SegmentInputs.FileName(file), instances);
                     done++;
                     string figures = explain ? $" (+{explained.Count} explain figures)" : "";
-                    output.WriteLine($"{ProgressBar.Format(done + failed - missing, files.Count, segmenting.Elapsed)} {file}: {instances.Count} instances -> {png}{figures}");
+                    output.WriteLine($"{ProgressBar.Format(done + failed, todo.Count, segmenting.Elapsed)} {file}: {instances.Count} instances -> {png}{figures}");
                 }
             }
-            results.Complete();
+            results.Complete(interrupted: stop);
         }
         finally
         {
             Console.CancelKeyPress -= onCancel;
         }
-        output.WriteLine($"{done} images, {results.Records} instances in {clock.Elapsed.TotalSeconds:F1} s -> {jsonPath}"
+        string resumed = skipped > 0 ? $" (+{skipped} finished before)" : "";
+        output.WriteLine($"{done} images{resumed}, {results.Records} instances in {clock.Elapsed.TotalSeconds:F1} s -> {resultsPlan.Target}"
             + (stop ? " (interrupted)" : "") + (failed > 0 ? $"; {failed} inputs failed" : ""));
-        return failed > 0 || stop ? 1 : 0;
+        return stop ? ExitCodes.Interrupted : failed > 0 ? ExitCodes.Failure : ExitCodes.Ok;
     }
 
     /// <summary>A batch's results; if the batch fails as a whole, each image is retried alone so one bad image costs only itself.</summary>
@@ -258,31 +267,15 @@ internal static class SegmentCommand
 
     private sealed record Segmented(int Index, string File, Image Image, IReadOnlyList<SegmentedInstance> Instances, IReadOnlyList<ExplainedInstance> Explained);
 
-    private static List<string> Expand(string[] inputs, TextWriter error, out int missing)
+    /// <summary>Each input's overlay name: the file's stem, suffixed when two inputs from different folders share it.</summary>
+    private static string[] OverlayNames(List<string> files)
     {
-        var files = new List<string>();
-        missing = 0;
-        foreach (string input in inputs)
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        return files.Select(file =>
         {
-            if (Directory.Exists(input))
-                files.AddRange(Directory.EnumerateFiles(input)
-                    .Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
-                    .Order(StringComparer.Ordinal));
-            else if (File.Exists(input)) files.Add(input);
-            else
-            {
-                error.WriteLine($"skipping {input}: no such file or folder");
-                missing++;
-            }
-        }
-        return files;
-    }
-
-    /// <summary>The file's stem, suffixed when two inputs from different folders share it.</summary>
-    private static string UniqueName(string file, HashSet<string> used)
-    {
-        string stem = Path.GetFileNameWithoutExtension(file), name = stem;
-        for (int k = 2; !used.Add(name); k++) name = $"{stem}_{k}";
-        return name;
+            string stem = Path.GetFileNameWithoutExtension(SegmentInputs.FileName(file)), name = stem;
+            for (int k = 2; !used.Add(name); k++) name = $"{stem}_{k}";
+            return name;
+        }).ToArray();
     }
 }

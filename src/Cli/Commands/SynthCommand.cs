@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NativeSeg.Cli.Parsing;
 using System.Diagnostics;
 using System.Globalization;
 using NativeSeg.Engine.Formats;
@@ -23,12 +24,13 @@ internal static class SynthCommand
 
     public static Command Create()
     {
-        var output = new Option<string>("--out") { Description = "output folder (annotations.json and images/)", Required = true };
-        var images = new Option<int>("--images") { Description = "number of images", Required = true };
+        var output = new Option<string>("--out") { Description = "output folder (annotations.json and images/)", Required = true }.OutputFolder();
+        var images = new Option<int>("--images") { Description = "number of images", Required = true }.AtLeast(1);
         var seed = new Option<ulong>("--seed") { Description = "random seed; the same seed gives the same bytes", DefaultValueFactory = _ => 0 };
-        var size = new Option<string>("--size") { Description = "image size WxH", DefaultValueFactory = _ => "640x480" };
-        var classes = new Option<int>("--classes") { Description = "number of categories", DefaultValueFactory = _ => 6 };
-        var instances = new Option<int>("--instances") { Description = "shapes drawn per image (fully hidden ones are dropped)", DefaultValueFactory = _ => 8 };
+        var size = new Option<string>("--size") { Description = $"image size WxH, each side from 1 to {MaxSide}", DefaultValueFactory = _ => "640x480" }
+            .Must(s => TryParseSize(s, out int w, out int h) && w <= MaxSide && h <= MaxSide, $"WxH with sides from 1 to {MaxSide} pixels, e.g. 640x480");
+        var classes = new Option<int>("--classes") { Description = "number of categories", DefaultValueFactory = _ => 6 }.AtLeast(1);
+        var instances = new Option<int>("--instances") { Description = "shapes drawn per image (fully hidden ones are dropped)", DefaultValueFactory = _ => 8 }.AtLeast(1);
         var format = new Option<string>("--format") { Description = "image format; jpg (quality 95, 4:4:4) is lossy, so pixels near mask edges no longer match the masks exactly", DefaultValueFactory = _ => "png" };
         format.AcceptOnlyFromAmong("png", "jpg");
         var command = new Command("synth", "Generate a synthetic COCO dataset of overlapping shapes (modal, amodal and occluder masks)")
@@ -38,26 +40,12 @@ internal static class SynthCommand
         command.SetAction(parseResult =>
         {
             var config = parseResult.InvocationConfiguration;
-            if (!TryParseSize(parseResult.GetValue(size)!, out int width, out int height))
-            {
-                config.Error.WriteLine("error: --size must be WxH with positive integers, e.g. 640x480");
-                return 2;
-            }
-            if (width > MaxSide || height > MaxSide)
-            {
-                config.Error.WriteLine($"error: --size {width}x{height} is too large; each side may be at most {MaxSide} pixels");
-                return 2;
-            }
+            TryParseSize(parseResult.GetValue(size)!, out int width, out int height);
             int n = parseResult.GetValue(images), k = parseResult.GetValue(classes), m = parseResult.GetValue(instances);
-            if (n < 1 || k < 1 || m < 1)
-            {
-                config.Error.WriteLine("error: --images, --classes and --instances must be at least 1");
-                return 2;
-            }
             if ((long)n * width * height > MaxTotalPixels)
             {
                 config.Error.WriteLine($"error: --images {n} at --size {width}x{height} is {(long)n * width * height} pixels; synth writes at most {MaxTotalPixels} (300 GB of RGB before compression)");
-                return 2;
+                return ExitCodes.Usage;
             }
             var options = new SyntheticOptions(n, width, height, k, m, parseResult.GetValue(seed));
             return Run(options, parseResult.GetValue(output)!, parseResult.GetValue(format)!, config.Output);
@@ -93,6 +81,6 @@ internal static class SynthCommand
         var dataset = SyntheticDataset.ToCoco(options, generated, extension);
         AtomicFile.Write(Path.Combine(folder, "annotations.json"), stream => CocoJson.WriteDataset(stream, dataset));
         output.WriteLine($"wrote {options.Images} images, {dataset.Annotations.Count} instances, {options.Classes} categories to {folder} in {clock.Elapsed.TotalSeconds:F1} s");
-        return 0;
+        return ExitCodes.Ok;
     }
 }

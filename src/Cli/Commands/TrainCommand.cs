@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NativeSeg.Cli.Parsing;
 using System.Globalization;
 using NativeSeg.Engine.Cpu;
 using NativeSeg.Engine.Devices;
@@ -13,10 +14,10 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "initial weights (.safetensors from `convert` or a previous run)", Required = true };
-        var annotations = new Option<string>("--annotations") { Description = "COCO instances JSON (polygons or RLE; crowds ignored)", Required = true };
-        var images = new Option<string>("--images") { Description = "folder the annotations' file names are relative to", Required = true };
-        var output = new Option<string>("--out") { Description = "run folder: model_final.safetensors, checkpoint.safetensors, metrics.jsonl", Required = true };
+        var model = new Option<string>("--model") { Description = "initial weights (.safetensors from `convert` or a previous run)", Required = true }.ModelFile();
+        var annotations = new Option<string>("--annotations") { Description = "COCO instances JSON (polygons or RLE; crowds ignored)", Required = true }.ExistingFile();
+        var images = new Option<string>("--images") { Description = "folder the annotations' file names are relative to", Required = true }.ExistingFolder();
+        var output = new Option<string>("--out") { Description = "run folder: model_final.safetensors, checkpoint.safetensors, metrics.jsonl", Required = true }.OutputFolder();
         var iters = new Option<int>("--iters") { Description = "iterations to train", Required = true };
         var batch = new Option<int>("--batch") { Description = "images per iteration", Required = true };
         var lr = new Option<float>("--lr") { Description = "base learning rate", Required = true };
@@ -30,8 +31,8 @@ internal static class TrainCommand
         var maxSize = new Option<int?>("--max-size") { Description = "longest-edge cap (default: the model's)" };
         var noFlip = new Option<bool>("--no-flip") { Description = "no random horizontal flip" };
         var seed = new Option<ulong>("--seed") { Description = "seeds shuffling, augmentation, sampling and new layers", DefaultValueFactory = _ => 0 };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads for the network (default: all cores)" };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads for the network (default: all cores)" }.AtLeast(1);
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" }.Device();
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "write a checkpoint every K iterations", DefaultValueFactory = _ => 500 };
         var resume = new Option<bool>("--resume") { Description = "continue from the run folder's checkpoint" };
         var clip = new Option<double?>("--clip-grad-norm") { Description = "clip gradients to this global L2 norm" };
@@ -46,20 +47,12 @@ internal static class TrainCommand
             if (!TryParseList(parseResult.GetValue(steps), out var stepList) || !TryParseList(parseResult.GetValue(minSize), out var sizes))
             {
                 config.Error.WriteLine("error: --steps and --min-size take comma-separated positive integers, e.g. 640,672,704");
-                return Task.FromResult(2);
+                return Task.FromResult(ExitCodes.Usage);
             }
-            if (parseResult.GetValue(threads) is { } t)
-            {
-                if (t < 1)
-                {
-                    config.Error.WriteLine($"error: --threads must be at least 1, got {t}");
-                    return Task.FromResult(2);
-                }
-                CpuThreads.Count = t;
-            }
+            if (parseResult.GetValue(threads) is { } t) CpuThreads.Count = t;
             var run = new TrainingRun
             {
-                ModelPath = parseResult.GetValue(model)!, AnnotationsPath = parseResult.GetValue(annotations)!, ImagesDirectory = parseResult.GetValue(images)!,
+                ModelPath = DefaultModel.Resolve(parseResult.GetValue(model))!, AnnotationsPath = parseResult.GetValue(annotations)!, ImagesDirectory = parseResult.GetValue(images)!,
                 OutputDirectory = parseResult.GetValue(output)!, Iterations = parseResult.GetValue(iters), BatchSize = parseResult.GetValue(batch),
                 LearningRate = parseResult.GetValue(lr), Momentum = parseResult.GetValue(momentum), WeightDecay = parseResult.GetValue(weightDecay),
                 WarmupIterations = parseResult.GetValue(warmupIters), WarmupFactor = parseResult.GetValue(warmupFactor), Steps = stepList ?? [],
@@ -77,7 +70,7 @@ internal static class TrainCommand
         if (run.Problem() is { } problem)
         {
             error.WriteLine($"error: {problem}");
-            return 2;
+            return ExitCodes.Usage;
         }
         try
         {
@@ -87,18 +80,18 @@ internal static class TrainCommand
                 timing.Add(report.Seconds);
                 output.WriteLine(ProgressLine(report, timing));
             }, cancel);
-            return 0;
+            return cancel.IsCancellationRequested ? ExitCodes.Interrupted : ExitCodes.Ok;
         }
         catch (Exception e) when (e is TrainingDataException or CocoFormatException or IOException or FormatException or NotSupportedException
             or KeyNotFoundException or ArgumentException or UnauthorizedAccessException)
         {
             error.WriteLine($"error: {e.Message}");
-            return 2;
+            return ExitCodes.Usage;
         }
         catch (TrainingDivergedException e)
         {
             error.WriteLine($"error: {e.Message}");
-            return 1;
+            return ExitCodes.Failure;
         }
     }
 

@@ -96,4 +96,13 @@ public class BenchModelCommandTests
         Assert.Equal(2, code);
         Assert.Contains("bpr_hr18s", error.ToString());
     }
+
+    [Fact]
+    public void WithoutModelTimesTheDefaultModel()
+    {
+        var (code, output, error) = CliRun.Run("bench", "model", "--image", FixturePaths.Fixture("palette.png"), "--device", "cpu", "--runs", "1", "--warmup", "0");
+        Assert.True(code == 0, $"exit {code}\n{output}\n{error}");
+        Assert.Contains("maskrcnn_resnet18_fpn_torchvision on cpu", output);
+        Assert.Contains("end to end", output);
+    }
 }

@@ -62,7 +62,7 @@ public class EvalCommandTests
 
         var (code, _, error) = CliRun.Run("eval", "--annotations", annotations, "--results", results, "--iou-type", "bbox");
 
-        Assert.Equal(1, code);
+        Assert.Equal(2, code);
         Assert.Contains($"results.json: result 1 has score {score}", error);
     }
 

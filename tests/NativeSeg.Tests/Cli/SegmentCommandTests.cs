@@ -167,6 +167,7 @@ public class SegmentCommandTests
         string model = temp.File("other.safetensors");
         using (var t = Tensor.FromArray(new float[] { 1 }, 1))
             SafetensorsWriter.Write(model, [new("x", t)], new Dictionary<string, string> { ["architecture"] = "bpr_hr18s" });
+        File.WriteAllText(temp.File("never-read.jpg"), "not a jpeg: reading it would fail with another message");
         var (code, _, error) = CliRun.Run("segment", temp.File("never-read.jpg"), "--model", model, "--device", "cpu", "--out", temp.File("out"));
         Assert.Equal(2, code);
         Assert.Contains("bpr_hr18s", error);

@@ -52,7 +52,7 @@ public class SegmentDrawThresholdTests
         var (code, _, error) = CliRun.Run("segment", image, "--device", "cpu", "--out", temp.File("out"), "--draw-thresh", value);
 
         Assert.Equal(2, code);
-        Assert.Contains("--draw-thresh must be between 0 and 1", error);
+        Assert.Contains("--draw-thresh must be a number from 0 to 1", error);
         Assert.False(Directory.Exists(temp.File("out")));
     }
 

@@ -93,10 +93,10 @@ public class ResultAreaTests
         var inMemory = segmenter.Predict(new Image(Side, Side, 3, new byte[Side * Side * 3])).Select(p => EvalCommand.ToResult(1, p)).ToList();
 
         using var temp = new TempFolder();
-        using (var writer = new CocoResultsWriter(temp.File("results.json")))
+        using (var writer = CocoResultsWriter.Start(temp.File("results.json")))
         {
-            writer.Add(1, Image.FileName, instances);
-            writer.Complete();
+            writer.Add(temp.File(Image.FileName), 1, Image.FileName, instances);
+            writer.Complete(interrupted: false);
         }
         var readBack = CocoJson.ReadResults(temp.File("results.json"));
 

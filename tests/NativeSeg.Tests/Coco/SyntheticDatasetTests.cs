@@ -128,16 +128,16 @@ public class SyntheticDatasetTests
         Assert.Equal(0, Program.Run(["synth", "--out", temp.Path, "--images", "1", "--size", "32x32"], output, error));
         string annotations = Path.Combine(temp.Path, "annotations.json");
         File.WriteAllText(temp.File("model.bin"), "x");
-        Assert.Equal(1, Program.Run(["eval", "--annotations", annotations, "--model", temp.File("model.bin"), "--images", temp.Path], output, error));
+        Assert.Equal(2, Program.Run(["eval", "--annotations", annotations, "--model", temp.File("model.bin"), "--images", temp.Path], output, error));
         Assert.Contains("is not a .safetensors file made by `nativeseg convert`", error.ToString());
         File.WriteAllText(temp.File("bad.json"), """[{"image_id": 1, "category_id": 99, "bbox": [0, 0, 4, 4], "score": 0.5}]""");
-        Assert.Equal(1, Program.Run(["eval", "--annotations", annotations, "--results", temp.File("bad.json"), "--iou-type", "bbox"], output, error));
+        Assert.Equal(2, Program.Run(["eval", "--annotations", annotations, "--results", temp.File("bad.json"), "--iou-type", "bbox"], output, error));
         Assert.Contains("category_id 99", error.ToString());
     }
 
     [Theory]
-    [InlineData("100000x100000", "1", "--size 100000x100000 is too large; each side may be at most 8192 pixels")]
-    [InlineData("64x9000", "1", "--size 64x9000 is too large; each side may be at most 8192 pixels")]
+    [InlineData("100000x100000", "1", "--size must be WxH with sides from 1 to 8192 pixels, e.g. 640x480, got 100000x100000")]
+    [InlineData("64x9000", "1", "--size must be WxH with sides from 1 to 8192 pixels, e.g. 640x480, got 64x9000")]
     [InlineData("8192x8192", "2000", "--images 2000 at --size 8192x8192 is 134217728000 pixels; synth writes at most 100000000000")]
     public void CliRefusesOversizedDatasetsAndWritesNothing(string size, string images, string message)
     {

@@ -65,15 +65,16 @@ public sealed record TrainingRun
         Iterations < 1 ? $"--iters must be at least 1, got {Iterations}"
         : BatchSize < 1 ? $"--batch must be at least 1, got {BatchSize}"
         : !(LearningRate > 0) || !float.IsFinite(LearningRate) ? $"--lr must be a positive number, got {LearningRate}"
-        : Momentum is < 0 or >= 1 ? $"--momentum must be in [0, 1), got {Momentum}"
-        : WeightDecay < 0 ? $"--weight-decay must not be negative, got {WeightDecay}"
+        : Momentum is not (>= 0 and < 1) ? $"--momentum must be in [0, 1), got {Momentum}"
+        : WeightDecay is not (>= 0 and < float.PositiveInfinity) ? $"--weight-decay must be a finite number, not negative, got {WeightDecay}"
         : WarmupIterations < 0 ? $"--warmup-iters must not be negative, got {WarmupIterations}"
-        : WarmupFactor is <= 0 or > 1 ? $"--warmup-factor must be in (0, 1], got {WarmupFactor}"
+        : WarmupFactor is not (> 0 and <= 1) ? $"--warmup-factor must be in (0, 1], got {WarmupFactor}"
+        : Gamma is not (> 0 and < float.PositiveInfinity) ? $"--gamma must be a positive number, got {Gamma}"
         : Steps.Any(s => s < 1) ? "--steps must be positive iteration numbers"
         : MinSizes is { } sizes && (sizes.Count == 0 || sizes.Any(s => s < 1)) ? "--min-size takes positive sizes, e.g. 640,672,704"
         : MaxSize is < 1 ? $"--max-size must be positive, got {MaxSize}"
         : CheckpointEvery < 1 ? $"--checkpoint-every must be at least 1, got {CheckpointEvery}"
-        : ClipGradientNorm is <= 0 ? $"--clip-grad-norm must be positive, got {ClipGradientNorm}"
+        : ClipGradientNorm is { } clip && clip is not (> 0 and < double.PositiveInfinity) ? $"--clip-grad-norm must be a positive number, got {ClipGradientNorm}"
         : null;
 }
 

@@ -1,0 +1,21 @@
+using System.Diagnostics;
+
+namespace NativeSeg.Tests.Cli;
+
+/// <summary>Runs the built nativeseg as a child process, for what in-process runs cannot show: the working folder, standard input and output.</summary>
+internal static class CliProcess
+{
+    public static async Task<(int Code, string Output, string Error)> RunAsync(string folder, string[] args, byte[]? standardInput = null)
+    {
+        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "nativeseg"), args)
+        {
+            WorkingDirectory = folder, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        using (var stdin = process.StandardInput.BaseStream) await stdin.WriteAsync(standardInput ?? []);
+        var error = process.StandardError.ReadToEndAsync();
+        string output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        return (process.ExitCode, output, await error);
+    }
+}
