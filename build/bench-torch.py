@@ -341,6 +341,33 @@ def mask_paste(count, height, width, probabilities):
             count * (28 * 28 + 4) * 4 + pixels * (4 if probabilities else 1), setup)
 
 
+def deform_conv2d(name, c, h, w, k, stride):
+    out_h, out_w = (h - 1) // stride + 1, (w - 1) // stride + 1
+
+    def setup(device, seed):
+        g = torch.Generator().manual_seed(seed)
+        x = uniform(g, [1, c, h, w], -1, 1).to(device)
+        offset = uniform(g, [1, 18, out_h, out_w], -2, 2).to(device)
+        mask = uniform(g, [1, 9, out_h, out_w], 0, 1).to(device)
+        weight = uniform(g, [k, c, 3, 3], -0.05, 0.05).to(device)
+        bias = uniform(g, [k], -1, 1).to(device)
+        return lambda: torchvision.ops.deform_conv2d(x, offset, weight, bias, stride=stride, padding=1, mask=mask)
+    pixels = out_h * out_w
+    flops = 2 * k * c * 9 * pixels + 9 * c * 9 * pixels
+    return (f"deform_conv2d/{name} 1x{c}x{h}x{w}", flops, 4 * (c * h * w + 27 * pixels + k * c * 9 + k * pixels), setup)
+
+
+def softmax_blend(items, k, side):
+    """BlendMask's blend after pooling and upsampling, as adet's blender writes it."""
+    def setup(device, seed):
+        g = torch.Generator().manual_seed(seed)
+        logits = uniform(g, [items, k, side, side], -4, 4).to(device)
+        values = uniform(g, [items, k, side, side], -3, 3).to(device)
+        return lambda: (values * logits.softmax(dim=1)).sum(dim=1).sigmoid()
+    outputs = items * side * side
+    return (f"softmax_blend/{items}x{k}x{side}x{side}", outputs * (6 * k + 4), (2 * k + 1) * outputs * 4, setup)
+
+
 def ceiling_copy(mib):
     nbytes = mib << 20
 
@@ -381,6 +408,7 @@ def shared_cases(preset):
             roi_align("box-d2", 50, 16, 7, 0, True, 128, 160), roi_align("mask-tv", 20, 16, 14, 2, False, 128, 160),
             nms("rpn", 300, 5, 0.7),
             mask_paste(10, 120, 160, False), mask_paste(10, 120, 160, True),
+            deform_conv2d("3x3-32", 32, 34, 50, 32, 1), softmax_blend(10, 4, 56),
         ]
     if preset == "paper":
         feats, image, levels = [1, 256, 200, 336], [1, 3, 800, 1344], [200400, 50100, 12600, 3150, 819]
@@ -402,6 +430,8 @@ def shared_cases(preset):
             roi_align("mask-d2", 1000, 256, 14, 0, True), roi_align("mask-tv", 1000, 256, 14, 2, False),
             nms("rpn", 1000, 5, 0.7), nms("rpn", 10000, 5, 0.7), nms("box-head", 10000, 80, 0.5),
             mask_paste(100, 800, 1216, False), mask_paste(100, 800, 1216, True),
+            deform_conv2d("res3-3x3-128", 128, 100, 136, 128, 1), deform_conv2d("res4-3x3-256", 256, 50, 68, 256, 1),
+            deform_conv2d("res5-3x3-512", 512, 25, 34, 512, 1), softmax_blend(100, 4, 56),
         ]
     levels = [4 * n for n in (200400, 50100, 12600, 3150, 819)]
     return [
@@ -421,6 +451,7 @@ def shared_cases(preset):
         roi_align("box-d2-b2", 4000, 256, 7, 0, True),
         nms("rpn", 40000, 5, 0.7),
         mask_paste(100, 2048, 2048, True),
+        deform_conv2d("res3-first-3x3-128-s2", 128, 200, 272, 128, 2), softmax_blend(1000, 4, 56),
     ]
 
 

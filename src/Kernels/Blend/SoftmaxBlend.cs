@@ -1,6 +1,7 @@
 using NativeSeg.Engine.Cpu;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace NativeSeg.Kernels.Blend;
 
@@ -31,27 +32,37 @@ public static class SoftmaxBlend
         return output;
     }
 
+    /// <summary>
+    /// Whole planes at a time, vectorised: per item the running maximum, then exp(logit − max) and its
+    /// product with the values summed plane by plane, then the sigmoid of their ratio.
+    /// </summary>
     private static unsafe void RunCpu(Tensor logits, Tensor values, Tensor output, int items, int k, long p)
     {
         float* l = (float*)logits.Pointer, v = (float*)values.Pointer, o = (float*)output.Pointer;
+        int plane = checked((int)p);
         CpuThreads.For(items, (start, end) =>
         {
+            var top = new float[plane];
+            var e = new float[plane];
+            var weights = new float[plane];
             for (long r = start; r < end; r++)
             {
-                for (long i = 0; i < p; i++)
+                var sum = new Span<float>(o + r * plane, plane);
+                ReadOnlySpan<float> Logits(int c) => new(l + (r * k + c) * plane, plane);
+                ReadOnlySpan<float> Values(int c) => new(v + (r * k + c) * plane, plane);
+                Logits(0).CopyTo(top);
+                for (int c = 1; c < k; c++) TensorPrimitives.Max(top, Logits(c), top);
+                weights.AsSpan().Clear();
+                sum.Clear();
+                for (int c = 0; c < k; c++)
                 {
-                    float* li = l + r * k * p + i, vi = v + r * k * p + i;
-                    float top = li[0];
-                    for (int c = 1; c < k; c++) top = MathF.Max(top, li[c * p]);
-                    float weights = 0, sum = 0;
-                    for (int c = 0; c < k; c++)
-                    {
-                        float e = MathF.Exp(li[c * p] - top);
-                        weights += e;
-                        sum += e * vi[c * p];
-                    }
-                    o[r * p + i] = 1f / (1f + MathF.Exp(-sum / weights));
+                    TensorPrimitives.Subtract(Logits(c), top, e);
+                    TensorPrimitives.Exp(e, e);
+                    TensorPrimitives.Add(weights, e, weights);
+                    TensorPrimitives.MultiplyAdd(e, Values(c), sum, sum);
                 }
+                TensorPrimitives.Divide(sum, weights, sum);
+                TensorPrimitives.Sigmoid(sum, sum);
             }
         });
     }
