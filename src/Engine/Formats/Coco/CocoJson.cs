@@ -97,7 +97,8 @@ public static class CocoJson
             foreach (var result in document.RootElement.EnumerateArray())
             {
                 if (result.ValueKind == JsonValueKind.Object && result.TryGetProperty("score", out var score)
-                    && score.ValueKind == JsonValueKind.String && NonFiniteLiterals.FirstOrDefault(score.ValueEquals) is { } literal)
+                    // The raw text, not the unescaped string: a lone surrogate escape in a score would make unescaping throw.
+                    && score.ValueKind == JsonValueKind.String && NonFiniteLiterals.FirstOrDefault(l => score.GetRawText() == $"\"{l}\"") is { } literal)
                     return $"result {index} has score {literal}";
                 index++;
             }
@@ -171,6 +172,11 @@ public static class CocoJson
             return read();
         }
         catch (FormatException ex) when (ex is not CocoFormatException)
+        {
+            throw new CocoFormatException($"{where}: {ex.Message}", ex);
+        }
+        // System.Text.Json's word for text it cannot unescape, e.g. a lone surrogate escape in a property name.
+        catch (InvalidOperationException ex)
         {
             throw new CocoFormatException($"{where}: {ex.Message}", ex);
         }
