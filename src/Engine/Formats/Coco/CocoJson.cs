@@ -97,8 +97,7 @@ public static class CocoJson
             foreach (var result in document.RootElement.EnumerateArray())
             {
                 if (result.ValueKind == JsonValueKind.Object && result.TryGetProperty("score", out var score)
-                    // The raw text, not the unescaped string: a lone surrogate escape in a score would make unescaping throw.
-                    && score.ValueKind == JsonValueKind.String && NonFiniteLiterals.FirstOrDefault(l => score.GetRawText() == $"\"{l}\"") is { } literal)
+                    && score.ValueKind == JsonValueKind.String && NonFiniteLiterals.FirstOrDefault(score.ValueEquals) is { } literal)
                     return $"result {index} has score {literal}";
                 index++;
             }
