@@ -11,7 +11,7 @@ namespace NativeSeg.Layers;
 /// heads). Built raw, so it can be trained; <see cref="Module.CompileForInference"/> folds the BatchNorm into the
 /// weight and bias, after which the whole unit is one kernel call with the ReLU fused in its epilogue.
 /// </summary>
-public sealed class Conv2dLayer : Module
+public sealed class Conv2dLayer : Module, IConvUnit
 {
     private readonly string _biasKey;
     private FrozenBatchNorm2d? _norm;

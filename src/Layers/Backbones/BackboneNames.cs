@@ -29,6 +29,13 @@ public abstract class BackboneNames
 
     public abstract string BlockNorm(int stage, int block, int conv);
 
+    /// <summary>
+    /// Prefix of the conv predicting the offsets (and masks) of deformable conv <paramref name="conv"/>; only
+    /// detectron2's ResNet has deformable blocks.
+    /// </summary>
+    public virtual string BlockOffsetConv(int stage, int block, int conv) =>
+        throw new NotSupportedException($"backbone: {GetType().Name[..^"Names".Length]} checkpoints have no deformable convolutions");
+
     /// <summary>The projection shortcut of block 0 in res<paramref name="stage"/>.</summary>
     public abstract string ShortcutConv(int stage);
 
@@ -49,6 +56,8 @@ public abstract class BackboneNames
         public override string BlockConv(int stage, int block, int conv) => $"{Prefix}bottom_up.res{stage}.{block}.conv{conv}.weight";
 
         public override string BlockNorm(int stage, int block, int conv) => $"{Prefix}bottom_up.res{stage}.{block}.conv{conv}.norm";
+
+        public override string BlockOffsetConv(int stage, int block, int conv) => $"{Prefix}bottom_up.res{stage}.{block}.conv{conv}_offset";
 
         public override string ShortcutConv(int stage) => $"{Prefix}bottom_up.res{stage}.0.shortcut.weight";
 

@@ -10,6 +10,7 @@ public static class Bottleneck
     /// <summary>
     /// Block <paramref name="block"/> of res<paramref name="stage"/>. The projection shortcut exists exactly when
     /// the channel count or resolution changes, which in R50/101 is every stage's block 0 (res2.0 included).
+    /// The 3×3 conv is deformable where the config's <see cref="DeformableConvs"/> say so.
     /// </summary>
     public static ResidualBlock Load(ParameterStore store, BackboneConfig config, BackboneNames names, int stage, int block,
         int inChannels, int bottleneckChannels, int outChannels, int stride)
@@ -20,6 +21,6 @@ public static class Bottleneck
             new ConvSpec(inChannels, bottleneckChannels, 1, stride1, Relu: true),
             new ConvSpec(bottleneckChannels, bottleneckChannels, 3, stride3, 1, Relu: true),
             new ConvSpec(bottleneckChannels, outChannels, 1),
-        ]);
+        ], deformableConv: config.Deformable?.Applies(stage, block) == true ? 2 : 0);
     }
 }

@@ -12,21 +12,26 @@ namespace NativeSeg.Layers.Backbones;
 /// </summary>
 public sealed class ResidualBlock : Module
 {
-    private readonly Conv2dLayer[] _chain;
+    private readonly IConvUnit[] _chain;
     private readonly Conv2dLayer? _shortcut;
 
     /// <summary>
-    /// Conv i + 1 of block <paramref name="block"/> of res<paramref name="stage"/> is <paramref name="chain"/>[i].
-    /// The projection shortcut exists exactly when the channel count or resolution changes.
+    /// Conv i + 1 of block <paramref name="block"/> of res<paramref name="stage"/> is <paramref name="chain"/>[i],
+    /// deformable when it is conv <paramref name="deformableConv"/> (1-based; 0: none). The projection shortcut
+    /// exists exactly when the channel count or resolution changes.
     /// </summary>
     internal ResidualBlock(ParameterStore store, BackboneConfig config, BackboneNames names, int stage, int block,
-        int inChannels, int outChannels, int stride, ConvSpec[] chain)
+        int inChannels, int outChannels, int stride, ConvSpec[] chain, int deformableConv = 0)
     {
-        _chain = new Conv2dLayer[chain.Length];
+        _chain = new IConvUnit[chain.Length];
         for (int i = 0; i < chain.Length; i++)
         {
-            _chain[i] = Child(new Conv2dLayer(store, names.BlockConv(stage, block, i + 1), null,
-                chain[i], new FrozenNorm(names.BlockNorm(stage, block, i + 1), config.NormEps)));
+            int conv = i + 1;
+            var norm = new FrozenNorm(names.BlockNorm(stage, block, conv), config.NormEps);
+            _chain[i] = conv == deformableConv
+                ? Child(new DeformConv2dLayer(store, names.BlockConv(stage, block, conv), names.BlockOffsetConv(stage, block, conv),
+                    chain[i], norm, config.Deformable!.Modulated))
+                : Child(new Conv2dLayer(store, names.BlockConv(stage, block, conv), null, chain[i], norm));
         }
         if (inChannels != outChannels || stride != 1)
         {

@@ -65,8 +65,7 @@ public sealed class BcnetHeads : Module
     private T OnDetections<T>(IReadOnlyList<Tensor> p3ToP5, Func<IReadOnlyList<Tensor>, IReadOnlyList<Detections>, T> masks, StageClock? clock)
     {
         using var scope = TensorScope.Begin();
-        var (p6, p7) = _top.Forward(p3ToP5[2]);
-        IReadOnlyList<Tensor> pyramid = [.. p3ToP5, p6, p7];
+        IReadOnlyList<Tensor> pyramid = [.. p3ToP5, .. _top.Forward(p3ToP5[2])];
         var detections = _postprocess.Run(_head.Forward(pyramid));
         clock?.Lap(Stages.FcosHead);
         var result = masks(pyramid, detections);

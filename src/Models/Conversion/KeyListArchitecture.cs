@@ -15,7 +15,7 @@ public sealed class KeyListArchitecture : IArchitecture
     {
         Name = name;
         _map = map;
-        _keys = new(() => Parse(keyList));
+        _keys = new(() => Read(keyList));
         ConfigJson = new System.Text.Json.Nodes.JsonObject { ["family"] = family, ["key_list"] = keyList }.ToJsonString();
     }
 
@@ -27,7 +27,8 @@ public sealed class KeyListArchitecture : IArchitecture
 
     public string? MapKey(string checkpointKey) => _map(checkpointKey);
 
-    private static IReadOnlyDictionary<string, int[]> Parse(string keyList)
+    /// <summary>The keys and shapes of an embedded key list, in its order.</summary>
+    public static IReadOnlyDictionary<string, int[]> Read(string keyList)
     {
         string resource = $"NativeSeg.Models.Conversion.Keys.{keyList}";
         using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(resource)

@@ -36,6 +36,7 @@ public static class InstanceSegmenters
     [
         new(MaskRcnn.MaskRcnnArchitectures.Names, (path, options) => MaskRcnn.MaskRcnn.Load(path, options.Device, options.ScoreThreshold)),
         new(Bcnet.BcnetArchitecture.Names, (path, options) => Bcnet.Bcnet.Load(path, options.Device, options.ScoreThreshold)),
+        new(BlendMask.BlendMaskArchitecture.Names, (path, options) => BlendMask.BlendMask.Load(path, options.Device, options.ScoreThreshold)),
     ];
 
     /// <summary>Every architecture a converted file may declare and be run.</summary>

@@ -109,9 +109,7 @@ public class BcnetWholeModelParityTests
         var pyramid = new List<Tensor>(model.Features(input));
         try
         {
-            var (p6, p7) = top.Forward(pyramid[2]);
-            pyramid.Add(p6);
-            pyramid.Add(p7);
+            pyramid.AddRange(top.Forward(pyramid[2]));
             for (int l = 0; l < pyramid.Count; l++)
             {
                 var (sums, every) = Summaries(pyramid[l], step);

@@ -23,7 +23,8 @@ public class FcosParityTests
         using var head = new FcosHead(store, config);
         Assert.Empty(store.Unused(k => k.StartsWith("mask_head.", StringComparison.Ordinal)));
 
-        var (p6, p7) = top.Forward(fx.Features[2]);
+        var top67 = top.Forward(fx.Features[2]);
+        var (p6, p7) = (top67[0], top67[1]);
         using (p6)
         using (p7)
         {

@@ -1,0 +1,115 @@
+using NativeSeg.Engine.Devices;
+using NativeSeg.Engine.Formats.Images;
+using NativeSeg.Engine.Formats.Safetensors;
+using NativeSeg.Engine.Tensors;
+using NativeSeg.Layers.Modules;
+using NativeSeg.Layers.Parameters;
+using NativeSeg.Models.Fcos;
+using NativeSeg.Models.Inference;
+using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Models.Preprocessing;
+
+namespace NativeSeg.Models.BlendMask;
+
+/// <summary>
+/// A whole BlendMask model (AdelaiDet; specs/blendmask.md §1) loaded from a converted .safetensors file: detectron2
+/// preprocessing at the config's test size, the (deformable) ResNet with its res3–res5 FPN and top block, AdelaiDet's
+/// FCOS head and decoding, the basis module on P3–P5, the top layer's attentions at the kept detections, the
+/// blender, then detectron2's box scaling, clipping and paste, with COCO category ids.
+/// </summary>
+public sealed class BlendMask : Module, IInstanceSegmenter
+{
+    private readonly FcosBackbone _backbone;
+    private readonly FcosHead _head;
+    private readonly BasisModule _basis;
+    private readonly AttentionLayer _attention;
+    private readonly FcosPostprocess _decode;
+    private readonly Blender _blender = new();
+    private readonly InstancePostprocessor _postprocessor;
+    private readonly PreprocessConfig _preprocess;
+    private readonly Device _device;
+
+    private BlendMask(BlendMaskArchitecture architecture, ParameterStore store, PreprocessConfig preprocess, FcosConfig fcos)
+    {
+        Variant = architecture;
+        _device = store.Device;
+        _preprocess = preprocess;
+        _backbone = Child(new FcosBackbone(store, architecture.Backbone, fcos.TopLevels));
+        _head = Child(new FcosHead(store, fcos, keepBoxFeatures: true));
+        _basis = Child(new BasisModule(store, fcos.Channels, inputLevels: 3, architecture.BasisConvs));
+        _attention = Child(new AttentionLayer(store, fcos.Channels, _blender.AttentionLength));
+        _decode = new FcosPostprocess(fcos);
+        // AdelaiDet is detectron2 code: contiguous labels 0–79 map to COCO ids and masks paste the detectron2 way.
+        _postprocessor = new InstancePostprocessor(MaskRcnnConfig.Detectron2Coco(), _device);
+    }
+
+    public BlendMaskArchitecture Variant { get; }
+
+    public string Architecture => Variant.Name;
+
+    public IReadOnlyDictionary<long, string>? CategoryNames => null;
+
+    /// <param name="scoreThreshold">Replaces FCOS's candidate threshold on sigmoid(cls)·sigmoid(ctr) (the released configs' 0.05).</param>
+    public static BlendMask Load(string path, Device device, float? scoreThreshold = null)
+    {
+        using var file = SafetensorsFile.Open(path);
+        var architecture = file.Metadata.TryGetValue("architecture", out var name)
+            ? BlendMaskArchitecture.Named(name)
+            : throw new NotSupportedException($"{path} has no 'architecture' in its metadata; convert checkpoints with `nativeseg convert`");
+        var (preprocess, fcos) = architecture.Settings(file.Metadata.GetValueOrDefault("config", "{}"), path);
+        if (scoreThreshold is { } s) fcos = fcos with { InferenceThreshold = s };
+        using var weights = Float32Weights.Load(file);
+        return Load(new ParameterStore(weights.Tensors, device), path, architecture, preprocess, fcos);
+    }
+
+    /// <summary>The model compiled for inference (every frozen BatchNorm folded into its conv).</summary>
+    /// <param name="what">Names the weights' source in errors.</param>
+    public static BlendMask Load(ParameterStore store, string what, BlendMaskArchitecture architecture, PreprocessConfig preprocess, FcosConfig fcos)
+    {
+        var model = Build(() =>
+        {
+            var built = new BlendMask(architecture, store, preprocess, fcos);
+            var unused = store.Unused(n => architecture.MapKey(n) is null);
+            if (unused.Count > 0)
+                throw new ArgumentException($"{what}: {unused.Count} tensors are not part of {architecture.Name}, e.g. {string.Join(", ", unused.Take(5))}");
+            return built;
+        });
+        model.CompileForInference();
+        return model;
+    }
+
+    public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images) => Segment(images, null);
+
+    /// <summary>One image after the other, as AdelaiDet's test loader feeds them.</summary>
+    public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images, StageClock? clock) =>
+        images.Select(image =>
+        {
+            using var input = ImagePreprocessor.Run(image, _preprocess, Device.Cpu);
+            clock?.Lap(Stages.Preprocess);
+            var geometry = new ImageGeometry(input.Height, input.Width, input.OriginalHeight, input.OriginalWidth);
+            return _postprocessor.Run(Detect(input, clock), geometry, clock);
+        }).ToList();
+
+    /// <summary>Detections and their 56×56 mask probabilities for a preprocessed image, in its resized coordinates.</summary>
+    /// <param name="clock">Times the backbone, FCOS, the basis module and the blender when benchmarking.</param>
+    public MaskDetections Detect(PreprocessedImage input, StageClock? clock = null)
+    {
+        using var scope = TensorScope.Begin();
+        var pyramid = _backbone.Forward(input.Input.To(_device));
+        clock?.Lap(Stages.Backbone);
+        var outputs = _head.Forward(pyramid);
+        var found = _decode.RunTraced(outputs)[0];
+        clock?.Lap(Stages.FcosHead);
+        var bases = _basis.Forward(pyramid);
+        clock?.Lap(Stages.Bases);
+        var detections = found.Detections;
+        int side = _blender.Resolution;
+        if (detections.Count == 0) return new MaskDetections(detections, [], side, []);
+        var attentions = _attention.Forward([.. outputs.Select(o => o.BoxFeatures!)], found.Levels, found.Locations);
+        using var rois = BoxList.ToRois([detections.AsBoxList()], _device);
+        var probabilities = _blender.Forward(bases, rois, attentions).ToArray<float>();
+        clock?.Lap(Stages.Blender);
+        // BlendMask scores its masks with the box scores.
+        return new MaskDetections(detections, probabilities, side, detections.Scores);
+    }
+}
