@@ -13,6 +13,9 @@ public static class WeightsConverter
 {
     private const int ListedPerKind = 40;
 
+    /// <summary>The share of matching keys above which an unrecognised checkpoint is reported against its closest architecture.</summary>
+    private const double NearlyFits = 0.95;
+
     /// <summary>
     /// Converts <paramref name="input"/>; with <paramref name="fp16"/> float32 weights are stored as float16.
     /// Without an <paramref name="architecture"/> it is recognised from the checkpoint's keys and shapes.
@@ -82,7 +85,22 @@ public static class WeightsConverter
         if (exact.Count > 1)
             throw new ArchitectureMismatchException(
                 $"{input} fits several architectures ({string.Join(", ", exact.Select(a => a.Name))}); choose one with --arch");
-        var closest = scored.OrderByDescending(s => s.Fit).Take(3).Select(s => $"{s.Architecture.Name} ({s.Fit:P0} of keys match)");
+        var ranked = scored.OrderByDescending(s => s.Fit).ToList();
+        // A checkpoint that is nearly one known model is most likely that model with a few keys lost or renamed:
+        // name them rather than only the candidates.
+        if (ranked.Count > 0 && ranked[0].Fit >= NearlyFits)
+        {
+            try
+            {
+                Check(input, ranked[0].Architecture, MapKeys(input, ranked[0].Architecture, weights));
+            }
+            catch (ArchitectureMismatchException e)
+            {
+                throw new ArchitectureMismatchException(
+                    $"{input}: cannot recognise the architecture from its keys; it is nearly {ranked[0].Architecture.Name} ({ranked[0].Fit:P0} of keys match). {e.Message}");
+            }
+        }
+        var closest = ranked.Take(3).Select(s => $"{s.Architecture.Name} ({s.Fit:P0} of keys match)");
         throw new ArchitectureMismatchException(
             $"{input}: cannot recognise the architecture from its keys; closest: {string.Join(", ", closest)}. "
             + "Pass --arch to see every missing, unexpected and mis-shaped key");

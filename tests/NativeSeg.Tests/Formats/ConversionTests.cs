@@ -6,10 +6,11 @@ namespace NativeSeg.Tests.Formats;
 
 public class ConversionTests
 {
+    /// <summary>BlendMask's lists hold 379, 656 and 351 keys; inference reads all but the semantic head's and the BatchNorm step counters.</summary>
     [Theory]
-    [InlineData("blendmask_R_50_1x", 379)]
-    [InlineData("blendmask_R_101_dcni3_5x", 656)]
-    [InlineData("blendmask_550_R_50_3x", 351)]
+    [InlineData("blendmask-r50-fpn", 358)]
+    [InlineData("blendmask-r101-dcni3-fpn", 635)]
+    [InlineData("blendmask-550-r50-fpn", 331)]
     [InlineData("bpr_hr18s", 873)]
     [InlineData("bpr_hr48", 1839)]
     public void EmbeddedKeyListsParse(string name, int count)
@@ -22,9 +23,34 @@ public class ConversionTests
     [Fact]
     public void OldBlendMaskCenternessKeysAreRenamed()
     {
-        var arch = Architectures.Find("blendmask_R_50_1x");
+        var arch = Architectures.Find("blendmask-r50-fpn");
         Assert.Equal("proposal_generator.fcos_head.ctrness.weight", arch.MapKey("proposal_generator.fcos_head.centerness.weight"));
         Assert.Contains("proposal_generator.fcos_head.ctrness.weight", arch.ExpectedKeys.Keys);
+        Assert.Null(arch.MapKey("basis_module.seg_head.6.weight"));
+        Assert.Null(arch.MapKey("basis_module.refine.0.1.num_batches_tracked"));
+    }
+
+    /// <summary>
+    /// A BlendMask R-101 DCN checkpoint with one deformable block's offset conv missing is recognised as nothing
+    /// known, and the error names the missing keys of the architecture it nearly is.
+    /// </summary>
+    [Fact]
+    public void ADcnCheckpointMissingAnOffsetConvNamesTheKey()
+    {
+        const string lost = "backbone.bottom_up.res4.3.conv2_offset.";
+        var arch = Architectures.Find("blendmask-r101-dcni3-fpn");
+        var weights = arch.ExpectedKeys.Where(k => !k.Key.StartsWith(lost, StringComparison.Ordinal))
+            .ToDictionary(k => k.Key, k => Tensor.Empty(new Shape(k.Value), DType.Float32, NativeSeg.Engine.Devices.Device.Cpu));
+        try
+        {
+            var e = Assert.Throws<ArchitectureMismatchException>(() => WeightsConverter.Recognise("dcn.pth", weights, Architectures.All));
+            Assert.Contains("it is nearly blendmask-r101-dcni3-fpn", e.Message);
+            Assert.Contains("2 missing:\n    " + lost + "weight\n    " + lost + "bias", e.Message);
+        }
+        finally
+        {
+            foreach (var t in weights.Values) t.Dispose();
+        }
     }
 
     [Fact]
@@ -105,10 +131,11 @@ public class ConversionTests
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         int code = NativeSeg.Cli.Program.Run(["convert", checkpoint], stdout, stderr);
-        // One mask-head key is missing: no architecture fits exactly, and the closest is named.
+        // One mask-head key is missing: no architecture fits exactly; the closest is named, and the key it lacks.
         Assert.Equal(1, code);
         Assert.Contains("cannot recognise", stderr.ToString());
-        Assert.Contains(NativeSeg.Models.MaskRcnn.MaskRcnnArchitectures.Torchvision, stderr.ToString());
+        Assert.Contains($"it is nearly {NativeSeg.Models.MaskRcnn.MaskRcnnArchitectures.Torchvision}", stderr.ToString());
+        Assert.Contains("1 missing:\n    roi_heads.mask_predictor.", stderr.ToString());
         Assert.False(File.Exists(dir.File("maskrcnn.safetensors")));
     }
 
