@@ -12,7 +12,7 @@ using NativeSeg.Models.Inference;
 
 namespace NativeSeg.Cli.Commands;
 
-/// <summary>`nativeseg segment`: runs a converted model on images, writing overlays and COCO results (and, for bilayer models, explain figures).</summary>
+/// <summary>`nativeseg segment`: runs a converted model on images, writing overlays and COCO results (and, for bilayer and BlendMask models, explain figures).</summary>
 internal static class SegmentCommand
 {
     public static Command Create()
@@ -62,7 +62,7 @@ internal static class SegmentCommand
         };
         var explain = new Option<bool>("--explain")
         {
-            Description = "BCNet models: also write OUT/explain/IMAGE_K.png per instance with its occluder and occludee mask and boundary heatmaps",
+            Description = "BCNet and bilayer models: also write OUT/explain/IMAGE_K.png per instance with its occluder and occludee mask and boundary heatmaps; BlendMask: its four pooled bases, their attentions and the blended mask",
         };
         var command = new Command("segment", "instance segmentation of images with a converted Mask R-CNN, MS R-CNN or BCNet model")
         {
@@ -134,10 +134,10 @@ internal static class SegmentCommand
         var device = DeviceSelector.Select(deviceName, error);
         var clock = Stopwatch.StartNew();
         using var net = InstanceSegmenters.Open(modelPath, new SegmenterOptions(device, scoreThreshold));
-        var explainer = net as IOcclusionExplainer;
+        var explainer = net as IMaskExplainer;
         if (explain && explainer is not { CanExplain: true })
         {
-            error.WriteLine($"error: --explain needs a model with a bilayer mask head (BCNet); {modelPath} holds {architecture}");
+            error.WriteLine($"error: --explain needs a model whose masks can be explained (a bilayer head, BCNet's or the default model's experiment, or BlendMask); {modelPath} holds {architecture}");
             return ExitCodes.Usage;
         }
         output.WriteLine($"{architecture} on {device}: loaded in {clock.Elapsed.TotalSeconds:F1} s; {files.Count} images");
@@ -193,7 +193,7 @@ internal static class SegmentCommand
                     string name = names[index], png = Path.Combine(outDir, name + ".png");
                     Png.Write(png, Overlay.Draw(image, instances, net.CategoryNames, drawThreshold));
                     for (int k = 0; k < explained.Count; k++)
-                        Png.Write(Path.Combine(explainDir, $"{name}_{k}.png"), OcclusionFigure.Draw(image, explained[k], net.CategoryNames));
+                        Png.Write(Path.Combine(explainDir, $"{name}_{k}.png"), ExplanationFigure.Draw(image, explained[k], net.CategoryNames));
                     results.Add(SegmentInputs.Key(file), imageIds?[file] ?? index + 1, SegmentInputs.FileName(file), instances);
                     done++;
                     string figures = explain ? $" (+{explained.Count} explain figures)" : "";
@@ -234,7 +234,7 @@ internal static class SegmentCommand
     }
 
     /// <summary>Each image with the bilayer maps behind its instances.</summary>
-    private static List<Segmented> Explain(IOcclusionExplainer explainer, List<(int Index, string File, Image Image)> images, TextWriter error, ref int failed) =>
+    private static List<Segmented> Explain(IMaskExplainer explainer, List<(int Index, string File, Image Image)> images, TextWriter error, ref int failed) =>
         OneByOne(images, error, ref failed, image =>
         {
             var explained = explainer.Explain(image);

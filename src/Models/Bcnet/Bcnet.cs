@@ -110,7 +110,7 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
         using var input = ImagePreprocessor.Run(image, Variant.Preprocess, Device.Cpu);
         var (detections, maps) = OnFeatures(input, null, levels => _heads.Explain(levels)[0]);
         var geometry = Geometry(input);
-        return OcclusionExplanations.Assemble(_postprocessor.RunTraced(detections, geometry), detections.Boxes, maps, _postprocessor.Scales(geometry));
+        return OcclusionExplanations.Assemble(_postprocessor.RunTraced(detections, geometry), detections.Boxes, [.. maps.Select(m => m.Panels())], _postprocessor.Scales(geometry), columns: 4);
     }
 
     private T OnFeatures<T>(PreprocessedImage input, StageClock? clock, Func<Tensor[], T> heads)

@@ -4,6 +4,7 @@ using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
+using NativeSeg.Models.Bcnet;
 using NativeSeg.Models.Fcos;
 using NativeSeg.Models.Inference;
 using NativeSeg.Models.MaskRcnn;
@@ -17,7 +18,7 @@ namespace NativeSeg.Models.BlendMask;
 /// FCOS head and decoding, the basis module on P3–P5, the top layer's attentions at the kept detections, the
 /// blender, then detectron2's box scaling, clipping and paste, with COCO category ids.
 /// </summary>
-public sealed class BlendMask : Module, IInstanceSegmenter
+public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
 {
     private readonly FcosBackbone _backbone;
     private readonly FcosHead _head;
@@ -48,6 +49,8 @@ public sealed class BlendMask : Module, IInstanceSegmenter
     public string Architecture => Variant.Name;
 
     public IReadOnlyDictionary<long, string>? CategoryNames => null;
+
+    public bool CanExplain => true;
 
     /// <param name="scoreThreshold">Replaces FCOS's candidate threshold on sigmoid(cls)·sigmoid(ctr) (the released configs' 0.05).</param>
     public static BlendMask Load(string path, Device device, float? scoreThreshold = null)
@@ -86,13 +89,27 @@ public sealed class BlendMask : Module, IInstanceSegmenter
         {
             using var input = ImagePreprocessor.Run(image, _preprocess, Device.Cpu);
             clock?.Lap(Stages.Preprocess);
-            var geometry = new ImageGeometry(input.Height, input.Width, input.OriginalHeight, input.OriginalWidth);
-            return _postprocessor.Run(Detect(input, clock), geometry, clock);
+            return _postprocessor.Run(Detect(input, clock), Geometry(input), clock);
         }).ToList();
 
     /// <summary>Detections and their 56×56 mask probabilities for a preprocessed image, in its resized coordinates.</summary>
     /// <param name="clock">Times the backbone, FCOS, the basis module and the blender when benchmarking.</param>
-    public MaskDetections Detect(PreprocessedImage input, StageClock? clock = null)
+    public MaskDetections Detect(PreprocessedImage input, StageClock? clock = null) => Run(input, clock, explain: false).Detections;
+
+    /// <summary>
+    /// Each instance with what its mask is blended from: per basis its crop over the RoI and its attention, then
+    /// the blended logit and the mask probability, in two rows.
+    /// </summary>
+    public IReadOnlyList<ExplainedInstance> Explain(Image image)
+    {
+        using var input = ImagePreprocessor.Run(image, _preprocess, Device.Cpu);
+        var (detections, maps) = Run(input, null, explain: true);
+        var geometry = Geometry(input);
+        return OcclusionExplanations.Assemble(_postprocessor.RunTraced(detections, geometry), detections.Boxes, maps,
+            _postprocessor.Scales(geometry), columns: maps.Count == 0 ? 1 : maps[0].Count / 2);
+    }
+
+    private (MaskDetections Detections, IReadOnlyList<IReadOnlyList<ExplanationMap>> Maps) Run(PreprocessedImage input, StageClock? clock, bool explain)
     {
         using var scope = TensorScope.Begin();
         var pyramid = _backbone.Forward(input.Input.To(_device));
@@ -104,12 +121,14 @@ public sealed class BlendMask : Module, IInstanceSegmenter
         clock?.Lap(Stages.Bases);
         var detections = found.Detections;
         int side = _blender.Resolution;
-        if (detections.Count == 0) return new MaskDetections(detections, [], side, []);
+        if (detections.Count == 0) return (new MaskDetections(detections, [], side, []), []);
         var attentions = _attention.Forward([.. outputs.Select(o => o.BoxFeatures!)], found.Levels, found.Locations);
         using var rois = BoxList.ToRois([detections.AsBoxList()], _device);
-        var probabilities = _blender.Forward(bases, rois, attentions).ToArray<float>();
+        var (probabilities, maps) = explain ? _blender.Explain(bases, rois, attentions) : (_blender.Forward(bases, rois, attentions).ToArray<float>(), []);
         clock?.Lap(Stages.Blender);
         // BlendMask scores its masks with the box scores.
-        return new MaskDetections(detections, probabilities, side, detections.Scores);
+        return (new MaskDetections(detections, probabilities, side, detections.Scores), maps);
     }
+
+    private static ImageGeometry Geometry(PreprocessedImage input) => new(input.Height, input.Width, input.OriginalHeight, input.OriginalWidth);
 }

@@ -113,7 +113,7 @@ public sealed class MaskRcnn : Module, IInstanceSegmenter, IOcclusionExplainer
         {
             var g = geometries[0];
             var (detections, maps) = _heads.Explain(features, padded, [(g.Height, g.Width)])[0];
-            return OcclusionExplanations.Assemble(_postprocessor.RunTraced(detections, g), detections.Boxes, maps, _postprocessor.Scales(g));
+            return OcclusionExplanations.Assemble(_postprocessor.RunTraced(detections, g), detections.Boxes, [.. maps.Select(m => m.Panels())], _postprocessor.Scales(g), columns: 4);
         });
     }
 

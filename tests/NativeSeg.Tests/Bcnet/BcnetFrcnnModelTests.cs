@@ -136,11 +136,13 @@ public sealed class BcnetFrcnnModelTests(BcnetFrcnnModelTests.Models models) : I
             var boxes = detections.Boxes.Boxes;
             foreach (var e in explained)
             {
-                Assert.All(new[] { e.Maps.OccluderMask, e.Maps.OccluderBoundary, e.Maps.OccludeeMask, e.Maps.OccludeeBoundary }, m => Assert.Equal(Plane, m.Length));
-                Assert.NotEqual(e.Maps.OccludeeMask, e.Maps.OccluderMask);
+                Assert.Equal(["occluder mask", "occluder boundary", "occludee mask", "occludee boundary"], e.Maps.Select(m => m.Title));
+                Assert.All(e.Maps, m => Assert.Equal(Plane, m.Values.Length));
+                float[] occluder = e.Maps[0].Values, occludee = e.Maps[2].Values;
+                Assert.NotEqual(occludee, occluder);
                 int i = Enumerable.Range(0, detections.Boxes.Count).Single(k => boxes[k * 4] * sx == e.RoiX1 && boxes[k * 4 + 1] * sy == e.RoiY1
                     && boxes[k * 4 + 2] * sx == e.RoiX2 && boxes[k * 4 + 3] * sy == e.RoiY2);
-                AssertClose(detections.MaskProbs[(i * Plane)..((i + 1) * Plane)], e.Maps.OccludeeMask, $"explained mask of detection {i}");
+                AssertClose(detections.MaskProbs[(i * Plane)..((i + 1) * Plane)], occludee, $"explained mask of detection {i}");
             }
         });
     }
