@@ -47,7 +47,7 @@ public class SegmentExplainTests
     }
 
     [Fact]
-    public void RefusesAModelWithoutABilayerHead()
+    public void RefusesAModelWhoseMasksCannotBeExplained()
     {
         using var temp = new TempFolder();
         string model = temp.File("maskrcnn.safetensors");
@@ -57,7 +57,7 @@ public class SegmentExplainTests
 
         var (code, _, error) = CliRun.Run("segment", image, "--model", model, "--device", "cpu", "--out", temp.File("out"), "--explain");
         Assert.Equal(2, code);
-        Assert.Contains("--explain needs a model with a bilayer mask head", error);
+        Assert.Contains("--explain needs a model whose masks can be explained", error);
         Assert.Contains("maskrcnn_resnet50_fpn_torchvision", error);
     }
 }
