@@ -153,13 +153,13 @@ def build(meta):
     return w
 
 
-def preprocess(pixels):
+def preprocess(pixels, min_size=MIN_SIZE, max_size=MAX_SIZE):
     """detectron2 v0.1: ResizeShortestEdge (PIL bilinear on uint8, int(x + 0.5) sizes), BGR, minus mean, pad to 32."""
     h, w = pixels.shape[:2]
-    scale = MIN_SIZE / min(h, w)
-    new_h, new_w = (MIN_SIZE, scale * w) if h < w else (scale * h, MIN_SIZE)
-    if max(new_h, new_w) > MAX_SIZE:
-        scale = MAX_SIZE / max(new_h, new_w)
+    scale = min_size / min(h, w)
+    new_h, new_w = (min_size, scale * w) if h < w else (scale * h, min_size)
+    if max(new_h, new_w) > max_size:
+        scale = max_size / max(new_h, new_w)
         new_h, new_w = new_h * scale, new_w * scale
     new_h, new_w = int(new_h + 0.5), int(new_w + 0.5)
     resized = np.asarray(Image.fromarray(pixels).resize((new_w, new_h), Image.BILINEAR))[:, :, ::-1]
@@ -178,18 +178,19 @@ def frozen_conv(w, name, x, stride=1, padding=0, relu=True):
     return F.relu(x) if relu else x
 
 
-def resnet(w, x):
-    """res3, res4, res5 of detectron2's ResNet-50 with STRIDE_IN_1X1 (the stride on each stage's first 1x1 conv)."""
+def resnet(w, x, stage_blocks=STAGE_BLOCKS, conv2=None):
+    """res3, res4, res5 of detectron2's ResNet with STRIDE_IN_1X1 (the stride on each stage's first 1x1 conv).
+    conv2(prefix, y), when given, replaces a block's 3x3 conv + FrozenBN (a deformable one for some blocks)."""
     b = "backbone.bottom_up."
     x = F.max_pool2d(frozen_conv(w, b + "stem.conv1", x, 2, 3), 3, 2, 1)
     stages = []
-    for s, blocks in enumerate(STAGE_BLOCKS):
+    for s, blocks in enumerate(stage_blocks):
         for i in range(blocks):
             p = "%sres%d.%d." % (b, s + 2, i)
             stride = 2 if i == 0 and s > 0 else 1
             shortcut = frozen_conv(w, p + "shortcut", x, stride, relu=False) if i == 0 else x
             y = frozen_conv(w, p + "conv1", x, stride)
-            y = frozen_conv(w, p + "conv2", y, 1, 1)
+            y = conv2(p, y) if conv2 else frozen_conv(w, p + "conv2", y, 1, 1)
             y = frozen_conv(w, p + "conv3", y, relu=False)
             x = F.relu(y + shortcut)
         stages.append(x)

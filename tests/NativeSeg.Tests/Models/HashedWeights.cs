@@ -48,4 +48,20 @@ internal static class HashedWeights
             .Select(k => k["shape.".Length..])
             .Where(n => prefixes.Any(p => n.StartsWith(p, StringComparison.Ordinal)))
             .ToDictionary(n => n, n => Load(metadata, n));
+
+    /// <summary>
+    /// Every tensor of a whole model whose name starts with one of <paramref name="prefixes"/>, with the constant its
+    /// "offset.NAME" metadata adds to the uniform values where the fixture conditioned the tensor that way.
+    /// </summary>
+    public static Dictionary<string, Tensor> LoadAllWithOffsets(IReadOnlyDictionary<string, string> metadata, params string[] prefixes)
+    {
+        var weights = LoadAll(metadata, prefixes);
+        foreach (var (name, tensor) in weights)
+        {
+            if (!metadata.TryGetValue("offset." + name, out var text)) continue;
+            float offset = float.Parse(text, CultureInfo.InvariantCulture);
+            foreach (ref float v in tensor.AsSpan<float>()) v += offset;
+        }
+        return weights;
+    }
 }
