@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using NativeSeg.Models.Conversion;
 using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Tests.Bcnet;
 
