@@ -29,7 +29,7 @@ public sealed class Segmenter : IDisposable
 
     /// <param name="modelPath">A .safetensors file written by `nativeseg convert`.</param>
     /// <param name="device">"cpu", "cuda", "cuda:N" or "auto" (CUDA when usable, else the CPU).</param>
-    /// <param name="scoreThreshold">Replaces the box score threshold of the model's configuration (0.05 for most).</param>
+    /// <param name="scoreThreshold">Replaces the box score threshold of the model's configuration (its released config's: 0.05 for Mask R-CNN, 0.03 on FCOS candidates for BCNet).</param>
     /// <exception cref="ArgumentException">A device name or threshold that is not valid.</exception>
     /// <exception cref="FileNotFoundException">No file at <paramref name="modelPath"/>.</exception>
     /// <exception cref="NotSupportedException">The file is not a model any runner takes.</exception>

@@ -63,7 +63,8 @@ const char* ns_last_error(void);
 ns_status ns_model_load(const char* model_path, const char* device, ns_model** out_model);
 
 /* Segments a PNG or JPEG file (JPEG EXIF orientation applied). Instances scoring at or below score_threshold
- * (within [0, 1]) are dropped; the model's own threshold (usually 0.05) has already been applied. */
+ * (within [0, 1]) are dropped; the model's own threshold (its released
+ * config's: 0.05 for Mask R-CNN, 0.03 on FCOS candidates for BCNet) has already been applied. */
 ns_status ns_segment_file(ns_model* model, const char* image_path, float score_threshold, ns_result** out_result);
 
 /* Segments packed 8-bit RGB pixels: height rows of width x 3 bytes, each row row_stride_bytes (>= 3 x width)

@@ -8,6 +8,7 @@ using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Models.Inference;
 using NativeSeg.Models.Bcnet;
+using NativeSeg.Models.Benchmarks;
 
 namespace NativeSeg.Cli.Commands;
 

@@ -6,6 +6,7 @@ using NativeSeg.Engine.Formats;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Models.Conversion;
 using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Models.Registry;
 
 namespace NativeSeg.Cli.Commands;
 

@@ -107,7 +107,7 @@ internal static class EvalCommand
     private static void WarnAboutCategories(CocoDataset dataset, IInstanceSegmenter segmenter, TextWriter error)
     {
         // Models without their own names predict COCO's 80 categories.
-        var modelIds = segmenter.CategoryNames?.Keys.ToHashSet() ?? [.. Models.MaskRcnn.MaskRcnnConfig.Coco80];
+        var modelIds = segmenter.CategoryNames?.Keys.ToHashSet() ?? [.. Models.Detection.DetectorConfig.Coco80];
         var missing = dataset.Categories.Where(c => !modelIds.Contains(c.Id)).ToList();
         if (missing.Count > 0)
             error.WriteLine($"warning: the model has no category for {missing.Count} of the {dataset.Categories.Count} annotation categories "

@@ -30,7 +30,7 @@ internal static class SegmentCommand
             Description = $"converted .safetensors model (nativeseg convert); default: {DefaultModel.RelativePath}, the small model trained on `nativeseg synth` shapes",
         }.ModelFile();
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" }.Device();
-        var score = new Option<float?>("--score-thresh") { Description = "box score threshold of the results, from 0 to 1 (default: the model's, 0.05)" }.Fraction();
+        var score = new Option<float?>("--score-thresh") { Description = "box score threshold of the results, from 0 to 1 (default: the model's own: 0.05 for Mask R-CNN and MS R-CNN, BCNet FCOS's candidate threshold 0.03)" }.Fraction();
         var draw = new Option<float>("--draw-thresh")
         {
             Description = "score from 0 to 1 from which instances are drawn on the overlays; the results JSON keeps every instance above --score-thresh",

@@ -18,7 +18,7 @@ internal static class CocoNames
     /// <summary>The name of a COCO category id, or the id itself for ids outside the 80 classes.</summary>
     public static string Of(long categoryId)
     {
-        int i = Models.MaskRcnn.MaskRcnnConfig.Coco80.ToList().IndexOf(categoryId);
+        int i = Models.Detection.DetectorConfig.Coco80.ToList().IndexOf(categoryId);
         return i >= 0 ? Names[i] : categoryId.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 }

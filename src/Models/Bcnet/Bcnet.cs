@@ -7,8 +7,8 @@ using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Fcos;
 using NativeSeg.Models.Inference;
-using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.Preprocessing;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Models.Bcnet;
 
@@ -35,7 +35,7 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
         _fpn = Child(new FpnNeck(store, backbone, backbone.StageChannels.Skip(FirstLevel - 2).ToList(), FirstLevel));
         _heads = Child(new BcnetHeads(store, config));
         // BCNet is detectron2 code: contiguous labels 0–79 map to COCO ids and masks paste the detectron2 way.
-        _postprocessor = new InstancePostprocessor(MaskRcnnConfig.Detectron2Coco(), _device);
+        _postprocessor = new InstancePostprocessor(DetectorConfig.Detectron2CocoOutputs(), _device);
     }
 
     public BcnetArchitecture Variant { get; }

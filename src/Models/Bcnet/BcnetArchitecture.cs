@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using NativeSeg.Models.Conversion;
-using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Layers.Backbones;
+using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.MaskHeads;
 using NativeSeg.Models.Preprocessing;
 
 namespace NativeSeg.Models.Bcnet;
@@ -84,10 +86,7 @@ public sealed class BcnetArchitecture : IArchitecture
         }
         Conv("backbone.top_block.p6", Fpn, Fpn, 3);
         Conv("backbone.top_block.p7", Fpn, Fpn, 3);
-        string bottomUp = depth == 101 ? MaskRcnnArchitectures.Detectron2R101 : MaskRcnnArchitectures.Detectron2;
-        var detectron2 = MaskRcnnArchitecture.All.First(a => a.Name == bottomUp).ExpectedKeys;
-        foreach (var (name, shape) in detectron2.Where(k => k.Key.StartsWith("backbone.bottom_up.", StringComparison.Ordinal)))
-            keys[name] = shape;
+        BackboneKeys.AddBottomUp(keys, BackboneConfig.Detectron2() with { Depth = depth });
 
         foreach (var tower in new[] { "cls_tower", "bbox_tower" })
             for (int i = 0; i < 4; i++)
@@ -100,17 +99,7 @@ public sealed class BcnetArchitecture : IArchitecture
         Conv("head.centerness", 1, Fpn, 3);
         for (int l = 0; l < 5; l++) keys[$"head.scales.{l}.scale"] = [1];
 
-        const string m = "mask_head.";
-        for (int i = 1; i <= 4; i++) Conv($"{m}mask_fcn{i}", Fpn, Fpn, 3);
-        for (int i = 1; i <= 4; i++) Conv($"{m}boundary_fcn{i}", Fpn, Fpn, 3);
-        // ConvTranspose2d weights are [in, out, kH, kW]; in = out here.
-        foreach (var d in new[] { "deconv", "boundary_deconv_bo", "boundary_deconv", "bo_deconv" }) Conv(m + d, Fpn, Fpn, 2);
-        foreach (var suffix in new[] { "_bo", "" })
-            foreach (var t in new[] { "query", "key", "value", "output" })
-                Conv($"{m}{t}_transform_bound{suffix}", Fpn, Fpn, 1, bias: false);
-        foreach (var suffix in new[] { "_bo", "" })
-            Vector($"{m}blocker_bound{suffix}", Fpn, "weight", "bias", "running_mean", "running_var");
-        foreach (var p in new[] { "predictor", "predictor_bo", "boundary_predictor_bo", "boundary_predictor" }) Conv(m + p, 1, Fpn, 1);
+        BilayerHeadKeys.Add(keys, "mask_head.", Fpn, 1);
         return keys;
     }
 }

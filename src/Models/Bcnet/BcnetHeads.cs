@@ -2,9 +2,9 @@ using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Fcos;
 using NativeSeg.Models.Inference;
-using NativeSeg.Models.MaskRcnn;
-
 using NativeSeg.Layers.Modules;
+using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.MaskHeads;
 
 namespace NativeSeg.Models.Bcnet;
 
@@ -50,7 +50,7 @@ public sealed class BcnetHeads : Module
         const int side = BilayerMaskHead.MaskSide;
         if (detections.All(d => d.Count == 0)) return MaskDetections.PerImage(detections, [], side, null, []);
         using var scope = TensorScope.Begin();
-        var pooled = PyramidRoiPooler.Pool(pyramid, detections.Select(d => d.AsBoxList()).ToList());
+        var pooled = PyramidRoiPooler.Pool(pyramid, detections.Select(d => d.AsBoxList()).ToList(), FcosConfig.MinLevel);
         var labels = detections.SelectMany(d => d.Labels).ToList();
         if (explain)
         {

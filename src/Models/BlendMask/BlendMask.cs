@@ -4,10 +4,9 @@ using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
-using NativeSeg.Models.Bcnet;
+using NativeSeg.Models.Detection;
 using NativeSeg.Models.Fcos;
 using NativeSeg.Models.Inference;
-using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.Preprocessing;
 
 namespace NativeSeg.Models.BlendMask;
@@ -41,7 +40,7 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
         _attention = Child(new AttentionLayer(store, fcos.Channels, _blender.AttentionLength));
         _decode = new FcosPostprocess(fcos);
         // AdelaiDet is detectron2 code: contiguous labels 0–79 map to COCO ids and masks paste the detectron2 way.
-        _postprocessor = new InstancePostprocessor(MaskRcnnConfig.Detectron2Coco(), _device);
+        _postprocessor = new InstancePostprocessor(DetectorConfig.Detectron2CocoOutputs(), _device);
     }
 
     public BlendMaskArchitecture Variant { get; }

@@ -2,6 +2,7 @@ using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Checkpoints;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Models.Registry;
 
 namespace NativeSeg.Models.Conversion;
 

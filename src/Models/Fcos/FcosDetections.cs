@@ -1,4 +1,4 @@
-using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Models.Fcos;
 

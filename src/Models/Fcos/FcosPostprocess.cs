@@ -1,6 +1,6 @@
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
-using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Models.Detection;
 using NmsOp = NativeSeg.Kernels.Nms.Nms;
 using TopKOp = NativeSeg.Kernels.Selection.TopK;
 

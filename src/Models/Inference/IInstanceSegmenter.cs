@@ -29,18 +29,8 @@ public sealed record SegmenterOptions(Device Device, float? ScoreThreshold = nul
 /// <summary>Opens a model file with the loader of the architecture its metadata declares.</summary>
 public static class InstanceSegmenters
 {
-    private sealed record Loader(IReadOnlyList<string> Architectures, Func<string, SegmenterOptions, IInstanceSegmenter> Load);
-
-    /// <summary>Model families add their loader here.</summary>
-    private static readonly Loader[] Loaders =
-    [
-        new(MaskRcnn.MaskRcnnArchitectures.Names, (path, options) => MaskRcnn.MaskRcnn.Load(path, options.Device, options.ScoreThreshold)),
-        new(Bcnet.BcnetArchitecture.Names, (path, options) => Bcnet.Bcnet.Load(path, options.Device, options.ScoreThreshold)),
-        new(BlendMask.BlendMaskArchitecture.Names, (path, options) => BlendMask.BlendMask.Load(path, options.Device, options.ScoreThreshold)),
-    ];
-
     /// <summary>Every architecture a converted file may declare and be run.</summary>
-    public static IEnumerable<string> Architectures => Loaders.SelectMany(l => l.Architectures);
+    public static IEnumerable<string> Architectures => Registry.Architectures.Runnable;
 
     /// <summary>The architecture a model file declares, read from its header alone; throws with the reason when no runner takes it.</summary>
     public static string Inspect(string modelPath) => Find(modelPath).Architecture;
@@ -48,15 +38,15 @@ public static class InstanceSegmenters
     /// <param name="options">Default: the best available device and the model's own thresholds.</param>
     public static IInstanceSegmenter Open(string modelPath, SegmenterOptions? options = null)
     {
-        var (_, loader) = Find(modelPath);
-        return loader.Load(modelPath, options ?? new SegmenterOptions(DeviceSelector.Select("auto", Console.Error)));
+        var (_, load) = Find(modelPath);
+        return load(modelPath, options ?? new SegmenterOptions(DeviceSelector.Select("auto", Console.Error)));
     }
 
     /// <summary>The COCO-results view of one image's instances.</summary>
     public static IReadOnlyList<InstancePrediction> Predict(this IInstanceSegmenter segmenter, Image image) =>
         segmenter.Segment([image])[0].Select(i => new InstancePrediction(i.CategoryId, i.MaskScore, i.Mask, new CocoBox(i.X1, i.Y1, i.X2 - i.X1, i.Y2 - i.Y1))).ToList();
 
-    private static (string Architecture, Loader Loader) Find(string modelPath)
+    private static (string Architecture, Registry.ModelLoader Load) Find(string modelPath)
     {
         if (Directory.Exists(modelPath))
             throw new NotSupportedException($"model {modelPath} is a folder; runners read one .safetensors file made by `nativeseg convert`");
@@ -73,8 +63,8 @@ public static class InstanceSegmenters
         }
         if (!metadata.TryGetValue("architecture", out var name))
             throw new NotSupportedException($"model {modelPath} has no 'architecture' in its metadata; convert checkpoints with `nativeseg convert`");
-        var loader = Loaders.FirstOrDefault(l => l.Architectures.Contains(name))
+        var load = Registry.Architectures.Loader(name)
             ?? throw new NotSupportedException($"model {modelPath} holds a '{name}' model, which no runner takes yet (runnable: {string.Join(", ", Architectures)})");
-        return (name, loader);
+        return (name, load);
     }
 }

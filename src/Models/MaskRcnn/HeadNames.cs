@@ -1,3 +1,5 @@
+using NativeSeg.Models.Detection;
+
 namespace NativeSeg.Models.MaskRcnn;
 
 /// <summary>

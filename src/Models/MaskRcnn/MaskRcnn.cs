@@ -6,9 +6,9 @@ using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Backbones;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
-using NativeSeg.Models.Bcnet;
 using NativeSeg.Models.Inference;
 using NativeSeg.Models.Preprocessing;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Models.MaskRcnn;
 

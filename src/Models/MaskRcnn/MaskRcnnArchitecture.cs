@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
 using NativeSeg.Layers.Backbones;
-using NativeSeg.Models.Bcnet;
 using NativeSeg.Models.Conversion;
+using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.MaskHeads;
 
 namespace NativeSeg.Models.MaskRcnn;
 
@@ -56,49 +57,12 @@ public sealed class MaskRcnnArchitecture : IArchitecture
     {
         var keys = new Dictionary<string, int[]>(StringComparer.Ordinal);
         var b = BackboneNames.For(setup.Backbone);
-        void Norm(string prefix, int c)
-        {
-            foreach (string field in new[] { "weight", "bias", "running_mean", "running_var" }) keys[$"{prefix}.{field}"] = [c];
-        }
         void Conv(string prefix, int o, int i, int k)
         {
             keys[prefix + ".weight"] = [o, i, k, k];
             keys[prefix + ".bias"] = [o];
         }
-        keys[b.StemConv] = [64, 3, 7, 7];
-        Norm(b.StemNorm, 64);
-        int input = 64;
-        var stageOutputs = new List<int>();
-        for (int stage = 2; stage <= 5; stage++)
-        {
-            int output = setup.Backbone.StageChannels[stage - 2], width = setup.Backbone.BasicBlocks ? output : output / 4;
-            for (int block = 0; block < setup.Backbone.StageBlocks[stage - 2]; block++)
-            {
-                int blockInput = block == 0 ? input : output;
-                if (setup.Backbone.BasicBlocks)
-                {
-                    keys[b.BlockConv(stage, block, 1)] = [output, blockInput, 3, 3];
-                    keys[b.BlockConv(stage, block, 2)] = [output, output, 3, 3];
-                    Norm(b.BlockNorm(stage, block, 1), output);
-                    Norm(b.BlockNorm(stage, block, 2), output);
-                    continue;
-                }
-                keys[b.BlockConv(stage, block, 1)] = [width, blockInput, 1, 1];
-                keys[b.BlockConv(stage, block, 2)] = [width, width, 3, 3];
-                keys[b.BlockConv(stage, block, 3)] = [output, width, 1, 1];
-                Norm(b.BlockNorm(stage, block, 1), width);
-                Norm(b.BlockNorm(stage, block, 2), width);
-                Norm(b.BlockNorm(stage, block, 3), output);
-            }
-            // Every stage but a basic-block res2 (64 channels in and out, stride 1) projects its shortcut.
-            if (input != output || stage > 2)
-            {
-                keys[b.ShortcutConv(stage)] = [output, input, 1, 1];
-                Norm(b.ShortcutNorm(stage), output);
-            }
-            stageOutputs.Add(output);
-            input = output;
-        }
+        var stageOutputs = BackboneKeys.AddBottomUp(keys, setup.Backbone);
         int fpn = setup.Backbone.FpnChannels;
         for (int level = 2; level <= 5; level++)
         {
@@ -115,7 +79,8 @@ public sealed class MaskRcnnArchitecture : IArchitecture
         Linear(h.BoxFc2, c.BoxHidden, c.BoxHidden);
         Linear(h.ClassScore, c.ClassLogits, c.BoxHidden);
         Linear(h.BoxDeltas, c.BoxClasses * 4, c.BoxHidden);
-        if (c.BilayerMask) BilayerKeys(keys, c);
+        // The Faster R-CNN port puts BCNet FCOS's bilayer head (specs/bcnet.md §2.3) under detectron2's mask head.
+        if (c.BilayerMask) BilayerHeadKeys.Add(keys, HeadNames.MaskHeadModule, c.MaskChannels, c.MaskPredictorChannels);
         else
         {
             int mask = c.MaskChannels;
@@ -136,22 +101,6 @@ public sealed class MaskRcnnArchitecture : IArchitecture
         {
             keys[prefix + ".weight"] = [o, i];
             keys[prefix + ".bias"] = [o];
-        }
-    }
-
-    /// <summary>
-    /// The Faster R-CNN port's bilayer head has BCNet FCOS's module (specs/bcnet.md §2.3), so its keys are that
-    /// list's under detectron2's mask head, at the model's width (FCOS's is 256) and predictor channels.
-    /// </summary>
-    private static void BilayerKeys(Dictionary<string, int[]> keys, MaskRcnnConfig c)
-    {
-        const string fcos = "mask_head.";
-        const int fcosWidth = 256;
-        foreach (var (name, shape) in BcnetArchitecture.R50.ExpectedKeys.Where(k => k.Key.StartsWith(fcos, StringComparison.Ordinal)))
-        {
-            bool predictor = name.Contains("predictor", StringComparison.Ordinal);
-            keys[HeadNames.MaskHeadModule + name[fcos.Length..]] =
-                [.. shape.Select((d, i) => predictor && i == 0 ? c.MaskPredictorChannels : d == fcosWidth ? c.MaskChannels : d)];
         }
     }
 }

@@ -1,37 +1,10 @@
-using NativeSeg.Kernels.BoxCoder;
-using NativeSeg.Kernels.MaskPaste;
-using NativeSeg.Kernels.RoiAlign;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Models.MaskRcnn;
 
-/// <summary>Whose inference conventions a model follows; the three differ in many small numerical details (spec §2.4, §4).</summary>
-public enum RcnnFlavor
+/// <summary>Architecture and inference settings of a ResNet-FPN Mask R-CNN: the detector's (<see cref="DetectorConfig"/>) and its heads' widths.</summary>
+public sealed record MaskRcnnConfig : DetectorConfig
 {
-    Detectron2,
-    Torchvision,
-
-    /// <summary>maskrcnn-benchmark, which Mask Scoring R-CNN forks: "+1" box arithmetic, sigmoid before the RPN top-k.</summary>
-    MaskRcnnBenchmark,
-}
-
-/// <summary>
-/// Architecture and inference settings of a ResNet-FPN Mask R-CNN. The class layout is given by the number
-/// of classification logits and where background sits; box deltas and mask channels are indexed by the
-/// logit index in every layout (bg-first layouts carry an unused background slot, bg-last ones stop before it).
-/// </summary>
-public sealed record MaskRcnnConfig
-{
-    public required RcnnFlavor Flavor { get; init; }
-
-    /// <summary>Classification logits, background included: 81 (detectron2, maskrcnn-benchmark), 91 (torchvision COCO).</summary>
-    public required int ClassLogits { get; init; }
-
-    /// <summary>Background at logit 0 (torchvision, maskrcnn-benchmark) or last (detectron2).</summary>
-    public required bool BackgroundFirst { get; init; }
-
-    /// <summary>Dataset category id of each logit index (the background entry is never read).</summary>
-    public required long[] CategoryIds { get; init; }
-
     /// <summary>Channels of the FPN levels the heads read (the backbone's FPN width).</summary>
     public int FeatureChannels { get; init; } = 256;
 
@@ -55,46 +28,6 @@ public sealed record MaskRcnnConfig
 
     /// <summary>Mask Scoring R-CNN: a MaskIoU head rescales each mask's score.</summary>
     public bool MaskIou { get; init; }
-
-    public float ScoreThreshold { get; init; } = 0.05f;
-
-    public float NmsThreshold { get; init; } = 0.5f;
-
-    public int DetectionsPerImage { get; init; } = 100;
-
-    public int RpnPreNmsTopK { get; init; } = 1000;
-
-    public int RpnPostNmsTopK { get; init; } = 1000;
-
-    public float RpnNmsThreshold { get; init; } = 0.7f;
-
-    public int BackgroundIndex => BackgroundFirst ? 0 : ClassLogits - 1;
-
-    /// <summary>Rows of the class-specific box regression: one per logit when background has a slot, else one per foreground class.</summary>
-    public int BoxClasses => BackgroundFirst ? ClassLogits : ClassLogits - 1;
-
-    public BoxConvention Convention => Flavor == RcnnFlavor.MaskRcnnBenchmark ? BoxConvention.MaskRcnnBenchmark : BoxConvention.Detectron2;
-
-    public LevelRule LevelRule => Flavor switch
-    {
-        RcnnFlavor.Detectron2 => LevelRule.Detectron2,
-        RcnnFlavor.Torchvision => LevelRule.Torchvision,
-        _ => LevelRule.MaskRcnnBenchmark,
-    };
-
-    /// <summary>detectron2 pools with ROIAlignV2 (aligned, adaptive sampling); the others with the legacy kernel, 2 samples per bin side.</summary>
-    public RoiAlignOptions Pooling(int size) =>
-        Flavor == RcnnFlavor.Detectron2 ? new RoiAlignOptions(size, size, 0, true) : new RoiAlignOptions(size, size, 2, false);
-
-    public PasteMethod Paste => Flavor == RcnnFlavor.Detectron2 ? PasteMethod.Detectron2 : PasteMethod.Torchvision;
-
-    /// <summary>The 80 COCO category ids in contiguous order (detectron2's thing_dataset_id_to_contiguous_id, inverted).</summary>
-    public static IReadOnlyList<long> Coco80 { get; } =
-    [
-        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 28, 31, 32, 33, 34,
-        35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65,
-        67, 70, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 84, 85, 86, 87, 88, 89, 90,
-    ];
 
     /// <summary>detectron2 COCO: 80 foreground logits then background.</summary>
     public static MaskRcnnConfig Detectron2Coco() => new()

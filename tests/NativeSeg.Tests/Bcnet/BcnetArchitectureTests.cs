@@ -4,6 +4,7 @@ using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Bcnet;
 using NativeSeg.Models.Conversion;
 using NativeSeg.Models.Fcos;
+using NativeSeg.Models.Registry;
 
 namespace NativeSeg.Tests.Bcnet;
 

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using NativeSeg.Models.Conversion;
 using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Models.Detection;
+using NativeSeg.Models.Registry;
 
 namespace NativeSeg.Tests.Bcnet;
 

@@ -9,6 +9,8 @@ using NativeSeg.Models.Inference;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.Preprocessing;
 using NativeSeg.Tests.Formats;
+using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.MaskHeads;
 using MaskRcnnModel = NativeSeg.Models.MaskRcnn.MaskRcnn;
 using RoiAlignOp = NativeSeg.Kernels.RoiAlign.RoiAlign;
 

@@ -10,6 +10,7 @@ using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.Preprocessing;
 using NativeSeg.Tests.Layers;
 using NativeSeg.Tests.Models;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Tests.Bcnet;
 

@@ -11,6 +11,8 @@ using NativeSeg.Models.Preprocessing;
 using NativeSeg.Tests.Formats;
 using NativeSeg.Tests.Models;
 using NativeSeg.Tests.Models.MaskRcnn;
+using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.MaskHeads;
 using BcnetModel = NativeSeg.Models.Bcnet.Bcnet;
 
 namespace NativeSeg.Tests.Bcnet;

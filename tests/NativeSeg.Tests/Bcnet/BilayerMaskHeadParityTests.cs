@@ -2,6 +2,8 @@ using NativeSeg.Engine.Devices;
 using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Bcnet;
 using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.MaskHeads;
 
 namespace NativeSeg.Tests.Bcnet;
 

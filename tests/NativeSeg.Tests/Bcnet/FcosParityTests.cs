@@ -4,6 +4,7 @@ using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Fcos;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Tests.Models.MaskRcnn;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Tests.Bcnet;
 

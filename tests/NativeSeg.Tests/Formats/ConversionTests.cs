@@ -1,6 +1,7 @@
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Models.Conversion;
+using NativeSeg.Models.Registry;
 
 namespace NativeSeg.Tests.Formats;
 

@@ -1,4 +1,5 @@
 using NativeSeg.Engine.Formats.Coco;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Models.MaskRcnn.Training;
 

@@ -1,6 +1,7 @@
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Kernels.Losses;
 using NativeSeg.Layers.Autograd;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Models.MaskRcnn.Training;
 

@@ -1,4 +1,5 @@
 using NativeSeg.Kernels.BoxIou;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Models.MaskRcnn.Training;
 

@@ -1,6 +1,7 @@
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Kernels.RoiAlign;
+using NativeSeg.Models.Detection;
 using RoiAlignOp = NativeSeg.Kernels.RoiAlign.RoiAlign;
 
 namespace NativeSeg.Models.MaskRcnn.Training;

@@ -1,4 +1,5 @@
 using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Tests.Models.MaskRcnn;
 

@@ -7,6 +7,8 @@ using NativeSeg.Models.Conversion;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Tests.Formats;
 using NativeSeg.Tests.Layers;
+using NativeSeg.Models.Detection;
+using NativeSeg.Models.Registry;
 using MaskRcnnModel = NativeSeg.Models.MaskRcnn.MaskRcnn;
 
 namespace NativeSeg.Tests.Models.MaskRcnn;

@@ -3,6 +3,7 @@ using NativeSeg.Models.Conversion;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Tests.Formats;
 using NativeSeg.Tests.Layers;
+using NativeSeg.Models.Registry;
 
 namespace NativeSeg.Tests.Models.MaskRcnn;
 

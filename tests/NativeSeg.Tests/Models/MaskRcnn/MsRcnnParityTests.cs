@@ -4,6 +4,7 @@ using NativeSeg.Kernels.Pooling;
 using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Tests.Formats;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Tests.Models.MaskRcnn;
 

@@ -1,6 +1,7 @@
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Tests.Models.MaskRcnn;
 

@@ -10,6 +10,7 @@ using NativeSeg.Models.MaskRcnn.Training;
 using NativeSeg.Tests.Bcnet;
 using NativeSeg.Tests.Formats;
 using Xunit.Abstractions;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Tests.Models.MaskRcnn.Training;
 

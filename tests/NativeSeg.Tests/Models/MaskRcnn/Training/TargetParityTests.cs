@@ -1,6 +1,7 @@
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.MaskRcnn.Training;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Tests.Models.MaskRcnn.Training;
 

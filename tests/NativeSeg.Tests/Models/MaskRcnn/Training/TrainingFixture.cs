@@ -4,6 +4,7 @@ using NativeSeg.Engine.Tensors;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.MaskRcnn.Training;
 using NativeSeg.Tests.Formats;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Tests.Models.MaskRcnn.Training;
 

@@ -9,6 +9,7 @@ using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.MaskRcnn.Training;
 using NativeSeg.Tests.Formats;
 using Xunit.Abstractions;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Tests.Models.MaskRcnn.Training;
 

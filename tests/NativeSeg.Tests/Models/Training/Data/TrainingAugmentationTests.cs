@@ -3,6 +3,7 @@ using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.Preprocessing;
 using NativeSeg.Models.Training.Data;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Tests.Models.Training.Data;
 

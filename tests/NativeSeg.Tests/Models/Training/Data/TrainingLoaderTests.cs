@@ -1,6 +1,7 @@
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.Preprocessing;
 using NativeSeg.Models.Training.Data;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Tests.Models.Training.Data;
 

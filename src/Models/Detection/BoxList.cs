@@ -1,7 +1,7 @@
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
 
-namespace NativeSeg.Models.MaskRcnn;
+namespace NativeSeg.Models.Detection;
 
 /// <summary>Host-side boxes (x1, y1, x2, y2) with one score each, in ranking order.</summary>
 public sealed record BoxList(float[] Boxes, float[] Scores)

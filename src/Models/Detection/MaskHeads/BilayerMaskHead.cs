@@ -4,9 +4,8 @@ using NativeSeg.Layers;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Inference;
-using NativeSeg.Models.MaskRcnn;
 
-namespace NativeSeg.Models.Bcnet;
+namespace NativeSeg.Models.Detection.MaskHeads;
 
 /// <summary>The four probability maps [R, 28, 28] of the bilayer head, for `segment --explain`; the caller owns them.</summary>
 public sealed record BilayerMasks(Tensor OccluderMask, Tensor OccluderBoundary, Tensor OccludeeMask, Tensor OccludeeBoundary) : IDisposable

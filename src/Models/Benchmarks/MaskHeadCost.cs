@@ -4,8 +4,9 @@ using NativeSeg.Engine.Tensors;
 using NativeSeg.Kernels;
 using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Models.Detection.MaskHeads;
 
-namespace NativeSeg.Models.Bcnet;
+namespace NativeSeg.Models.Benchmarks;
 
 /// <summary>Times of the two mask heads on the same RoIs, and their multiply-accumulates per RoI at inference.</summary>
 public sealed record MaskHeadCostResult(int Rois, int Runs, double StandardMs, double BilayerMs, double StandardGmacPerRoi, double BilayerGmacPerRoi)
@@ -70,7 +71,8 @@ public static class MaskHeadCost
     {
         var standard = MaskRcnnArchitecture.All.First(a => a.Name == MaskRcnnArchitectures.Detectron2).ExpectedKeys
             .Where(k => k.Key.StartsWith("roi_heads.mask_head.", StringComparison.Ordinal));
-        var bilayer = BcnetArchitecture.R50.ExpectedKeys.Where(k => k.Key.StartsWith("mask_head.", StringComparison.Ordinal));
+        var bilayer = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        BilayerHeadKeys.Add(bilayer, "mask_head.", Width, 1);
         var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         int seed = 0;
         foreach (var (name, shape) in standard.Concat(bilayer))

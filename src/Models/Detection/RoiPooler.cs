@@ -3,10 +3,10 @@ using NativeSeg.Kernels.RoiAlign;
 using NativeSeg.Layers.Autograd;
 using RoiAlignOp = NativeSeg.Kernels.RoiAlign.RoiAlign;
 
-namespace NativeSeg.Models.MaskRcnn;
+namespace NativeSeg.Models.Detection;
 
 /// <summary>Multi-level RoIAlign over p2..p5 with the flavour's level rule and sampling.</summary>
-public sealed class RoiPooler(MaskRcnnConfig config, int outputSize)
+public sealed class RoiPooler(DetectorConfig config, int outputSize)
 {
     private static readonly float[] Scales = [1f / 4, 1f / 8, 1f / 16, 1f / 32];
 

@@ -3,7 +3,7 @@ using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 using NonLocalOp = NativeSeg.Kernels.NonLocalAttention.NonLocalAttention;
 
-namespace NativeSeg.Models.Bcnet;
+namespace NativeSeg.Models.Detection.MaskHeads;
 
 /// <summary>
 /// One of the bilayer head's non-local ("GCN") blocks (specs/bcnet.md §1.4): 1×1 query/key/value/output

@@ -4,21 +4,13 @@ using BoxCoderOp = NativeSeg.Kernels.BoxCoder.BoxCoder;
 using NmsOp = NativeSeg.Kernels.Nms.Nms;
 using SoftmaxOp = NativeSeg.Kernels.Softmax.Softmax;
 
-namespace NativeSeg.Models.MaskRcnn;
-
-/// <summary>One image's detections in batch-image coordinates; <see cref="Labels"/> are logit indices.</summary>
-public sealed record Detections(float[] Boxes, float[] Scores, int[] Labels)
-{
-    public int Count => Scores.Length;
-
-    public BoxList AsBoxList() => new(Boxes, Scores);
-}
+namespace NativeSeg.Models.Detection;
 
 /// <summary>
 /// Box-head inference: softmax, class-specific decode with weights (10, 10, 5, 5), clip, score threshold,
 /// per-class NMS and the per-image cap, with each flavour's filtering and output order.
 /// </summary>
-public sealed class FastRcnnOutputs(MaskRcnnConfig config)
+public sealed class FastRcnnOutputs(DetectorConfig config)
 {
     /// <param name="logits">[R, classes] for all images' proposals, image after image.</param>
     /// <param name="deltas">[R, 4·box classes].</param>

@@ -4,15 +4,15 @@ using NativeSeg.Kernels.Selection;
 using BoxCoderOp = NativeSeg.Kernels.BoxCoder.BoxCoder;
 using NmsOp = NativeSeg.Kernels.Nms.Nms;
 
-namespace NativeSeg.Models.MaskRcnn;
+namespace NativeSeg.Models.Detection;
 
 /// <summary>
-/// Turns the RPN head's outputs into at most <see cref="MaskRcnnConfig.RpnPostNmsTopK"/> proposals per
+/// Turns the RPN head's outputs into at most <see cref="DetectorConfig.RpnPostNmsTopK"/> proposals per
 /// image: per-level top-k, decode, clip, small-box removal and NMS that never merges levels. The head
 /// outputs come to the host once; what follows is bookkeeping over a few thousand boxes, which the CPU
 /// twins of the kernels handle without a device round trip per step.
 /// </summary>
-public sealed class ProposalGenerator(MaskRcnnConfig config)
+public sealed class ProposalGenerator(DetectorConfig config)
 {
     /// <param name="levels">Per FPN level the head's logits [N, A, H, W] and deltas [N, 4A, H, W].</param>
     /// <param name="anchors">Per level the anchors from <see cref="AnchorGenerator.Grid"/>.</param>

@@ -2,7 +2,7 @@ using NativeSeg.Engine.Tensors;
 using NativeSeg.Kernels.Activations;
 using NativeSeg.Kernels.Indexing;
 
-namespace NativeSeg.Models.MaskRcnn;
+namespace NativeSeg.Models.Detection.MaskHeads;
 
 /// <summary>Turns a mask predictor's logits into each RoI's mask probabilities, class-specific or class-agnostic.</summary>
 public static class MaskProbabilities

@@ -1,7 +1,6 @@
 using NativeSeg.Models.Inference;
-using NativeSeg.Models.MaskRcnn;
 
-namespace NativeSeg.Models.Bcnet;
+namespace NativeSeg.Models.Detection;
 
 /// <summary>Pairs postprocessed instances with the maps behind the masks of the detections they came from.</summary>
 public static class OcclusionExplanations

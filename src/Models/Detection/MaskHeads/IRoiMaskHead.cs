@@ -1,6 +1,6 @@
 using NativeSeg.Engine.Tensors;
 
-namespace NativeSeg.Models.MaskRcnn;
+namespace NativeSeg.Models.Detection.MaskHeads;
 
 /// <summary>A mask head of a two-stage detector: Mask R-CNN's conv-deconv head, or BCNet's bilayer head on the same pooled RoIs.</summary>
 public interface IRoiMaskHead : IDisposable

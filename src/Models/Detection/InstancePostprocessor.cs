@@ -4,10 +4,10 @@ using NativeSeg.Engine.Tensors;
 using NativeSeg.Models.Inference;
 using NativeSeg.Kernels.MaskPaste;
 
-namespace NativeSeg.Models.MaskRcnn;
+namespace NativeSeg.Models.Detection;
 
 /// <summary>Maps detections from the batch image back to the original image and pastes their masks, per flavour.</summary>
-public sealed class InstancePostprocessor(MaskRcnnConfig config, Device device)
+public sealed class InstancePostprocessor(DetectorConfig config, Device device)
 {
     /// <param name="clock">Times the paste and RLE encoding when benchmarking; null in ordinary use.</param>
     public IReadOnlyList<SegmentedInstance> Run(MaskDetections detections, ImageGeometry geometry, StageClock? clock = null) =>

@@ -1,4 +1,4 @@
-namespace NativeSeg.Models.MaskRcnn;
+namespace NativeSeg.Models.Detection;
 
 /// <summary>
 /// RPN anchors: per FPN level (p2..p6) one size (32..512) and three aspect ratios h/w (0.5, 1, 2), laid out
