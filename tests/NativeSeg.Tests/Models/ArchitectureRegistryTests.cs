@@ -1,4 +1,5 @@
 using NativeSeg.Models.Bcnet;
+using NativeSeg.Models.BlendMask;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.Registry;
 
@@ -15,8 +16,8 @@ public class ArchitectureRegistryTests
     public void ConvertAndLoadingSeeTheSameArchitectures()
     {
         Assert.Equal(Architectures.Registered.Select(r => r.Name), Architectures.All.Select(a => a.Name));
-        Assert.Equal(MaskRcnnArchitectures.Names.Concat(BcnetArchitecture.Names).Order(StringComparer.Ordinal), Architectures.Runnable.Order(StringComparer.Ordinal));
-        Assert.Null(Architectures.Loader("blendmask_R_50_1x"));
+        Assert.Equal(MaskRcnnArchitectures.Names.Concat(BcnetArchitecture.Names).Concat(BlendMaskArchitecture.Names).Order(StringComparer.Ordinal),
+            Architectures.Runnable.Order(StringComparer.Ordinal));
         Assert.Null(Architectures.Loader("bpr_hr18s"));
     }
 }
