@@ -76,11 +76,12 @@ public static class BoundaryPatches
     }
 
     /// <summary>
-    /// The network input under every patch, float32 [K, 4, outSize, outSize]: the image resized bilinearly to
-    /// <paramref name="outSize"/> and rounded to uint8 as OpenCV resizes uint8 images, then normalised, and the
-    /// instance's mask resized nearest as −1 / +1.
+    /// The network input under patches <paramref name="start"/> .. start + count − 1 (all by default), float32
+    /// [count, 4, outSize, outSize]: the image resized bilinearly to <paramref name="outSize"/> and rounded to uint8 as
+    /// OpenCV resizes uint8 images, then normalised, and the instance's mask resized nearest as −1 / +1.
     /// </summary>
-    public static Tensor Crop(Tensor image, Tensor masks, PatchProposals proposals, int outSize, PatchNormalization normalization)
+    public static Tensor Crop(Tensor image, Tensor masks, PatchProposals proposals, int outSize, PatchNormalization normalization,
+        int start = 0, int count = -1)
     {
         const string op = "boundary_patch_crop";
         var (_, h, w) = ValidateMasks(masks, op);
@@ -91,11 +92,12 @@ public static class BoundaryPatches
         Check.That(normalization.Mean.Length == 3 && normalization.Std.Length == 3 && normalization.Std.All(s => s > 0), op,
             "the normalisation needs three means and three positive standard deviations");
         Check.SameDevice(op, image, masks, proposals.Patches);
-        int k = proposals.Count;
+        int k = count < 0 ? proposals.Count - start : count;
+        Check.That(start >= 0 && k >= 0 && start + k <= proposals.Count, op, $"patches {start} .. {start + k - 1} are not among the {proposals.Count} proposed");
         var output = Tensor.Empty(masks.Device, DType.Float32, k, 4, outSize, outSize);
         if (k == 0) return output;
-        if (masks.Device.IsCpu) CropCpu(image, masks, h, w, proposals, outSize, normalization, output);
-        else LaunchCrop(image, masks, h, w, proposals, outSize, normalization, output);
+        if (masks.Device.IsCpu) CropCpu(image, masks, h, w, proposals, start, k, outSize, normalization, output);
+        else LaunchCrop(image, masks, h, w, proposals, start, k, outSize, normalization, output);
         return output;
     }
 
@@ -214,7 +216,8 @@ public static class BoundaryPatches
         return (centres, counts);
     }
 
-    private static unsafe void CropCpu(Tensor image, Tensor masks, int h, int w, PatchProposals proposals, int outSize, PatchNormalization normalization, Tensor output)
+    private static unsafe void CropCpu(Tensor image, Tensor masks, int h, int w, PatchProposals proposals, int start, int k, int outSize,
+        PatchNormalization normalization, Tensor output)
     {
         byte* pixels = (byte*)image.Pointer, maskData = (byte*)masks.Pointer;
         float* result = (float*)output.Pointer;
@@ -237,11 +240,11 @@ public static class BoundaryPatches
             nearest[o] = Math.Min((int)MathF.Floor(o * scale), size - 1);
         }
         int plane = outSize * outSize;
-        CpuThreads.For(proposals.Count, (start, end) =>
+        CpuThreads.For(k, (first, end) =>
         {
-            for (int j = start; j < end; j++)
+            for (int j = first; j < end; j++)
             {
-                int inst = patches[3 * j], x1 = patches[3 * j + 1], y1 = patches[3 * j + 2];
+                int row = start + j, inst = patches[3 * row], x1 = patches[3 * row + 1], y1 = patches[3 * row + 2];
                 float* patchOut = result + (long)j * 4 * plane;
                 for (int c = 0; c < 3; c++)
                 {
@@ -323,11 +326,12 @@ public static class BoundaryPatches
         return (centres.ToArray<int>(), counts.ToArray<int>());
     }
 
-    private static unsafe void LaunchCrop(Tensor image, Tensor masks, int h, int w, PatchProposals proposals, int outSize, PatchNormalization normalization, Tensor output)
+    private static unsafe void LaunchCrop(Tensor image, Tensor masks, int h, int w, PatchProposals proposals, int start, int k, int outSize,
+        PatchNormalization normalization, Tensor output)
     {
         var gpu = masks.Device.Gpu;
-        nint imagePtr = image.Pointer, maskPtr = masks.Pointer, patchPtr = proposals.Patches.Pointer, outPtr = output.Pointer;
-        int k = proposals.Count, size = proposals.Size;
+        nint imagePtr = image.Pointer, maskPtr = masks.Pointer, patchPtr = proposals.Patches.Pointer + start * 3 * sizeof(int), outPtr = output.Pointer;
+        int size = proposals.Size;
         var inverseStd = normalization.InverseStd;
         float m0 = normalization.Mean[0], m1 = normalization.Mean[1], m2 = normalization.Mean[2];
         float s0 = inverseStd[0], s1 = inverseStd[1], s2 = inverseStd[2];

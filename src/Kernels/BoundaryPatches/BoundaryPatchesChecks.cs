@@ -62,7 +62,7 @@ internal static class BoundaryPatchesChecks
             using var image = RandomTensors.OnDevice(Tensor.FromArray(RandomImage(w, h, w), h, w, 3), device);
             var levels = BoundaryPatches.Levels(masks);
             using var proposals = BoundaryPatches.Propose(masks, size, threshold);
-            var input = BoundaryPatches.Crop(image, masks, proposals, outSize, Normalization);
+            var input = BoundaryPatches.Crop(image, masks, proposals, outSize, Normalization, proposals.Count / 3);
             using var logits = RandomTensors.Uniform(device, n, -3f, 3f, proposals.Count, 2, size, size);
             var refined = BoundaryPatches.Reassemble(logits, proposals, masks);
             var patches = Tensor.FromArray(proposals.ToArray(), proposals.Count, 3);

@@ -21,17 +21,31 @@ public sealed class ResidualBlock : Module
     /// </summary>
     internal ResidualBlock(ParameterStore store, BackboneConfig config, BackboneNames names, int stage, int block,
         int inChannels, int outChannels, int stride, ConvSpec[] chain)
+        : this(store, config.NormEps, i => names.BlockConv(stage, block, i), i => names.BlockNorm(stage, block, i),
+            names.ShortcutConv(stage), names.ShortcutNorm(stage), inChannels, outChannels, stride, chain)
+    {
+    }
+
+    /// <summary>
+    /// A block stored as torchvision and mmcv store one under <paramref name="prefix"/>: <c>conv{i}.weight</c>,
+    /// BatchNorm <c>bn{i}</c>, and the projection as <c>downsample.0.weight</c> and BatchNorm <c>downsample.1</c>.
+    /// </summary>
+    public ResidualBlock(ParameterStore store, string prefix, double normEps, int inChannels, int outChannels, int stride, ConvSpec[] chain)
+        : this(store, normEps, i => $"{prefix}.conv{i}.weight", i => $"{prefix}.bn{i}", $"{prefix}.downsample.0.weight", $"{prefix}.downsample.1",
+            inChannels, outChannels, stride, chain)
+    {
+    }
+
+    private ResidualBlock(ParameterStore store, double normEps, Func<int, string> convKey, Func<int, string> normKey,
+        string shortcutConv, string shortcutNorm, int inChannels, int outChannels, int stride, ConvSpec[] chain)
     {
         _chain = new Conv2dLayer[chain.Length];
         for (int i = 0; i < chain.Length; i++)
-        {
-            _chain[i] = Child(new Conv2dLayer(store, names.BlockConv(stage, block, i + 1), null,
-                chain[i], new FrozenNorm(names.BlockNorm(stage, block, i + 1), config.NormEps)));
-        }
+            _chain[i] = Child(new Conv2dLayer(store, convKey(i + 1), null, chain[i], new FrozenNorm(normKey(i + 1), normEps)));
         if (inChannels != outChannels || stride != 1)
         {
-            _shortcut = Child(new Conv2dLayer(store, names.ShortcutConv(stage), null,
-                new ConvSpec(inChannels, outChannels, 1, stride), new FrozenNorm(names.ShortcutNorm(stage), config.NormEps)));
+            _shortcut = Child(new Conv2dLayer(store, shortcutConv, null,
+                new ConvSpec(inChannels, outChannels, 1, stride), new FrozenNorm(shortcutNorm, normEps)));
         }
     }
 

@@ -8,8 +8,8 @@ public static class Architectures
         BlendMask("blendmask_R_50_1x", "keys_blendmask_R_50_1x.txt"),
         BlendMask("blendmask_R_101_dcni3_5x", "keys_blendmask_R_101_dcni3_5x.txt"),
         BlendMask("blendmask_550_R_50_3x", "keys_blendmask_550_R_50_3x.txt"),
-        new KeyListArchitecture("bpr_hr18s", "keys_hr18s.txt", "bpr", key => key),
-        new KeyListArchitecture("bpr_hr48", "keys_hr48.txt", "bpr", key => key),
+        new KeyListArchitecture("bpr-hr18s", "keys_hr18s.txt", "bpr", key => key),
+        new KeyListArchitecture("bpr-hr48", "keys_hr48.txt", "bpr", key => key),
         .. MaskRcnn.MaskRcnnArchitecture.All,
         .. Bcnet.BcnetArchitecture.All,
     ];

@@ -10,8 +10,8 @@ public class ConversionTests
     [InlineData("blendmask_R_50_1x", 379)]
     [InlineData("blendmask_R_101_dcni3_5x", 656)]
     [InlineData("blendmask_550_R_50_3x", 351)]
-    [InlineData("bpr_hr18s", 873)]
-    [InlineData("bpr_hr48", 1839)]
+    [InlineData("bpr-hr18s", 873)]
+    [InlineData("bpr-hr48", 1839)]
     public void EmbeddedKeyListsParse(string name, int count)
     {
         var arch = Architectures.Find(name);
@@ -67,7 +67,7 @@ public class ConversionTests
         string output = dir.File("out.safetensors");
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int code = NativeSeg.Cli.Program.Run(["convert", FixturePaths.Fixture("ckpt_zip.pth"), "--out", output, "--arch", "bpr_hr18s"], stdout, stderr);
+        int code = NativeSeg.Cli.Program.Run(["convert", FixturePaths.Fixture("ckpt_zip.pth"), "--out", output, "--arch", "bpr-hr18s"], stdout, stderr);
         Assert.Equal(1, code);
         // The fixture shares three keys with HRNet; two of them (conv1.weight, bn1.running_mean) in other shapes.
         Assert.Contains("870 missing", stderr.ToString());

@@ -48,4 +48,17 @@ internal static class HashedWeights
             .Select(k => k["shape.".Length..])
             .Where(n => prefixes.Any(p => n.StartsWith(p, StringComparison.Ordinal)))
             .ToDictionary(n => n, n => Load(metadata, n));
+
+    /// <summary>As <see cref="LoadAll"/>, each tensor plus its "offset.NAME" from the metadata where there is one.</summary>
+    public static Dictionary<string, Tensor> LoadAllWithOffsets(IReadOnlyDictionary<string, string> metadata, params string[] prefixes)
+    {
+        var weights = LoadAll(metadata, prefixes);
+        foreach (var (name, tensor) in weights)
+        {
+            if (!metadata.TryGetValue("offset." + name, out var text)) continue;
+            float offset = float.Parse(text, CultureInfo.InvariantCulture);
+            foreach (ref float v in tensor.AsSpan<float>()) v += offset;
+        }
+        return weights;
+    }
 }
