@@ -52,7 +52,7 @@ internal static class RefineCommand
     /// <summary>The instances with refined masks (box, scores and category unchanged, as upstream's merge keeps them).</summary>
     internal static IReadOnlyList<SegmentedInstance> Refine(BprModel model, Image image, IReadOnlyList<SegmentedInstance> instances)
     {
-        var refined = model.Refine(image.ToRgb(), instances.Select(i => i.Mask).ToList());
+        var (refined, _) = model.Refine(image.ToRgb(), instances.Select(i => i.Mask).ToList());
         return instances.Select((instance, k) => instance with { Mask = refined[k] }).ToList();
     }
 
@@ -96,6 +96,7 @@ internal static class RefineCommand
         output.WriteLine($"{bpr.Architecture} on {device}: loaded in {clock.Elapsed.TotalSeconds:F1} s; {files.Count} images, {coarse.Count} results");
         if (outDir is not null) Directory.CreateDirectory(outDir);
         var refinedOf = new Dictionary<CocoAnnotation, Rle>(ReferenceEqualityComparer.Instance);
+        var stages = new StageClock(device);
         foreach (var (id, file) in idOf)
         {
             if (!byImage.TryGetValue(id, out var records)) continue;
@@ -111,7 +112,8 @@ internal static class RefineCommand
                 error.WriteLine($"error: {e.Message}");
                 return ExitCodes.Usage;
             }
-            var refined = bpr.Refine(image, masks);
+            stages.Restart();
+            var (refined, patches) = bpr.Refine(image, masks, stages);
             for (int k = 0; k < records.Count; k++) refinedOf[records[k]] = refined[k];
             if (outDir is not null)
             {
@@ -119,7 +121,12 @@ internal static class RefineCommand
                 Png.Write(png, RefinementFigure.Draw(image, records.Select((r, k) => (r.CategoryId, masks[k], refined[k])).ToList()));
             }
             long moved = Enumerable.Range(0, masks.Count).Sum(k => masks[k].Area + refined[k].Area - 2 * Rle.Intersection(masks[k], refined[k]));
-            output.WriteLine($"{file}: {records.Count} masks refined, {moved} pixels changed");
+            var ms = stages.Laps.ToDictionary(l => l.Stage, l => l.Milliseconds);
+            double network = ms.GetValueOrDefault(BoundaryRefiner.NetworkStage);
+            output.WriteLine($"{file}: {records.Count} masks, {patches} patches, {moved} pixels changed; "
+                + $"extract {ms.GetValueOrDefault(BoundaryRefiner.ExtractStage):F0} ms, network {network:F0} ms"
+                + (patches > 0 ? $" ({patches / (network / 1000):F1} patches/s)" : "")
+                + $", reassemble {ms.GetValueOrDefault(BoundaryRefiner.ReassembleStage):F0} ms");
         }
         AtomicFile.Write(jsonPath, stream => CocoJson.WriteResults(stream, coarse.Select(r => Refined(r, refinedOf))));
         output.WriteLine($"{coarse.Count} results in {clock.Elapsed.TotalSeconds:F1} s -> {jsonPath}");

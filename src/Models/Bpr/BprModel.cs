@@ -50,10 +50,10 @@ public sealed class BprModel : IDisposable
     }
 
     /// <summary>
-    /// The refined masks of <paramref name="image"/> (RGB), one per coarse mask and in the same order.
-    /// Every mask must have the image's size.
+    /// The refined masks of <paramref name="image"/> (RGB), one per coarse mask and in the same order, and how many
+    /// patches the network refined. Every mask must have the image's size.
     /// </summary>
-    public IReadOnlyList<Rle> Refine(Image image, IReadOnlyList<Rle> masks, StageClock? clock = null)
+    public (IReadOnlyList<Rle> Masks, int Patches) Refine(Image image, IReadOnlyList<Rle> masks, StageClock? clock = null)
     {
         if (image.Channels != 3) throw new ArgumentException($"BPR refines RGB images; this one has {image.Channels} channels");
         int h = image.Height, w = image.Width;
@@ -64,7 +64,7 @@ public sealed class BprModel : IDisposable
         }
         var refined = masks.ToArray();
         var todo = Enumerable.Range(0, masks.Count).Where(i => masks[i].Area > 0 && masks[i].Area < (long)h * w).ToList();
-        if (todo.Count == 0) return refined;
+        if (todo.Count == 0) return (refined, 0);
         using var scope = TensorScope.Begin();
         var stacked = new byte[(long)todo.Count * h * w];
         for (int k = 0; k < todo.Count; k++) masks[todo[k]].ToRowMajor().CopyTo(stacked.AsSpan(k * h * w));
@@ -72,11 +72,11 @@ public sealed class BprModel : IDisposable
         var hostImage = image.ToTensor();
         var deviceMasks = Device.IsCpu ? hostMasks : hostMasks.To(Device);
         var deviceImage = Device.IsCpu ? hostImage : hostImage.To(Device);
-        var (result, _) = Refiner.Refine(deviceImage, deviceMasks, clock);
+        var (result, patches) = Refiner.Refine(deviceImage, deviceMasks, clock);
         var bits = (Device.IsCpu ? result : result.To(Device.Cpu)).AsSpan<byte>().ToArray();
         for (int k = 0; k < todo.Count; k++) refined[todo[k]] = Rle.FromRowMajor(bits.AsSpan(k * h * w, h * w), h, w);
         clock?.Lap(BoundaryRefiner.ReassembleStage);
-        return refined;
+        return (refined, patches);
     }
 
     public void Dispose() => Refiner.Network.Dispose();
