@@ -33,6 +33,7 @@ public static class KernelBenchmarks
         new Nms.NmsBenchmark(),
         new MaskPaste.MaskPasteBenchmark(),
         new MaskPaste.MaskProbabilitiesBenchmark(),
+        new BoundaryPatches.BoundaryPatchesBenchmark(),
         new NonLocalAttention.NonLocalAttentionBenchmark(),
         new Losses.LossBenchmark(),
         new Optimizer.OptimizerBenchmark(),

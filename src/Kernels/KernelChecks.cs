@@ -16,6 +16,7 @@ public static class KernelChecks
         .. BoxCoder.BoxCoderChecks.All,
         .. BoxIou.BoxIouChecks.All,
         .. MaskPaste.MaskPasteChecks.All,
+        .. BoundaryPatches.BoundaryPatchesChecks.All,
         .. Normalization.NormalizationChecks.All,
         .. Pooling.PoolingChecks.All,
         .. Resampling.ResamplingChecks.All,

@@ -8,6 +8,7 @@ using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Engine.Memory;
+using NativeSeg.Models.Bpr;
 using NativeSeg.Models.Inference;
 
 namespace NativeSeg.Cli.Commands;
@@ -64,9 +65,13 @@ internal static class SegmentCommand
         {
             Description = "BCNet and bilayer models: also write OUT/explain/IMAGE_K.png per instance with its occluder and occludee mask and boundary heatmaps; BlendMask: its four pooled bases, their attentions and the blended mask",
         };
+        var refine = new Option<string?>("--refine")
+        {
+            Description = "converted BPR model (bpr-hr18s or bpr-hr48): refine every mask along its boundary before it is drawn and written, as `nativeseg refine` does",
+        }.ModelFile();
         var command = new Command("segment", "instance segmentation of images with a converted Mask R-CNN, MS R-CNN or BCNet model")
         {
-            inputs, model, device, score, draw, output, json, annotations, batch, explain, resume,
+            inputs, model, device, score, draw, output, json, annotations, batch, explain, resume, refine,
         };
         command.SetAction(parseResult =>
         {
@@ -85,19 +90,20 @@ internal static class SegmentCommand
             if (results is null) return ExitCodes.Usage;
             return Run(parseResult.GetValue(inputs)!, modelPath, parseResult.GetValue(device)!, parseResult.GetValue(score), parseResult.GetValue(draw),
                 outDir, results, parseResult.GetValue(annotations), parseResult.GetValue(batch),
-                parseResult.GetValue(explain), progress, config.Output, config.Error);
+                parseResult.GetValue(explain), parseResult.GetValue(refine), progress, config.Output, config.Error);
         });
         return command;
     }
 
     private static int Run(string[] inputs, string modelPath, string deviceName, float? scoreThreshold, float drawThreshold, string outDir, SegmentResults resultsPlan,
-        string? annotationsPath, int batchSize, bool explain, TextWriter output, TextWriter standardOutput, TextWriter error)
+        string? annotationsPath, int batchSize, bool explain, string? refinePath, TextWriter output, TextWriter standardOutput, TextWriter error)
     {
         // The header names the architecture: a wrong file fails here, before any image is read.
         string architecture;
         try
         {
             architecture = InstanceSegmenters.Inspect(modelPath);
+            if (refinePath is not null) BprModel.Inspect(refinePath);
         }
         catch (Exception e) when (e is NotSupportedException or IOException or FormatException)
         {
@@ -134,6 +140,7 @@ internal static class SegmentCommand
         var device = DeviceSelector.Select(deviceName, error);
         var clock = Stopwatch.StartNew();
         using var net = InstanceSegmenters.Open(modelPath, new SegmenterOptions(device, scoreThreshold));
+        using var refiner = refinePath is null ? null : BprModel.Load(refinePath, device);
         var explainer = net as IMaskExplainer;
         if (explain && explainer is not { CanExplain: true })
         {
@@ -188,8 +195,9 @@ internal static class SegmentCommand
                     }
                 }
                 var segmented = explain ? Explain(explainer!, images, error, ref failed) : Segment(net, device.Pool, images, error, ref failed);
-                foreach (var (index, file, image, instances, explained) in segmented)
+                foreach (var (index, file, image, segmentedInstances, explained) in segmented)
                 {
+                    var instances = refiner is null ? segmentedInstances : RefineCommand.Refine(refiner, image, segmentedInstances);
                     string name = names[index], png = Path.Combine(outDir, name + ".png");
                     Png.Write(png, Overlay.Draw(image, instances, net.CategoryNames, drawThreshold));
                     for (int k = 0; k < explained.Count; k++)

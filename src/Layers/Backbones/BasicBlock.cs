@@ -14,9 +14,12 @@ public static class BasicBlock
     /// </summary>
     public static ResidualBlock Load(ParameterStore store, BackboneConfig config, BackboneNames names, int stage, int block,
         int inChannels, int outChannels, int stride) =>
-        new(store, config, names, stage, block, inChannels, outChannels, stride,
-        [
-            new ConvSpec(inChannels, outChannels, 3, stride, 1, Relu: true),
-            new ConvSpec(outChannels, outChannels, 3, 1, 1),
-        ]);
+        new(store, config, names, stage, block, inChannels, outChannels, stride, Chain(inChannels, outChannels, stride));
+
+    /// <summary>The block's two convs: 3×3 (strided, ReLU) and 3×3.</summary>
+    public static ConvSpec[] Chain(int inChannels, int outChannels, int stride) =>
+    [
+        new ConvSpec(inChannels, outChannels, 3, stride, 1, Relu: true),
+        new ConvSpec(outChannels, outChannels, 3, 1, 1),
+    ];
 }

@@ -17,10 +17,14 @@ public static class Bottleneck
     {
         var (stride1, stride3) = config.StrideInOneByOne ? (stride, 1) : (1, stride);
         return new ResidualBlock(store, config, names, stage, block, inChannels, outChannels, stride,
-        [
-            new ConvSpec(inChannels, bottleneckChannels, 1, stride1, Relu: true),
-            new ConvSpec(bottleneckChannels, bottleneckChannels, 3, stride3, 1, Relu: true),
-            new ConvSpec(bottleneckChannels, outChannels, 1),
-        ], deformableConv: config.Deformable?.Applies(stage, block) == true ? 2 : 0);
+            Chain(inChannels, bottleneckChannels, outChannels, stride1, stride3), deformableConv: config.Deformable?.Applies(stage, block) == true ? 2 : 0);
     }
+
+    /// <summary>The block's three convs: 1×1 reduce (ReLU), 3×3 (ReLU), 1×1 expand, with their strides.</summary>
+    public static ConvSpec[] Chain(int inChannels, int bottleneckChannels, int outChannels, int stride1 = 1, int stride3 = 1) =>
+    [
+        new ConvSpec(inChannels, bottleneckChannels, 1, stride1, Relu: true),
+        new ConvSpec(bottleneckChannels, bottleneckChannels, 3, stride3, 1, Relu: true),
+        new ConvSpec(bottleneckChannels, outChannels, 1),
+    ];
 }

@@ -90,11 +90,11 @@ public class BenchModelCommandTests
         using var temp = new TempFolder();
         string model = temp.File("other.safetensors");
         using (var t = NativeSeg.Engine.Tensors.Tensor.FromArray(new float[] { 1 }, 1))
-            NativeSeg.Engine.Formats.Safetensors.SafetensorsWriter.Write(model, [new("x", t)], new Dictionary<string, string> { ["architecture"] = "bpr_hr18s" });
+            NativeSeg.Engine.Formats.Safetensors.SafetensorsWriter.Write(model, [new("x", t)], new Dictionary<string, string> { ["architecture"] = "bpr-hr18s" });
         var error = new StringWriter();
         int code = Program.Run(["bench", "model", "--model", model, "--image", FixturePaths.Fixture("exif_o1.jpg"), "--device", "cpu"], new StringWriter(), error);
         Assert.Equal(2, code);
-        Assert.Contains("bpr_hr18s", error.ToString());
+        Assert.Contains("bpr-hr18s", error.ToString());
     }
 
     [Fact]

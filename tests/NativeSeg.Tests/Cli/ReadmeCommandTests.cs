@@ -42,6 +42,8 @@ public partial class ReadmeCommandTests(ITestOutputHelper log)
         ("kernels verify --device cuda", "needs a CUDA GPU"),
         ("bench kernels --device cpu", "times every kernel at paper sizes for minutes; BenchKernelsCommandTests run the small sizes"),
         ("<command>", "is a template for the commands above"),
+        ("--model BPR.safetensors", "needs a converted BPR model, and none is shipped; RefineCommandTests run refine with hashed weights"),
+        ("--refine BPR.safetensors", "needs a converted BPR model, and none is shipped; RefineCommandTests run segment --refine with hashed weights"),
     ];
 
     public static List<string> Commands(string markdown)

@@ -166,11 +166,11 @@ public class SegmentCommandTests
         using var temp = new TempFolder();
         string model = temp.File("other.safetensors");
         using (var t = Tensor.FromArray(new float[] { 1 }, 1))
-            SafetensorsWriter.Write(model, [new("x", t)], new Dictionary<string, string> { ["architecture"] = "bpr_hr18s" });
+            SafetensorsWriter.Write(model, [new("x", t)], new Dictionary<string, string> { ["architecture"] = "bpr-hr18s" });
         File.WriteAllText(temp.File("never-read.jpg"), "not a jpeg: reading it would fail with another message");
         var (code, _, error) = CliRun.Run("segment", temp.File("never-read.jpg"), "--model", model, "--device", "cpu", "--out", temp.File("out"));
         Assert.Equal(2, code);
-        Assert.Contains("bpr_hr18s", error);
+        Assert.Contains("bpr-hr18s", error);
         Assert.DoesNotContain("never-read", error);
         Assert.False(Directory.Exists(temp.File("out")));
     }

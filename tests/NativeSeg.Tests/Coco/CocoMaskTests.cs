@@ -10,9 +10,14 @@ namespace NativeSeg.Tests.Coco;
 
 internal static class SharedData
 {
-    /// <summary>../shared/data beside the checkout, or null (tests then return early and say why).</summary>
+    /// <summary>
+    /// NATIVESEG_SHARED_DATA when set (a checkout elsewhere, e.g. a worktree), else ../shared/data beside the checkout,
+    /// or null (tests then return early and say why).
+    /// </summary>
     public static string? Folder([CallerFilePath] string source = "")
     {
+        if (Environment.GetEnvironmentVariable("NATIVESEG_SHARED_DATA") is { Length: > 0 } given)
+            return Directory.Exists(given) ? Path.GetFullPath(given) : null;
         string root = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source)!, "..", "..", ".."));
         string data = Path.Combine(root, "..", "shared", "data");
         return Directory.Exists(data) ? Path.GetFullPath(data) : null;

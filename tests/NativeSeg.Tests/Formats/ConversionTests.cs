@@ -12,8 +12,8 @@ public class ConversionTests
     [InlineData("blendmask-r50-fpn", 358)]
     [InlineData("blendmask-r101-dcni3-fpn", 635)]
     [InlineData("blendmask-550-r50-fpn", 331)]
-    [InlineData("bpr_hr18s", 873)]
-    [InlineData("bpr_hr48", 1839)]
+    [InlineData("bpr-hr18s", 873)]
+    [InlineData("bpr-hr48", 1839)]
     public void EmbeddedKeyListsParse(string name, int count)
     {
         var arch = Architectures.Find(name);
@@ -94,7 +94,7 @@ public class ConversionTests
         string output = dir.File("out.safetensors");
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int code = NativeSeg.Cli.Program.Run(["convert", FixturePaths.Fixture("ckpt_zip.pth"), "--out", output, "--arch", "bpr_hr18s"], stdout, stderr);
+        int code = NativeSeg.Cli.Program.Run(["convert", FixturePaths.Fixture("ckpt_zip.pth"), "--out", output, "--arch", "bpr-hr18s"], stdout, stderr);
         Assert.Equal(1, code);
         // The fixture shares three keys with HRNet; two of them (conv1.weight, bn1.running_mean) in other shapes.
         Assert.Contains("870 missing", stderr.ToString());
