@@ -14,6 +14,7 @@ internal static class CommandList
         SynthCommand.Create(),
         ConvertCommand.Create(),
         SegmentCommand.Create(),
+        MergeCommand.Create(),
         TrainCommand.Create(),
     ];
 }
