@@ -4,7 +4,7 @@
 #   build/slurm/bench-array.sh NATIVESEG IMAGES_DIR [TASKS] [THREADS]
 # runs `segment IMAGES_DIR` once as one process with THREADS CPU threads (default: every core), then as a TASKS-task
 # array (default 4) of one core per task through submit.sh (wall time from submission to the last task's end), and
-# prints both rates with each task's start-up (process start to model loaded) and segmenting time from its log.
+# prints both rates with each task's model loading and segmenting time from its log and Slurm's start and end times.
 set -euo pipefail
 nativeseg="$1" images="$(cd "$2" && pwd)" tasks="${3:-4}" threads="${4:-$(nproc)}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -26,6 +26,12 @@ while squeue -h -j "$array" 2>/dev/null | grep -q .; do sleep 0.05; done
 end=$(date +%s.%N)
 wall=$(awk "BEGIN { print $end - $start }")
 while squeue -h 2>/dev/null | grep -q .; do sleep 0.2; done
+# Slurm's own times per task (1 s resolution): from submission to start is queueing and launch.
+submit_time=$(scontrol show job "${array}_0" | sed -n 's/.*SubmitTime=\([^ ]*\).*/\1/p')
+for ((t = 0; t < tasks; t++)); do
+  scontrol show job "${array}_$t" | tr ' ' '\n' | grep -E '^(StartTime|EndTime|RunTime)=' | tr '\n' ' ' | sed "s|^|  task $t (submitted $submit_time): |"
+  echo
+done >"$work/times.txt"
 
 printf 'one process, %s threads: %d images in %.1f s = %.2f images/s\n' "$threads" "$count" "$one" "$(awk "BEGIN { print $count / $one }")"
 printf '%d array tasks, 1 core each: %d images in %.1f s = %.2f images/s (submission to last task end)\n' "$tasks" "$count" "$wall" "$(awk "BEGIN { print $count / $wall }")"
@@ -33,5 +39,5 @@ grep -h -E "loaded in|images.*instances in" "$work/one.log" | sed 's/^/  one pro
 for log in "$work"/array/segment-*.log; do
   grep -h -E "loaded in|images.*instances in" "$log" | sed "s|^|  $(basename "$log" .log): |"
 done
-grep -h "images of" "$work"/array/merge-*.log | sed 's/^/  merge: /'
+cat "$work/times.txt"
 rm -rf "$work"
