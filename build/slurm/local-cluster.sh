@@ -45,7 +45,13 @@ for tool in munged slurmctld slurmd sinfo; do
 done
 if [ "$(id -u)" -ne 0 ]; then echo "error: a local Slurm runs its daemons as root" >&2; exit 3; fi
 # A port nothing listens on, so two clusters (or a real one) on the same host do not meet.
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 40000))
+    grep -qi ":$(printf '%04X' "$port") " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$port"; return; }
+  done
+}
 host="$(hostname -s)"
 memory=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 / 2 ))
 mkdir -p "$dir/state" "$dir/spool"
@@ -53,7 +59,7 @@ head -c 1024 /dev/urandom >"$dir/munge.key"
 chmod 400 "$dir/munge.key"
 cat >"$dir/slurm.conf" <<CONF
 ClusterName=nativeseg-local
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$(free_port)
 SlurmdPort=$(free_port)
 SlurmUser=root
@@ -76,7 +82,7 @@ SlurmctldPidFile=$dir/slurmctld.pid
 SlurmdPidFile=$dir/slurmd.pid
 SlurmctldLogFile=$dir/slurmctld.log
 SlurmdLogFile=$dir/slurmd.log
-NodeName=$host CPUs=$(nproc) RealMemory=$memory State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=$memory State=UNKNOWN
 PartitionName=local Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF="$dir/slurm.conf"
