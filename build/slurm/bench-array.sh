@@ -40,4 +40,6 @@ for log in "$work"/array/segment-*.log; do
   grep -h -E "loaded in|images.*instances in" "$log" | sed "s|^|  $(basename "$log" .log): |"
 done
 cat "$work/times.txt"
+"$here/local-cluster.sh" stop "$work/slurm" >/dev/null
+trap - EXIT
 rm -rf "$work"
