@@ -3,7 +3,8 @@
 #   OpenBLAS (CPU GEMM), libturbojpeg + libspng (images), NVRTC 11.8 from non-free (kernel compiles
 #   without a GPU), libjpeg-turbo-progs (djpeg, the JPEG reference), g++ (CUDA emulation in the tests; also the
 #   linker and C compiler of the NativeAOT build and the C host tests), zlib1g-dev (NativeAOT links zlib),
-#   afl++ (afl-fuzz, which build/fuzz.sh drives).
+#   afl++ (afl-fuzz, which build/fuzz.sh drives), slurm-wlm + munge (the test that runs build/slurm on a
+#   single-node Slurm it starts itself).
 # With --torch it also installs Debian's torch/torchvision, used only to regenerate fixtures and to
 # benchmark against; the tests never need them.
 set -euo pipefail
@@ -17,7 +18,7 @@ elif [ -f /etc/apt/sources.list ] && ! grep -q "non-free" /etc/apt/sources.list;
   $sudo sed -i -E 's/^(deb .* main)$/\1 contrib non-free/' /etc/apt/sources.list
 fi
 
-packages=(libopenblas0-pthread libturbojpeg0 libspng0 libnvrtc11.2 libjpeg-turbo-progs g++ zlib1g-dev afl++)
+packages=(libopenblas0-pthread libturbojpeg0 libspng0 libnvrtc11.2 libjpeg-turbo-progs g++ zlib1g-dev afl++ slurm-wlm munge)
 if [ "${1:-}" = "--torch" ]; then
   packages+=(python3-torch python3-torchvision python3-numpy)
 fi

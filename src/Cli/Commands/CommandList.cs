@@ -15,6 +15,7 @@ internal static class CommandList
         ConvertCommand.Create(),
         SegmentCommand.Create(),
         RefineCommand.Create(),
+        MergeCommand.Create(),
         TrainCommand.Create(),
     ];
 }

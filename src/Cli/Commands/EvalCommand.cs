@@ -1,5 +1,6 @@
 using System.CommandLine;
 using NativeSeg.Cli.Parsing;
+using NativeSeg.Cli.Rendering;
 using System.Diagnostics;
 using NativeSeg.Engine.Formats;
 using NativeSeg.Engine.Formats.Coco;
@@ -15,7 +16,10 @@ internal static class EvalCommand
     public static Command Create()
     {
         var annotations = new Option<string>("--annotations") { Description = "COCO instances JSON (ground truth)", Required = true }.ExistingFile();
-        var results = new Option<string?>("--results") { Description = "detections in COCO results format (JSON array)" }.ExistingFile();
+        var results = new Option<string?>("--results")
+        {
+            Description = "detections in COCO results format (JSON array), or segment's JSON Lines (a .jsonl file, one line per image)",
+        }.ExistingFile();
         var model = new Option<string?>("--model")
         {
             Description = $"model to run on --images instead of reading --results ({DefaultModel.RelativePath} names the default model from any folder)",
@@ -57,7 +61,7 @@ internal static class EvalCommand
         try
         {
             dataset = CocoJson.ReadDataset(annotationsPath);
-            if (resultsPath is not null) read = CocoJson.ReadResults(resultsPath);
+            if (resultsPath is not null) read = ResultLines.IsLinesFile(resultsPath) ? ReadLines(resultsPath) : CocoJson.ReadResults(resultsPath);
             else InstanceSegmenters.Inspect(modelPath!);
         }
         // A malformed input file is a wrong input, named by the reader: nothing was evaluated.
@@ -85,6 +89,19 @@ internal static class EvalCommand
         output.WriteLine($"(read {loaded:F2} s, evaluated {clock.Elapsed.TotalSeconds - loaded:F2} s)");
         if (jsonPath is not null) AtomicFile.Write(jsonPath, result.WriteJson);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>The detections of segment's JSON Lines; a last line cut off by a kill means the run is unfinished, which is an error.</summary>
+    private static List<CocoAnnotation> ReadLines(string path)
+    {
+        var results = new List<CocoAnnotation>();
+        foreach (var entry in ResultLines.Read(path, line => throw new CocoFormatException(
+            $"{path}: line {line}, the last, is cut off by an interrupted segment run; finish it with segment --resume first")))
+        {
+            int k = 0;
+            foreach (var record in entry.Results.EnumerateArray()) results.Add(CocoJson.ReadResult(record, $"{path}: line {entry.Line}, result [{k++}]"));
+        }
+        return results;
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using NativeSeg.Cli.Inputs;
 using NativeSeg.Cli.Parsing;
 using NativeSeg.Cli.Rendering;
 using NativeSeg.Engine.Devices;
@@ -65,14 +66,21 @@ internal static class RefineCommand
         try
         {
             BprModel.Inspect(modelPath);
-            files = SegmentInputs.Expand(inputs, error);
-            if (files.Count == 0) throw new ArgumentException($"no images in {string.Join(", ", inputs)}");
             if (inputs.Contains(StandardStreams.Name)) throw new ArgumentException("refine reads images from files; - (standard input) is not supported");
+            var source = InputSource.Create(inputs, null, null, null, error);
+            if (source is null) return ExitCodes.Usage;
+            files = [.. source.Enumerate(error).Select(i => i.Path)];
+            if (files.Count == 0) throw new ArgumentException($"no images in {string.Join(", ", inputs)}");
             coarse = CocoJson.ReadResults(resultsPath);
             if (annotationsPath is not null)
             {
-                imageIds = AnnotationImageIds.Match(files, CocoJson.ReadDataset(annotationsPath), annotationsPath, error);
-                if (imageIds is null) return ExitCodes.Usage;
+                var index = new AnnotationImageIds(CocoJson.ReadDataset(annotationsPath), annotationsPath);
+                imageIds = new Dictionary<string, long>(StringComparer.Ordinal);
+                foreach (string file in files)
+                {
+                    if (index.Find(file, error) is not { } id) return ExitCodes.Usage;
+                    imageIds[file] = id;
+                }
             }
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException or IOException or UnauthorizedAccessException or FormatException)
@@ -104,7 +112,7 @@ internal static class RefineCommand
             List<Rle> masks;
             try
             {
-                image = SegmentInputs.Read(file).ToRgb();
+                image = ImageFile.Read(file).ToRgb();
                 masks = records.Select(r => MaskOf(r, file, resultsPath, image)).ToList();
             }
             catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException or NotSupportedException or ArgumentException)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using NativeSeg.Cli.Inputs;
 using NativeSeg.Cli.Parsing;
 using NativeSeg.Cli.Rendering;
 using NativeSeg.Engine.Cuda;
@@ -23,9 +24,22 @@ internal static class SegmentCommand
         {
             Description = "images (.jpg, .jpeg, .png), folders searched recursively in path order (other files are named and skipped), or - for one image on standard input; "
                 + $"each image at most {limits.MaxPixels:N0} pixels and {limits.MaxSide} a side (checked from the file header)",
-            Arity = ArgumentArity.OneOrMore,
+            Arity = ArgumentArity.ZeroOrMore,
         };
         inputs.Validators.Add(SegmentInputs.Validate);
+        var list = new Option<string?>("--list")
+        {
+            Description = "a file naming one image per line (relative paths are relative to the list's folder; blank lines are skipped), segmented after the inputs",
+        }.ExistingFile();
+        var images = new Option<string?>("--images")
+        {
+            Description = "with --annotations: segment the annotation file's images, found as DIR/file_name, with its image ids (instead of inputs or --list)",
+        }.ExistingFolder();
+        var shard = new Option<string?>("--shard")
+        {
+            Description = "segment only shard I of N (I/N, 0 <= I < N): the inputs whose path below their folder, list or annotation file hashes to I; "
+                + "slurm takes I and N from the job array task (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT). Writes JSON Lines, by default OUT/shard-I-of-N.jsonl",
+        };
         var model = new Option<string?>("--model")
         {
             Description = $"converted .safetensors model (nativeseg convert); default: {DefaultModel.RelativePath}, the small model trained on `nativeseg synth` shapes",
@@ -37,17 +51,22 @@ internal static class SegmentCommand
             Description = "score from 0 to 1 from which instances are drawn on the overlays; the results JSON keeps every instance above --score-thresh",
             DefaultValueFactory = _ => Overlay.DefaultDrawThreshold,
         }.Fraction();
-        var output = new Option<string>("--out") { Description = "folder for the overlay PNGs", DefaultValueFactory = _ => "nativeseg-out" }.OutputFolder();
+        var output = new Option<string>("--out")
+        {
+            Description = "folder for the overlay PNGs, each at OUT/PATH.png for the image's path below its folder, list or annotation file",
+            DefaultValueFactory = _ => "nativeseg-out",
+        }.OutputFolder();
         var json = new Option<string?>("--json")
         {
-            Description = "COCO results JSON (default: OUT/results.json; - writes it to standard output and the progress to standard error); "
-                + "its image_id is the input's position (1-based, folders expanded in path order) unless --annotations is given. "
-                + "Each finished image is first appended to FILE.partial as one line {\"input\": FULL_PATH, \"results\": [records]}; "
-                + "FILE is written from it at the end",
+            Description = "results file (default: OUT/results.json; - writes a COCO array to standard output and the progress to standard error); "
+                + "its image_id is the input's position (1-based over every input, folders expanded in path order) unless --annotations is given. "
+                + "A FILE ending in .jsonl gets JSON Lines, one line {\"input\": FULL_PATH, \"results\": [records]} per image, appended and flushed as each image finishes; "
+                + "any other FILE is a COCO results array, written at the end from such lines kept meanwhile in FILE.partial",
         }.OutputFile(allowStdout: true);
         var annotations = new Option<string?>("--annotations")
         {
-            Description = "COCO annotation file whose image ids the results use, matched by file_name against each input path's trailing components (or its bare file name when unique); an input that matches none or several is an error before anything runs",
+            Description = "COCO annotation file whose image ids the results use, matched by file_name against each input path's trailing components (or its bare file name when unique); "
+                + "an input that matches none or several is an error before anything runs. With --images, its images are the inputs",
         }.ExistingFile();
         var batch = new Option<int>("--batch")
         {
@@ -58,8 +77,8 @@ internal static class SegmentCommand
         }.AtLeast(1);
         var resume = new Option<bool>("--resume")
         {
-            Description = "continue a run that was killed: keep the images finished in FILE.partial (a last line cut off by the kill is dropped), "
-                + "segment only the others and write FILE; without it an existing FILE.partial is an error",
+            Description = "continue a run that was killed: keep the images finished in the results lines (FILE.jsonl, or FILE.partial; a last line cut off by the kill is dropped), "
+                + "segment only the others; without it, lines left by an earlier run are an error",
         };
         var explain = new Option<bool>("--explain")
         {
@@ -71,7 +90,7 @@ internal static class SegmentCommand
         }.ModelFile();
         var command = new Command("segment", "instance segmentation of images with a converted Mask R-CNN, MS R-CNN or BCNet model")
         {
-            inputs, model, device, score, draw, output, json, annotations, batch, explain, resume, refine,
+            inputs, list, images, shard, model, device, score, draw, output, json, annotations, batch, explain, resume, refine,
         };
         command.SetAction(parseResult =>
         {
@@ -83,81 +102,103 @@ internal static class SegmentCommand
                 config.Error.WriteLine($"error: {DefaultModel.NotFound}");
                 return ExitCodes.Usage;
             }
-            string jsonPath = parseResult.GetValue(json) ?? Path.Combine(outDir, "results.json");
+            var selected = Shard.All;
+            if (parseResult.GetValue(shard) is { } spec && (selected = Shard.Parse(spec, Environment.GetEnvironmentVariable, out string? wrong)) is null)
+            {
+                config.Error.WriteLine($"error: {wrong}");
+                return ExitCodes.Usage;
+            }
+            string? jsonPath = parseResult.GetValue(json);
+            if (selected.Count > 1 && jsonPath is not null && !ResultLines.IsLinesFile(jsonPath))
+            {
+                config.Error.WriteLine($"error: --shard writes JSON Lines for `nativeseg merge`: --json must name a .jsonl file, got {jsonPath}");
+                return ExitCodes.Usage;
+            }
+            jsonPath ??= Path.Combine(outDir, selected.Count > 1 ? $"shard-{selected.Index}-of-{selected.Count}.jsonl" : "results.json");
+            var source = InputSource.Create(parseResult.GetValue(inputs) ?? [], parseResult.GetValue(list), parseResult.GetValue(annotations),
+                parseResult.GetValue(images), config.Error);
+            if (source is null) return ExitCodes.Usage;
             // With the results on standard output, everything else goes to standard error.
             var progress = jsonPath == StandardStreams.Name ? config.Error : config.Output;
             var results = SegmentResults.Plan(jsonPath, parseResult.GetValue(resume), progress, config.Error);
             if (results is null) return ExitCodes.Usage;
-            return Run(parseResult.GetValue(inputs)!, modelPath, parseResult.GetValue(device)!, parseResult.GetValue(score), parseResult.GetValue(draw),
-                outDir, results, parseResult.GetValue(annotations), parseResult.GetValue(batch),
-                parseResult.GetValue(explain), parseResult.GetValue(refine), progress, config.Output, config.Error);
+            var run = new SegmentRun(source, selected, parseResult.GetValue(annotations), parseResult.GetValue(batch),
+                parseResult.GetValue(score), parseResult.GetValue(draw), outDir, parseResult.GetValue(explain), parseResult.GetValue(refine));
+            return Run(run, modelPath, parseResult.GetValue(device)!, results, progress, config.Output, config.Error);
         });
         return command;
     }
 
-    private static int Run(string[] inputs, string modelPath, string deviceName, float? scoreThreshold, float drawThreshold, string outDir, SegmentResults resultsPlan,
-        string? annotationsPath, int batchSize, bool explain, string? refinePath, TextWriter output, TextWriter standardOutput, TextWriter error)
+    /// <param name="Annotations">The annotation file whose ids the inputs take: by file name, or as the source's own when it lists the inputs (--images).</param>
+    /// <param name="Refine">A converted BPR model that refines every mask before it is drawn and written.</param>
+    private sealed record SegmentRun(InputSource Source, Shard Shard, string? Annotations, int BatchSize, float? ScoreThreshold, float DrawThreshold, string OutDir, bool Explain,
+        string? Refine);
+
+    private static int Run(SegmentRun run, string modelPath, string deviceName, SegmentResults resultsPlan, TextWriter output, TextWriter standardOutput, TextWriter error)
     {
         // The header names the architecture: a wrong file fails here, before any image is read.
         string architecture;
         try
         {
             architecture = InstanceSegmenters.Inspect(modelPath);
-            if (refinePath is not null) BprModel.Inspect(refinePath);
+            if (run.Refine is not null) BprModel.Inspect(run.Refine);
         }
         catch (Exception e) when (e is NotSupportedException or IOException or FormatException)
         {
             error.WriteLine($"error: {e.Message}");
             return ExitCodes.Usage;
         }
-        var files = SegmentInputs.Expand(inputs, error);
-        if (files.Count == 0)
+        if (run.Source.ReadsStandardInput && (run.Annotations is not null || run.Shard.Count > 1))
         {
-            error.WriteLine($"error: no images to segment in {string.Join(", ", inputs)}");
+            error.WriteLine(run.Annotations is not null
+                ? "error: --annotations matches inputs by file name, and - (standard input) has none"
+                : "error: --shard selects inputs by their path, and - (standard input) has none");
             return ExitCodes.Usage;
         }
-        if (annotationsPath is not null && inputs.Contains(StandardStreams.Name))
-        {
-            error.WriteLine("error: --annotations matches inputs by file name, and - (standard input) has none");
-            return ExitCodes.Usage;
-        }
-        // Every input is matched before the model loads, so a typo costs no segmenting and writes nothing.
-        Dictionary<string, long>? imageIds = null;
-        if (annotationsPath is not null)
+        AnnotationImageIds? ids = null;
+        if (run.Annotations is not null && !run.Source.IsAnnotated)
         {
             try
             {
-                imageIds = AnnotationImageIds.Match(files, CocoJson.ReadDataset(annotationsPath), annotationsPath, error);
+                ids = new AnnotationImageIds(CocoJson.ReadDataset(run.Annotations), run.Annotations);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
             {
                 error.WriteLine($"error: {e.Message}");
                 return ExitCodes.Usage;
             }
-            if (imageIds is null) return ExitCodes.Usage;
+        }
+        // Every input of the shard is checked (and matched) before the model loads, so a typo costs no segmenting and writes nothing.
+        var counts = Check(run, ids, resultsPlan, error);
+        if (counts is null) return ExitCodes.Usage;
+        var (total, inShard, todoCount) = counts.Value;
+        if (total == 0)
+        {
+            error.WriteLine($"error: no images to segment in {run.Source.Description}");
+            return ExitCodes.Usage;
         }
 
         var device = DeviceSelector.Select(deviceName, error);
         var clock = Stopwatch.StartNew();
-        using var net = InstanceSegmenters.Open(modelPath, new SegmenterOptions(device, scoreThreshold));
-        using var refiner = refinePath is null ? null : BprModel.Load(refinePath, device);
+        using var net = InstanceSegmenters.Open(modelPath, new SegmenterOptions(device, run.ScoreThreshold));
+        using var refiner = run.Refine is null ? null : BprModel.Load(run.Refine, device);
         var explainer = net as IMaskExplainer;
-        if (explain && explainer is not { CanExplain: true })
+        if (run.Explain && explainer is not { CanExplain: true })
         {
             error.WriteLine($"error: --explain needs a model whose masks can be explained (a bilayer head, BCNet's or the default model's experiment, or BlendMask); {modelPath} holds {architecture}");
             return ExitCodes.Usage;
         }
-        output.WriteLine($"{architecture} on {device}: loaded in {clock.Elapsed.TotalSeconds:F1} s; {files.Count} images");
+        string sharded = run.Shard.Count > 1 ? $", {inShard} of them in shard {run.Shard}" : "";
+        output.WriteLine($"{architecture} on {device}: loaded in {clock.Elapsed.TotalSeconds:F1} s; {total} images{sharded}");
         // Position ids only line up with an annotation file by chance; saying so up front keeps a user from evaluating nonsense.
-        output.WriteLine(imageIds is null
-            ? "image ids are input positions (1-based); pass --annotations to use COCO ids"
-            : $"image ids from {annotationsPath}, matched by file name");
-        Directory.CreateDirectory(outDir);
-        string explainDir = Path.Combine(outDir, "explain");
-        if (explain) Directory.CreateDirectory(explainDir);
+        output.WriteLine(run.Annotations is not null
+            ? $"image ids from {run.Annotations}" + (run.Source.IsAnnotated ? "" : ", matched by file name")
+            : "image ids are input positions (1-based); pass --annotations to use COCO ids");
+        Directory.CreateDirectory(run.OutDir);
+        string explainDir = Path.Combine(run.OutDir, "explain");
 
         // Ctrl+C and SIGTERM (a scheduler's or a container's stop) finish the batch in flight and still write the
-        // results of every finished image, keeping FILE.partial for --resume.
+        // results of every finished image, keeping the results lines for --resume.
         bool stop = false;
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
@@ -171,41 +212,46 @@ internal static class SegmentCommand
             stop = true;
         });
         int failed = 0, done = 0;
-        // Names are given in input order over every input, resumed or not, so a resumed run names its overlays as the first run would have.
-        var names = OverlayNames(files);
-        var todo = Enumerable.Range(0, files.Count).Where(i => !resultsPlan.IsFinished(files[i])).ToList();
-        int skipped = files.Count - todo.Count;
+        int skipped = inShard - todoCount;
         using var results = resultsPlan.Open(standardOutput);
         var segmenting = Stopwatch.StartNew();
         try
         {
-            for (int start = 0; start < todo.Count && !stop; start += batchSize)
+            // Inputs stream from the source a batch at a time: nothing per image is held beyond the batch in flight.
+            foreach (var chunk in ToDo(run, resultsPlan).Chunk(run.BatchSize))
             {
-                var images = new List<(int Index, string File, Image Image)>();
-                foreach (int i in todo.Skip(start).Take(batchSize))
+                if (stop) break;
+                var batch = new List<(SegmentInput Input, Image Image)>();
+                foreach (var input in chunk)
                 {
                     try
                     {
-                        images.Add((i, files[i], SegmentInputs.Read(files[i])));
+                        batch.Add((input, SegmentInputs.Read(input)));
                     }
                     catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException or NotSupportedException)
                     {
-                        error.WriteLine($"skipping {files[i]}: {e.Message}");
+                        error.WriteLine($"skipping {input.Path}: {e.Message}");
                         failed++;
                     }
                 }
-                var segmented = explain ? Explain(explainer!, images, error, ref failed) : Segment(net, device.Pool, images, error, ref failed);
-                foreach (var (index, file, image, segmentedInstances, explained) in segmented)
+                var segmented = run.Explain ? Explain(explainer!, batch, error, ref failed) : Segment(net, device.Pool, batch, error, ref failed);
+                foreach (var (input, image, segmentedInstances, explained) in segmented)
                 {
                     var instances = refiner is null ? segmentedInstances : RefineCommand.Refine(refiner, image, segmentedInstances);
-                    string name = names[index], png = Path.Combine(outDir, name + ".png");
-                    Png.Write(png, Overlay.Draw(image, instances, net.CategoryNames, drawThreshold));
+                    string name = Path.ChangeExtension(input.RelativePath, null), png = Path.Combine(run.OutDir, name + ".png");
+                    Directory.CreateDirectory(Path.GetDirectoryName(png)!);
+                    Png.Write(png, Overlay.Draw(image, instances, net.CategoryNames, run.DrawThreshold));
                     for (int k = 0; k < explained.Count; k++)
-                        Png.Write(Path.Combine(explainDir, $"{name}_{k}.png"), ExplanationFigure.Draw(image, explained[k], net.CategoryNames));
-                    results.Add(SegmentInputs.Key(file), imageIds?[file] ?? index + 1, SegmentInputs.FileName(file), instances);
+                    {
+                        string figure = Path.Combine(explainDir, $"{name}_{k}.png");
+                        Directory.CreateDirectory(Path.GetDirectoryName(figure)!);
+                        Png.Write(figure, ExplanationFigure.Draw(image, explained[k], net.CategoryNames));
+                    }
+                    long imageId = input.ImageId ?? ids?.Find(input.Path, TextWriter.Null) ?? input.Position;
+                    results.Add(input.Key, imageId, input.FileName, instances);
                     done++;
-                    string figures = explain ? $" (+{explained.Count} explain figures)" : "";
-                    output.WriteLine($"{ProgressBar.Format(done + failed, todo.Count, segmenting.Elapsed)} {file}: {instances.Count} instances -> {png}{figures}");
+                    string figures = run.Explain ? $" (+{explained.Count} explain figures)" : "";
+                    output.WriteLine($"{ProgressBar.Format(done + failed, todoCount, segmenting.Elapsed)} {input.Path}: {instances.Count} instances -> {png}{figures}");
                 }
             }
             results.Complete(interrupted: stop);
@@ -220,15 +266,46 @@ internal static class SegmentCommand
         return stop ? ExitCodes.Interrupted : failed > 0 ? ExitCodes.Failure : ExitCodes.Ok;
     }
 
+    /// <summary>The shard's inputs that the results do not hold yet, streamed in input order.</summary>
+    private static IEnumerable<SegmentInput> ToDo(SegmentRun run, SegmentResults results) =>
+        run.Source.Enumerate(notes: null).Where(i => run.Shard.Contains(i.RelativePath) && !results.IsFinished(i.Key));
+
+    /// <summary>
+    /// One pass over the inputs before anything runs: every list entry and annotation image of the shard must be a
+    /// readable image and every input match one annotation id. Null after naming (the first 20 of) the problems.
+    /// </summary>
+    private static (long Total, int InShard, int ToDo)? Check(SegmentRun run, AnnotationImageIds? ids, SegmentResults results, TextWriter error)
+    {
+        const int Shown = 20;
+        long total = 0;
+        int inShard = 0, todo = 0, problems = 0;
+        foreach (var input in run.Source.Enumerate(error))
+        {
+            total++;
+            if (!run.Shard.Contains(input.RelativePath)) continue;
+            inShard++;
+            if (!results.IsFinished(input.Key)) todo++;
+            string? problem = InputSource.Problem(input);
+            if (problem is not null)
+            {
+                if (problems++ < Shown) error.WriteLine($"error: {problem}");
+                continue;
+            }
+            if (ids is not null && ids.Find(input.Path, problems < Shown ? error : TextWriter.Null) is null) problems++;
+        }
+        if (problems > Shown) error.WriteLine($"error: ... and {problems - Shown} more inputs that cannot be segmented");
+        return problems > 0 ? null : (total, inShard, todo);
+    }
+
     /// <summary>A batch's results; if the batch fails as a whole, each image is retried alone so one bad image costs only itself.</summary>
-    private static List<Segmented> Segment(IInstanceSegmenter net, IMemoryPool pool, List<(int Index, string File, Image Image)> images, TextWriter error, ref int failed)
+    private static List<Segmented> Segment(IInstanceSegmenter net, IMemoryPool pool, List<(SegmentInput Input, Image Image)> images, TextWriter error, ref int failed)
     {
         var done = new List<Segmented>();
         if (images.Count == 0) return done;
         try
         {
             var all = net.Segment(images.Select(i => i.Image).ToList());
-            for (int k = 0; k < images.Count; k++) done.Add(new(images[k].Index, images[k].File, images[k].Image, all[k], []));
+            for (int k = 0; k < images.Count; k++) done.Add(new(images[k].Input, images[k].Image, all[k], []));
             return done;
         }
         catch (Exception e) when (images.Count > 1 && IsRecoverable(e))
@@ -238,29 +315,31 @@ internal static class SegmentCommand
             // device so single images start from all of its free memory.
             if (e is DeviceOutOfMemoryException) pool.Trim();
         }
-        return OneByOne(images, error, ref failed, image => new(-1, "", image, net.Segment([image])[0], []));
+        return OneByOne(images, error, ref failed, image => (net.Segment([image])[0], []));
     }
 
-    /// <summary>Each image with the bilayer maps behind its instances.</summary>
-    private static List<Segmented> Explain(IMaskExplainer explainer, List<(int Index, string File, Image Image)> images, TextWriter error, ref int failed) =>
+    /// <summary>Each image with the maps behind its instances.</summary>
+    private static List<Segmented> Explain(IMaskExplainer explainer, List<(SegmentInput Input, Image Image)> images, TextWriter error, ref int failed) =>
         OneByOne(images, error, ref failed, image =>
         {
             var explained = explainer.Explain(image);
-            return new(-1, "", image, explained.Select(e => e.Instance).ToList(), explained);
+            return (explained.Select(e => e.Instance).ToList(), explained);
         });
 
-    private static List<Segmented> OneByOne(List<(int Index, string File, Image Image)> images, TextWriter error, ref int failed, Func<Image, Segmented> run)
+    private static List<Segmented> OneByOne(List<(SegmentInput Input, Image Image)> images, TextWriter error, ref int failed,
+        Func<Image, (IReadOnlyList<SegmentedInstance> Instances, IReadOnlyList<ExplainedInstance> Explained)> run)
     {
         var done = new List<Segmented>();
-        foreach (var (index, file, image) in images)
+        foreach (var (input, image) in images)
         {
             try
             {
-                done.Add(run(image) with { Index = index, File = file });
+                var (instances, explained) = run(image);
+                done.Add(new(input, image, instances, explained));
             }
             catch (Exception e) when (IsRecoverable(e))
             {
-                error.WriteLine($"skipping {file}: {e.Message}");
+                error.WriteLine($"skipping {input.Path}: {e.Message}");
                 failed++;
             }
         }
@@ -273,17 +352,5 @@ internal static class SegmentCommand
     /// </summary>
     internal static bool IsRecoverable(Exception e) => e is not OutOfMemoryException;
 
-    private sealed record Segmented(int Index, string File, Image Image, IReadOnlyList<SegmentedInstance> Instances, IReadOnlyList<ExplainedInstance> Explained);
-
-    /// <summary>Each input's overlay name: the file's stem, suffixed when two inputs from different folders share it.</summary>
-    private static string[] OverlayNames(List<string> files)
-    {
-        var used = new HashSet<string>(StringComparer.Ordinal);
-        return files.Select(file =>
-        {
-            string stem = Path.GetFileNameWithoutExtension(SegmentInputs.FileName(file)), name = stem;
-            for (int k = 2; !used.Add(name); k++) name = $"{stem}_{k}";
-            return name;
-        }).ToArray();
-    }
+    private sealed record Segmented(SegmentInput Input, Image Image, IReadOnlyList<SegmentedInstance> Instances, IReadOnlyList<ExplainedInstance> Explained);
 }

@@ -4,21 +4,22 @@ using NativeSeg.Cli.Rendering;
 namespace NativeSeg.Cli.Commands;
 
 /// <summary>
-/// Where `segment` writes its COCO results, and what an interrupted earlier run already finished there: its
-/// FILE.partial is resumed with --resume and otherwise refused, never silently overwritten.
+/// Where `segment` writes its results, and what an interrupted earlier run already finished there: its lines
+/// (FILE.jsonl itself, or FILE.partial on the way to a COCO array FILE) are resumed with --resume and otherwise
+/// refused, never silently overwritten.
 /// </summary>
 internal sealed class SegmentResults
 {
     private readonly string _path;
 
-    private SegmentResults(string path, PartialResults? finished)
+    private SegmentResults(string path, FinishedImages? finished)
     {
         _path = path;
         Finished = finished;
     }
 
     /// <summary>Images an earlier run finished, or null when starting afresh.</summary>
-    public PartialResults? Finished { get; }
+    public FinishedImages? Finished { get; }
 
     public bool ToStandardOutput => _path == StandardStreams.Name;
 
@@ -34,16 +35,16 @@ internal sealed class SegmentResults
             error.WriteLine("error: --resume continues a results file; --json - writes to standard output, which cannot be resumed");
             return null;
         }
-        string partial = path + PartialResults.Suffix;
-        if (!File.Exists(partial))
+        string lines = CocoResultsWriter.LinesPath(path);
+        if (!File.Exists(lines))
         {
-            if (resume) output.WriteLine($"nothing to resume ({partial} does not exist): segmenting every input");
+            if (resume) output.WriteLine($"nothing to resume ({lines} does not exist): segmenting every input");
             return new(path, null);
         }
-        PartialResults finished;
+        FinishedImages finished;
         try
         {
-            finished = PartialResults.Read(partial);
+            finished = FinishedImages.Read(lines);
         }
         catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException)
         {
@@ -52,11 +53,12 @@ internal sealed class SegmentResults
         }
         if (!resume)
         {
-            error.WriteLine($"error: {partial} holds the results of {finished.Inputs.Count} images finished by an interrupted run; "
+            if (finished.Count == 0 && !finished.DroppedTornLine && ResultLines.IsLinesFile(path)) return new(path, null);
+            error.WriteLine($"error: {lines} holds the results of {finished.Count} images finished by an interrupted run; "
                 + "add --resume to keep them and segment only the rest, or delete it to start over");
             return null;
         }
-        output.WriteLine($"resuming {partial}: {finished.Inputs.Count} finished images are skipped"
+        output.WriteLine($"resuming {lines}: {finished.Count} finished images are skipped"
             + (finished.DroppedTornLine ? "; its last line, cut off by the interruption, is dropped and that image segmented again" : ""));
         return new(path, finished);
     }
@@ -69,5 +71,5 @@ internal sealed class SegmentResults
         return Finished is null ? CocoResultsWriter.Start(_path) : CocoResultsWriter.Resume(_path, Finished);
     }
 
-    public bool IsFinished(string input) => Finished?.Inputs.Contains(SegmentInputs.Key(input)) == true;
+    public bool IsFinished(string key) => Finished?.Contains(key) == true;
 }

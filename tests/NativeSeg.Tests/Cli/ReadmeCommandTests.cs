@@ -41,6 +41,7 @@ public partial class ReadmeCommandTests(ITestOutputHelper log)
         ("convert model.pth", "needs a whole PyTorch checkpoint; the repository's .pth fixtures are partial (ConvertCommandTests convert them)"),
         ("kernels verify --device cuda", "needs a CUDA GPU"),
         ("bench kernels --device cpu", "times every kernel at paper sizes for minutes; BenchKernelsCommandTests run the small sizes"),
+        ("merge SHARDS...", "needs the shard files of a sharded run; SegmentShardTests and SlurmArrayTests run merge"),
         ("<command>", "is a template for the commands above"),
         ("--model BPR.safetensors", "needs a converted BPR model, and none is shipped; RefineCommandTests run refine with hashed weights"),
         ("--refine BPR.safetensors", "needs a converted BPR model, and none is shipped; RefineCommandTests run segment --refine with hashed weights"),

@@ -1,5 +1,6 @@
 using NativeSeg.Cli;
 using NativeSeg.Cli.Commands;
+using NativeSeg.Cli.Inputs;
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Engine.Formats.Safetensors;
@@ -148,16 +149,15 @@ public class SegmentCommandTests
             new(20, 1, 1, "x/c.png"), new(21, 1, 1, "y/c.png")]);
         var error = new StringWriter();
 
-        var ids = AnnotationImageIds.Match(["/data/val/images/a.png", "/data/b.png", "/data/d.png", "/data/c.png"], dataset, "ann.json", error);
+        var ids = new AnnotationImageIds(dataset, "ann.json");
 
-        Assert.Null(ids);
+        Assert.Equal([null, 12, null, null], new[] { "/data/val/images/a.png", "/data/b.png", "/data/d.png", "/data/c.png" }.Select(f => ids.Find(f, error)));
         // "/data/val/images/a.png" ends with both "images/a.png" and "val/images/a.png": ambiguous.
         Assert.Contains("/data/val/images/a.png matches 2 images in ann.json (ids 5, 9)", error.ToString());
         Assert.DoesNotContain("/data/b.png", error.ToString());
         Assert.Contains("/data/d.png matches no image's file_name in ann.json", error.ToString());
         Assert.Contains("/data/c.png matches 2 images in ann.json (ids 20, 21)", error.ToString());
-        var matched = AnnotationImageIds.Match(["/data/train/images/a.png", "/data/b.png"], dataset, "ann.json", new StringWriter());
-        Assert.Equal(new Dictionary<string, long> { ["/data/train/images/a.png"] = 5, ["/data/b.png"] = 12 }, matched);
+        Assert.Equal(5, ids.Find("/data/train/images/a.png", new StringWriter()));
     }
 
     [Fact]

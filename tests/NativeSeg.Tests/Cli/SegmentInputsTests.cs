@@ -1,4 +1,4 @@
-using NativeSeg.Cli.Commands;
+using NativeSeg.Cli.Inputs;
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Tests.Formats;
@@ -19,9 +19,11 @@ public class SegmentInputsTests
         }
         var error = new StringWriter();
 
-        var files = SegmentInputs.Expand([temp.Path], error);
+        var files = InputSource.Create([temp.Path], null, null, null, error)!.Enumerate(error).ToList();
 
-        Assert.Equal(new[] { "a.png", "b.png", "sub/a.jpg", "sub/deeper/c.JPEG" }.Select(temp.File), files);
+        Assert.Equal(new[] { "a.png", "b.png", "sub/a.jpg", "sub/deeper/c.JPEG" }.Select(temp.File), files.Select(f => f.Path));
+        Assert.Equal(new[] { "a.png", "b.png", "sub/a.jpg", "sub/deeper/c.JPEG" }, files.Select(f => f.RelativePath));
+        Assert.Equal(new long[] { 1, 2, 3, 4 }, files.Select(f => f.Position));
         Assert.Contains($"skipping 3 files in {temp.Path} that are not JPEG or PNG images (.jpg, .jpeg, .png): c.webp, notes.txt, sub/d.bmp", error.ToString());
     }
 

@@ -15,7 +15,7 @@ public class SegmentResumeTests
 {
     private sealed record Setup(TempFolder Temp, string Model, string[] Images, string Json) : IDisposable
     {
-        public string Partial => Json + PartialResults.Suffix;
+        public string Partial => Json + ResultLines.PartialSuffix;
 
         public (int Code, string Output, string Error) Segment(params string[] extra) =>
             CliRun.Run([.. new[] { "segment", Path.GetDirectoryName(Images[0])!, "--model", Model, "--device", "cpu", "--out", Temp.File("out"), "--json", Json, "--score-thresh", "0" }, .. extra]);
@@ -130,9 +130,9 @@ public class SegmentResumeTests
         string text = content.Replace("L1", a).Replace("L2", b);
         File.WriteAllText(temp.File("r.json.partial"), text);
 
-        var read = PartialResults.Read(temp.File("r.json.partial"));
+        var read = FinishedImages.Read(temp.File("r.json.partial"));
 
-        Assert.Equal(complete, read.Inputs.Count);
+        Assert.Equal(complete, read.Count);
         Assert.Equal(torn, read.DroppedTornLine);
         Assert.Equal(complete >= 1 ? 1 : 0, read.Records);
         Assert.Equal(complete switch { 0 => 0, 1 => a.Length + 1, _ => a.Length + b.Length + 2 }, read.CompleteLength);

@@ -56,14 +56,16 @@ public static class CocoJson
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Array) throw new CocoFormatException($"{path}: a results file is a JSON array of detections");
         var results = new List<CocoAnnotation>(root.GetArrayLength());
-        foreach (var element in root.EnumerateArray())
-        {
-            string where = $"{path}: result [{results.Count}]";
-            var result = ReadAnnotation(element, where);
-            result.Score = Number(element, "score", where);
-            results.Add(result);
-        }
+        foreach (var element in root.EnumerateArray()) results.Add(ReadResult(element, $"{path}: result [{results.Count}]"));
         return results;
+    }
+
+    /// <summary>One detection of a results file; <paramref name="where"/> names it in errors.</summary>
+    public static CocoAnnotation ReadResult(JsonElement element, string where)
+    {
+        var result = ReadAnnotation(element, where);
+        result.Score = Number(element, "score", where);
+        return result;
     }
 
     /// <param name="explain">Given the bytes that failed to parse, a clearer reason than the parser's, or null.</param>
