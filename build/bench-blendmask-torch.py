@@ -65,7 +65,7 @@ def main():
         "input": list(r["resized"]), "padded": list(r["input"].shape[2:]), "detections": int(boxes.shape[0]),
         "runs": args.runs, "end_to_end_ms": round(wall, 1), "end_to_end_cpu_ms": round(cpu, 1),
         "blender_runs": args.blender_runs, "blender_ms": round(blend_wall, 2), "blender_cpu_ms": round(blend_cpu, 2),
-        "blender_share": round(blend_wall / wall, 4),
+        "blender_share": round(blend_wall / wall, 4), "blender_cpu_share": round(blend_cpu / cpu, 4),
     }))
 
 

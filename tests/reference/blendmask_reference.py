@@ -218,6 +218,7 @@ def run(w, config, pixels, breaks=()):
     keep, nms_count = select_over_all_levels(boxes, scores, classes)
     probs = blender(bases, boxes[keep], attentions[keep], breaks)
     kept, final_boxes, masks = detector_postprocess(boxes[keep], probs, resized, pixels.shape[:2])
-    return dict(input=x, resized=resized, levels=levels, bases=bases, candidates=[p[4] for p in per_level], nms_count=nms_count,
-                all_boxes=boxes, all_scores=scores, all_classes=classes, keep=keep, attentions=attentions[keep], probs=probs,
-                boxes=final_boxes, scores=scores[keep][kept], classes=classes[keep][kept], masks=masks, kept=kept)
+    return dict(input=x, resized=resized, levels=levels, bases=bases, candidates=[p[4] for p in per_level],
+                nms_count=nms_count, all_boxes=boxes, all_scores=scores, all_classes=classes, keep=keep,
+                attentions=attentions[keep], probs=probs, boxes=final_boxes, scores=scores[keep][kept],
+                classes=classes[keep][kept], masks=masks, kept=kept)

@@ -24,7 +24,7 @@ from PIL import Image
 from torch import nn
 
 import blendmask_reference as ref
-from make_blendmask_fixtures import IMAGE, SHARED, build
+from make_blendmask_fixtures import IMAGE, build, parse_arguments
 
 
 def package(name):
@@ -118,9 +118,10 @@ def cfg(config):
     """The fields of adet/config/defaults.py + configs/BlendMask that these modules read."""
     levels = len(config["strides"])
     return NS(MODEL=NS(
-        FCOS=NS(NUM_CLASSES=80, IN_FEATURES=["p%d" % (3 + i) for i in range(levels)], FPN_STRIDES=list(config["strides"]),
-                PRIOR_PROB=0.01, INFERENCE_TH_TRAIN=0.05, INFERENCE_TH_TEST=0.05, NMS_TH=0.6, PRE_NMS_TOPK_TRAIN=1000,
-                PRE_NMS_TOPK_TEST=1000, POST_NMS_TOPK_TRAIN=100, POST_NMS_TOPK_TEST=100, TOP_LEVELS=levels - 3,
+        FCOS=NS(NUM_CLASSES=80, IN_FEATURES=["p%d" % (3 + i) for i in range(levels)],
+                FPN_STRIDES=list(config["strides"]), PRIOR_PROB=0.01, INFERENCE_TH_TRAIN=0.05,
+                INFERENCE_TH_TEST=0.05, NMS_TH=0.6, PRE_NMS_TOPK_TRAIN=1000, PRE_NMS_TOPK_TEST=1000,
+                POST_NMS_TOPK_TRAIN=100, POST_NMS_TOPK_TEST=100, TOP_LEVELS=levels - 3,
                 NORM="GN", USE_SCALE=False, BOX_QUALITY="ctrness", THRESH_WITH_CTR=True, LOSS_ALPHA=0.25,
                 LOSS_GAMMA=2.0, LOSS_NORMALIZER_CLS="fg", LOSS_WEIGHT_CLS=1.0,
                 SIZES_OF_INTEREST=[64, 128, 256, 512][:levels - 1], USE_RELU=True, USE_DEFORMABLE=False,
@@ -176,16 +177,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("adelaidet")
     parser.add_argument("detectron2")
-    parser.add_argument("--shared", default=SHARED)
-    parser.add_argument("configs", nargs="*", help="default: " + " ".join(ref.CONFIGS))
-    args = parser.parse_intermixed_args()
-    unknown = set(args.configs) - set(ref.CONFIGS)
-    if unknown:
-        parser.error("unknown configs %s (known: %s)" % (" ".join(sorted(unknown)), " ".join(ref.CONFIGS)))
+    args = parse_arguments(parser)
     torch.set_num_threads(2)
     up = load_upstream(args.adelaidet, args.detectron2)
     pixels = np.array(Image.open(os.path.join(args.shared, "data", IMAGE)).convert("RGB"))
-    for name in args.configs or ref.CONFIGS:
+    for name in args.configs:
         config = ref.CONFIGS[name]
         w = build(args.shared, name, {})
         with torch.no_grad():

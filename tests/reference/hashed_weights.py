@@ -26,3 +26,20 @@ def uniform(name, shape, bound):
     h ^= h >> np.uint64(16)
     u = h.astype(np.float64) * (2.0 / 4294967296.0) - 1.0
     return (u * float(bound)).astype(np.float32).reshape(shape)
+
+
+def conditioned(keys, rule, meta):
+    """{name: float32 array} of offset + uniform(name, shape, bound) for each (name, shape) of keys, where
+    rule(name, shape) gives (offset, bound). meta records each tensor's shape, bound and, when not 0, offset, from
+    which the C# tests rebuild the same values (HashedWeights.LoadAllWithOffsets)."""
+    out = {}
+    for name, shape in keys:
+        offset, bound = rule(name, shape)
+        value = uniform(name, shape, bound)
+        if offset:
+            value = np.float32(offset) + value
+            meta["offset." + name] = repr(offset)
+        meta["shape." + name] = ",".join(map(str, shape))
+        meta["bound." + name] = repr(bound)
+        out[name] = np.ascontiguousarray(value, dtype=np.float32)
+    return out

@@ -140,17 +140,7 @@ def rule(name, shape):
 
 
 def build(meta):
-    w = {}
-    for name, shape in keys():
-        offset, bound = rule(name, shape)
-        value = hashed_weights.uniform(name, shape, bound)
-        if offset:
-            value = np.float32(offset) + value
-            meta["offset." + name] = repr(offset)
-        meta["shape." + name] = ",".join(map(str, shape))
-        meta["bound." + name] = repr(bound)
-        w[name] = torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32))
-    return w
+    return {k: torch.from_numpy(v) for k, v in hashed_weights.conditioned(keys(), rule, meta).items()}
 
 
 def preprocess(pixels, min_size=MIN_SIZE, max_size=MAX_SIZE):
