@@ -17,6 +17,7 @@ public static class KernelChecks
         .. BoxIou.BoxIouChecks.All,
         .. MaskPaste.MaskPasteChecks.All,
         .. Normalization.NormalizationChecks.All,
+        .. Normalization.BatchNormChecks.All,
         .. Pooling.PoolingChecks.All,
         .. Resampling.ResamplingChecks.All,
         .. Softmax.SoftmaxChecks.All,

@@ -6,7 +6,7 @@ using NativeSeg.Layers.Parameters;
 namespace NativeSeg.Layers.Backbones;
 
 /// <summary>
-/// One residual block of a ResNet stage: a chain of conv + frozen BatchNorm units, plus the identity or a projection
+/// One residual block of a ResNet stage: a chain of conv + BatchNorm units, plus the identity or a projection
 /// shortcut, joined by add + ReLU. Basic and bottleneck blocks differ only in the chain (<see cref="BasicBlock"/>,
 /// <see cref="Bottleneck"/>).
 /// </summary>
@@ -26,12 +26,12 @@ public sealed class ResidualBlock : Module
         for (int i = 0; i < chain.Length; i++)
         {
             _chain[i] = Child(new Conv2dLayer(store, names.BlockConv(stage, block, i + 1), null,
-                chain[i], new FrozenNorm(names.BlockNorm(stage, block, i + 1), config.NormEps)));
+                chain[i], new BatchNormSpec(names.BlockNorm(stage, block, i + 1), config.NormEps, config.TrainableNorm)));
         }
         if (inChannels != outChannels || stride != 1)
         {
             _shortcut = Child(new Conv2dLayer(store, names.ShortcutConv(stage), null,
-                new ConvSpec(inChannels, outChannels, 1, stride), new FrozenNorm(names.ShortcutNorm(stage), config.NormEps)));
+                new ConvSpec(inChannels, outChannels, 1, stride), new BatchNormSpec(names.ShortcutNorm(stage), config.NormEps, config.TrainableNorm)));
         }
     }
 
