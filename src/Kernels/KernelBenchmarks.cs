@@ -18,6 +18,8 @@ public static class KernelBenchmarks
         new Conversion.CastBenchmark(),
         new Normalization.GroupNormBenchmark(),
         new Normalization.GroupNormBackwardBenchmark(),
+        new Normalization.BatchNormBenchmark(),
+        new Normalization.BatchNormBenchmark(backward: true),
         new Pooling.MaxPoolBenchmark(),
         new Pooling.MaxPoolBackwardBenchmark(),
         new Resampling.ResizeBenchmark(),

@@ -18,6 +18,7 @@ public static class KernelChecks
         .. MaskPaste.MaskPasteChecks.All,
         .. BoundaryPatches.BoundaryPatchesChecks.All,
         .. Normalization.NormalizationChecks.All,
+        .. Normalization.BatchNormChecks.All,
         .. Pooling.PoolingChecks.All,
         .. Resampling.ResamplingChecks.All,
         .. Softmax.SoftmaxChecks.All,

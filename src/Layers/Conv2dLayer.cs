@@ -7,17 +7,17 @@ using NativeSeg.Layers.Parameters;
 namespace NativeSeg.Layers;
 
 /// <summary>
-/// A convolution, optionally followed by a frozen BatchNorm and a ReLU (the conv-norm-act unit of ResNets and
+/// A convolution, optionally followed by a BatchNorm (frozen, or trainable) and a ReLU (the conv-norm-act unit of ResNets and
 /// heads). Built raw, so it can be trained; <see cref="Module.CompileForInference"/> folds the BatchNorm into the
 /// weight and bias, after which the whole unit is one kernel call with the ReLU fused in its epilogue.
 /// </summary>
 public sealed class Conv2dLayer : Module, IConvUnit
 {
     private readonly string _biasKey;
-    private FrozenBatchNorm2d? _norm;
+    private BatchNormModule? _norm;
 
-    /// <summary>A conv whose weight and bias keys are given outright, optionally followed by a frozen BatchNorm.</summary>
-    public Conv2dLayer(ParameterStore store, string weightKey, string? biasKey, ConvSpec spec, FrozenNorm? norm = null)
+    /// <summary>A conv whose weight and bias keys are given outright, optionally followed by a BatchNorm.</summary>
+    public Conv2dLayer(ParameterStore store, string weightKey, string? biasKey, ConvSpec spec, BatchNormSpec? norm = null)
     {
         if (spec.InChannels % spec.Groups != 0)
             throw new ArgumentException($"conv {weightKey}: {spec.InChannels} input channels do not divide into {spec.Groups} groups");
@@ -25,7 +25,9 @@ public sealed class Conv2dLayer : Module, IConvUnit
         Weight = AddWeight(store, weightKey, spec.OutChannels, spec.InChannels / spec.Groups, spec.Kernel, spec.Kernel);
         Bias = biasKey is null ? null : AddWeight(store, biasKey, spec.OutChannels);
         _biasKey = biasKey ?? (weightKey.EndsWith(".weight", StringComparison.Ordinal) ? weightKey[..^".weight".Length] : weightKey) + ".bias";
-        _norm = norm is null ? null : Child(new FrozenBatchNorm2d(store, norm, spec.OutChannels));
+        _norm = norm is null ? null
+            : norm.Trains ? Child<BatchNormModule>(new BatchNorm2d(store, norm, spec.OutChannels))
+            : Child<BatchNormModule>(new FrozenBatchNorm2d(store, norm, spec.OutChannels));
     }
 
     /// <summary><c>prefix.weight</c>, and <c>prefix.bias</c> when the spec has one (detectron2's and most heads' layout).</summary>
@@ -39,8 +41,8 @@ public sealed class Conv2dLayer : Module, IConvUnit
 
     public Parameter? Bias { get; private set; }
 
-    /// <summary>The frozen BatchNorm after the conv, until compiling folds it away.</summary>
-    public FrozenBatchNorm2d? Norm => _norm;
+    /// <summary>The BatchNorm after the conv, until compiling folds it away.</summary>
+    public BatchNormModule? Norm => _norm;
 
     public int OutChannels => Spec.OutChannels;
 
@@ -57,7 +59,7 @@ public sealed class Conv2dLayer : Module, IConvUnit
         return scope.Keep(Spec.Relu ? Functional.Relu(normalised) : normalised);
     }
 
-    /// <summary>Folds the frozen BatchNorm into the weight and bias (w·scale, b·scale + shift).</summary>
+    /// <summary>Folds the BatchNorm's eval-mode transform into the weight and bias (w·scale, b·scale + shift).</summary>
     protected override void Compile()
     {
         if (_norm is null) return;

@@ -12,8 +12,10 @@ public sealed record ConvSpec(int InChannels, int OutChannels, int Kernel, int S
 }
 
 /// <summary>
-/// A frozen BatchNorm stored under <paramref name="Prefix"/> as <c>weight</c>, <c>bias</c>, <c>running_mean</c>,
-/// <c>running_var</c>, applied as (x − mean)/√(var + eps)·weight + bias. <paramref name="Eps"/> is the checkpoint's
-/// convention: 1e-5 for detectron2 and torchvision's BatchNorm2d, 0 for maskrcnn-benchmark and torchvision's COCO weights.
+/// A BatchNorm stored under <paramref name="Prefix"/> as <c>weight</c>, <c>bias</c>, <c>running_mean</c>,
+/// <c>running_var</c>, applied in eval mode as (x − mean)/√(var + eps)·weight + bias. <paramref name="Eps"/> is the
+/// checkpoint's convention: 1e-5 for detectron2 and torchvision's BatchNorm2d, 0 for maskrcnn-benchmark and
+/// torchvision's COCO weights. <paramref name="Trains"/>: a <see cref="BatchNorm2d"/> whose weight and bias are
+/// trained and which can normalise with batch statistics, rather than a <see cref="FrozenBatchNorm2d"/>.
 /// </summary>
-public sealed record FrozenNorm(string Prefix, double Eps);
+public sealed record BatchNormSpec(string Prefix, double Eps, bool Trains = false);

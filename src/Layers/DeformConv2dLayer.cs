@@ -26,7 +26,7 @@ public sealed class DeformConv2dLayer : Module, IConvUnit
 
     /// <param name="spec">The deformable conv's geometry; its ReLU applies after the BatchNorm.</param>
     /// <param name="offsetPrefix">Prefix of the offset conv's weight and bias.</param>
-    public DeformConv2dLayer(ParameterStore store, string weightKey, string offsetPrefix, ConvSpec spec, FrozenNorm? norm, bool modulated)
+    public DeformConv2dLayer(ParameterStore store, string weightKey, string offsetPrefix, ConvSpec spec, BatchNormSpec? norm, bool modulated)
     {
         Modulated = modulated;
         _taps = spec.Kernel * spec.Kernel;

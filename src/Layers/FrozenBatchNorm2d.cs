@@ -1,6 +1,4 @@
 using NativeSeg.Engine.Tensors;
-using NativeSeg.Layers.Autograd;
-using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 
 namespace NativeSeg.Layers;
@@ -10,41 +8,11 @@ namespace NativeSeg.Layers;
 /// tensors are buffers, y = (x − mean)/√(var + eps)·weight + bias per channel. Detection training keeps it frozen,
 /// as both frameworks do with batches of two images; inference folds it into the conv before it.
 /// </summary>
-public sealed class FrozenBatchNorm2d : Module
+public sealed class FrozenBatchNorm2d : BatchNormModule
 {
-    public FrozenBatchNorm2d(ParameterStore store, FrozenNorm norm, int channels)
+    public FrozenBatchNorm2d(ParameterStore store, BatchNormSpec norm, int channels) : base(store, norm, channels, trainableAffine: false)
     {
-        Eps = norm.Eps;
-        Gamma = AddBuffer(store, norm.Prefix + ".weight", channels);
-        Beta = AddBuffer(store, norm.Prefix + ".bias", channels);
-        RunningMean = AddBuffer(store, norm.Prefix + ".running_mean", channels);
-        RunningVar = AddBuffer(store, norm.Prefix + ".running_var", channels);
     }
 
-    public double Eps { get; }
-
-    public Parameter Gamma { get; }
-
-    public Parameter Beta { get; }
-
-    public Parameter RunningMean { get; }
-
-    public Parameter RunningVar { get; }
-
-    /// <summary>The per-channel scale γ/√(var+eps) and shift β − mean·scale, on the buffers' device.</summary>
-    public (Tensor Scale, Tensor Shift) Affine()
-    {
-        var (scale, shift) = BatchNormFolding.ChannelAffine(Gamma.Value, Beta.Value, RunningMean.Value, RunningVar.Value, Eps);
-        using var hostScale = Tensor.FromArray(scale.Select(v => (float)v).ToArray(), scale.Length);
-        using var hostShift = Tensor.FromArray(shift.Select(v => (float)v).ToArray(), shift.Length);
-        return (hostScale.To(Gamma.Value.Device), hostShift.To(Gamma.Value.Device));
-    }
-
-    /// <summary>The normalised NCHW input.</summary>
-    public Tensor Forward(Tensor x)
-    {
-        using var scope = TensorScope.Begin();
-        var (scale, shift) = Affine();
-        return scope.Keep(Functional.ChannelAffine(x, scale, shift));
-    }
+    public override Tensor Forward(Tensor x) => EvalForward(x);
 }

@@ -13,6 +13,7 @@ internal static class CommandList
         EvalCommand.Create(),
         SynthCommand.Create(),
         ConvertCommand.Create(),
+        InitCommand.Create(),
         SegmentCommand.Create(),
         RefineCommand.Create(),
         MergeCommand.Create(),

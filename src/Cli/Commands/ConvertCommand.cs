@@ -92,6 +92,6 @@ internal static class ConvertCommand
             + "and segment, train and eval take this file as it is";
     }
 
-    private static JsonObject ReadSettings(string file) =>
+    internal static JsonObject ReadSettings(string file) =>
         JsonNode.Parse(File.ReadAllText(file)) as JsonObject ?? throw new FormatException($"{file}: expected a JSON object");
 }

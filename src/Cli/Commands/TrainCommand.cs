@@ -36,10 +36,11 @@ internal static class TrainCommand
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "write a checkpoint every K iterations", DefaultValueFactory = _ => 500 };
         var resume = new Option<bool>("--resume") { Description = "continue from the run folder's checkpoint" };
         var clip = new Option<double?>("--clip-grad-norm") { Description = "clip gradients to this global L2 norm" };
+        var fp16 = new Option<bool>("--fp16") { Description = "write model_final.safetensors in float16 (half the size; checkpoints stay float32)" };
         var command = new Command("train", "Finetune a Mask R-CNN on COCO-format data (new categories re-initialise the class-specific layers)")
         {
             model, annotations, images, output, iters, batch, lr, momentum, weightDecay, warmupIters, warmupFactor, steps, gamma,
-            minSize, maxSize, noFlip, seed, threads, device, checkpointEvery, resume, clip,
+            minSize, maxSize, noFlip, seed, threads, device, checkpointEvery, resume, clip, fp16,
         };
         command.SetAction((parseResult, cancel) =>
         {
@@ -58,7 +59,7 @@ internal static class TrainCommand
                 WarmupIterations = parseResult.GetValue(warmupIters), WarmupFactor = parseResult.GetValue(warmupFactor), Steps = stepList ?? [],
                 Gamma = parseResult.GetValue(gamma), MinSizes = sizes, MaxSize = parseResult.GetValue(maxSize), Flip = !parseResult.GetValue(noFlip),
                 Seed = parseResult.GetValue(seed), CheckpointEvery = parseResult.GetValue(checkpointEvery), Resume = parseResult.GetValue(resume),
-                ClipGradientNorm = parseResult.GetValue(clip), Device = DeviceSelector.Select(parseResult.GetValue(device)!, config.Error),
+                ClipGradientNorm = parseResult.GetValue(clip), Fp16Model = parseResult.GetValue(fp16), Device = DeviceSelector.Select(parseResult.GetValue(device)!, config.Error),
             };
             return Task.FromResult(Run(run, config.Output, config.Error, cancel));
         });

@@ -45,4 +45,26 @@ public static partial class Functional
         }));
         return y;
     }
+
+    /// <summary>
+    /// Training-mode BatchNorm: normalises with the batch's statistics and moves <paramref name="runningMean"/> and
+    /// <paramref name="runningVar"/> (constants of the op, updated in place) towards them.
+    /// </summary>
+    public static Tensor BatchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, float momentum, float eps)
+    {
+        using var scope = TensorScope.Begin();
+        var (y, stats) = NativeSeg.Kernels.Normalization.BatchNorm.TrainingForward(x, gamma, beta, runningMean, runningVar, momentum, eps);
+        scope.Keep(y);
+        if (Tape.Current is not { } tape) return y;
+        var node = new TapeNode("batch_norm", [x, gamma, beta], [y]);
+        var savedX = node.Save(x);
+        var savedGamma = node.Save(gamma);
+        var savedStats = node.Save(stats);
+        tape.Add(node.WithBackward((g, need) =>
+        {
+            var (dx, dGamma, dBeta) = NativeSeg.Kernels.Normalization.BatchNorm.Backward(g[0]!, savedX, savedGamma, savedStats);
+            return [need[0] ? dx : null, need[1] ? dGamma : null, need[2] ? dBeta : null];
+        }));
+        return y;
+    }
 }

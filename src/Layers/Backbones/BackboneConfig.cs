@@ -16,12 +16,13 @@ public enum CheckpointLayout
 /// <summary>
 /// A ResNet-FPN backbone as a checkpoint defines it. <paramref name="StrideInOneByOne"/>: the MSRA weights of
 /// detectron2 and maskrcnn-benchmark stride each stage's first block in its 1×1 conv; torchvision's ResNet v1.5
-/// in the 3×3. <paramref name="NormEps"/> is the frozen BatchNorm's eps. <paramref name="Prefix"/> is what comes
-/// before the layout's names (with the trailing dot). <paramref name="Deformable"/>: the bottleneck 3×3 convs that are
-/// deformable (none when null).
+/// in the 3×3. <paramref name="NormEps"/> is the BatchNorm's eps. <paramref name="Prefix"/> is what comes
+/// before the layout's names (with the trailing dot). <paramref name="TrainableNorm"/>: trainable BatchNorm2d layers
+/// (a model trained from scratch, detectron2's NORM "BN") instead of frozen ones ("FrozenBN").
+/// <paramref name="Deformable"/>: the bottleneck 3×3 convs that are deformable (none when null).
 /// </summary>
 public sealed record BackboneConfig(CheckpointLayout Layout, int Depth, bool StrideInOneByOne, double NormEps,
-    int FpnChannels = 256, string Prefix = "backbone.", DeformableConvs? Deformable = null)
+    int FpnChannels = 256, string Prefix = "backbone.", bool TrainableNorm = false, DeformableConvs? Deformable = null)
 {
     /// <summary>detectron2's R50/R101-FPN with MSRA weights (STRIDE_IN_1X1 True, FrozenBN eps 1e-5).</summary>
     public static BackboneConfig Detectron2(int depth = 50) => new(CheckpointLayout.Detectron2, depth, true, 1e-5);

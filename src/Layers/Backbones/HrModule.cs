@@ -38,7 +38,7 @@ public sealed class HrModule : Module
                 string at = $"{prefix}.fuse_layers.{i}.{j}";
                 if (j > i)
                 {
-                    _fuse[i][j] = [Child(new Conv2dLayer(store, at + ".0.weight", null, new ConvSpec(widths[j], widths[i], 1), new FrozenNorm(at + ".1", NormEps)))];
+                    _fuse[i][j] = [Child(new Conv2dLayer(store, at + ".0.weight", null, new ConvSpec(widths[j], widths[i], 1), new BatchNormSpec(at + ".1", NormEps)))];
                 }
                 else if (j < i)
                 {
@@ -47,7 +47,7 @@ public sealed class HrModule : Module
                     {
                         bool last = k == i - j - 1;
                         var spec = new ConvSpec(widths[j], last ? widths[i] : widths[j], 3, 2, 1, Relu: !last);
-                        _fuse[i][j]![k] = Child(new Conv2dLayer(store, $"{at}.{k}.0.weight", null, spec, new FrozenNorm($"{at}.{k}.1", NormEps)));
+                        _fuse[i][j]![k] = Child(new Conv2dLayer(store, $"{at}.{k}.0.weight", null, spec, new BatchNormSpec($"{at}.{k}.1", NormEps)));
                     }
                 }
             }

@@ -28,7 +28,7 @@ public sealed class HrNet : Module
     {
         _stem = Child(new HrNetMaskedStem(store, prefix, NormEps));
         _conv2 = Child(new Conv2dLayer(store, prefix + "conv2.weight", null, new ConvSpec(StemChannels, StemChannels, 3, 2, 1, Relu: true),
-            new FrozenNorm(prefix + "bn2", NormEps)));
+            new BatchNormSpec(prefix + "bn2", NormEps)));
         _layer1 = new ResidualBlock[config.Bottlenecks];
         for (int b = 0; b < config.Bottlenecks; b++)
         {
@@ -105,7 +105,7 @@ public sealed class HrNet : Module
                 if (previous[i] != widths[i])
                 {
                     layers[i] = [Child(new Conv2dLayer(store, $"{prefix}.{i}.0.weight", null, new ConvSpec(previous[i], widths[i], 3, 1, 1, Relu: true),
-                        new FrozenNorm($"{prefix}.{i}.1", NormEps)))];
+                        new BatchNormSpec($"{prefix}.{i}.1", NormEps)))];
                 }
                 continue;
             }
@@ -115,7 +115,7 @@ public sealed class HrNet : Module
             {
                 int outChannels = k == steps - 1 ? widths[i] : previous[^1];
                 layers[i]![k] = Child(new Conv2dLayer(store, $"{prefix}.{i}.{k}.0.weight", null, new ConvSpec(previous[^1], outChannels, 3, 2, 1, Relu: true),
-                    new FrozenNorm($"{prefix}.{i}.{k}.1", NormEps)));
+                    new BatchNormSpec($"{prefix}.{i}.{k}.1", NormEps)));
             }
         }
         return layers;

@@ -28,7 +28,7 @@ public sealed class HrNetMaskedStem : Module
         _prefix = prefix;
         _image = AddWeight(store, prefix + "conv1.weight", Channels, 3, 3, 3);
         _mask = AddWeight(store, prefix + "conv_mask.weight", Channels, 1, 3, 3);
-        _norm = Child(new FrozenBatchNorm2d(store, new FrozenNorm(prefix + "bn1", normEps), Channels));
+        _norm = Child(new FrozenBatchNorm2d(store, new BatchNormSpec(prefix + "bn1", normEps), Channels));
     }
 
     private static Kernels.Convolution.Conv2dParams Params(bool relu) => new() { Stride = 2, Padding = 1, FuseRelu = relu };

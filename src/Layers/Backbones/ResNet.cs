@@ -6,7 +6,7 @@ using NativeSeg.Layers.Parameters;
 namespace NativeSeg.Layers.Backbones;
 
 /// <summary>
-/// The ResNet body of a detection backbone: stem (7×7/2 conv + FrozenBN + ReLU, 3×3/2 max-pool) and stages
+/// The ResNet body of a detection backbone: stem (7×7/2 conv + BatchNorm + ReLU, 3×3/2 max-pool) and stages
 /// res2..res5 of bottleneck (256·2^i output channels) or basic blocks (64·2^i). Returns every stage's output,
 /// as FPN consumes them all.
 /// </summary>
@@ -22,7 +22,7 @@ public sealed class ResNet : Module
         var names = BackboneNames.For(config);
         var blocks = config.StageBlocks;
         _stem = Child(new Conv2dLayer(store, names.StemConv, null, new ConvSpec(3, StemChannels, 7, 2, 3, Relu: true),
-            new FrozenNorm(names.StemNorm, config.NormEps)));
+            new BatchNormSpec(names.StemNorm, config.NormEps, config.TrainableNorm)));
         _stages = new ResidualBlock[4][];
         int inChannels = StemChannels;
         for (int i = 0; i < 4; i++)
@@ -41,11 +41,12 @@ public sealed class ResNet : Module
     }
 
     /// <summary>
-    /// Freezes the stem and res2..res<paramref name="lastFrozenStage"/> (1 = stem only), as detectron2's
+    /// Freezes the stem and res2..res<paramref name="lastFrozenStage"/> (1 = stem only, 0 = nothing), as detectron2's
     /// FREEZE_AT 2 and torchvision's trainable_backbone_layers 3 do by default when finetuning.
     /// </summary>
     public void FreezeThrough(int lastFrozenStage)
     {
+        if (lastFrozenStage < 1) return;
         _stem.SetFrozen(true);
         for (int stage = 2; stage <= Math.Min(lastFrozenStage, 5); stage++)
             foreach (var block in _stages[stage - 2]) block.SetFrozen(true);

@@ -6,7 +6,7 @@ using NativeSeg.Layers.Parameters;
 namespace NativeSeg.Layers.Backbones;
 
 /// <summary>
-/// One residual block of a ResNet stage: a chain of conv + frozen BatchNorm units, plus the identity or a projection
+/// One residual block of a ResNet stage: a chain of conv + BatchNorm units, plus the identity or a projection
 /// shortcut, joined by add + ReLU. Basic and bottleneck blocks differ only in the chain (<see cref="BasicBlock"/>,
 /// <see cref="Bottleneck"/>).
 /// </summary>
@@ -22,7 +22,7 @@ public sealed class ResidualBlock : Module
     /// </summary>
     internal ResidualBlock(ParameterStore store, BackboneConfig config, BackboneNames names, int stage, int block,
         int inChannels, int outChannels, int stride, ConvSpec[] chain, int deformableConv = 0)
-        : this(store, config.NormEps, i => names.BlockConv(stage, block, i), i => names.BlockNorm(stage, block, i),
+        : this(store, config.NormEps, config.TrainableNorm, i => names.BlockConv(stage, block, i), i => names.BlockNorm(stage, block, i),
             names.ShortcutConv(stage), names.ShortcutNorm(stage), inChannels, outChannels, stride, chain,
             (conv, spec, norm) => conv == deformableConv
                 ? new DeformConv2dLayer(store, names.BlockConv(stage, block, conv), names.BlockOffsetConv(stage, block, conv), spec, norm, config.Deformable!.Modulated)
@@ -35,21 +35,21 @@ public sealed class ResidualBlock : Module
     /// BatchNorm <c>bn{i}</c>, and the projection as <c>downsample.0.weight</c> and BatchNorm <c>downsample.1</c>.
     /// </summary>
     public ResidualBlock(ParameterStore store, string prefix, double normEps, int inChannels, int outChannels, int stride, ConvSpec[] chain)
-        : this(store, normEps, i => $"{prefix}.conv{i}.weight", i => $"{prefix}.bn{i}", $"{prefix}.downsample.0.weight", $"{prefix}.downsample.1",
+        : this(store, normEps, false, i => $"{prefix}.conv{i}.weight", i => $"{prefix}.bn{i}", $"{prefix}.downsample.0.weight", $"{prefix}.downsample.1",
             inChannels, outChannels, stride, chain)
     {
     }
 
     /// <param name="deformable">Conv i's deformable unit, or null where it is an ordinary conv.</param>
-    private ResidualBlock(ParameterStore store, double normEps, Func<int, string> convKey, Func<int, string> normKey,
+    private ResidualBlock(ParameterStore store, double normEps, bool trainableNorm, Func<int, string> convKey, Func<int, string> normKey,
         string shortcutConv, string shortcutNorm, int inChannels, int outChannels, int stride, ConvSpec[] chain,
-        Func<int, ConvSpec, FrozenNorm, DeformConv2dLayer?>? deformable = null)
+        Func<int, ConvSpec, BatchNormSpec, DeformConv2dLayer?>? deformable = null)
     {
         _chain = new IConvUnit[chain.Length];
         for (int i = 0; i < chain.Length; i++)
         {
             int conv = i + 1;
-            var norm = new FrozenNorm(normKey(conv), normEps);
+            var norm = new BatchNormSpec(normKey(conv), normEps, trainableNorm);
             _chain[i] = deformable?.Invoke(conv, chain[i], norm) is { } unit
                 ? Child(unit)
                 : Child(new Conv2dLayer(store, convKey(conv), null, chain[i], norm));
@@ -57,7 +57,7 @@ public sealed class ResidualBlock : Module
         if (inChannels != outChannels || stride != 1)
         {
             _shortcut = Child(new Conv2dLayer(store, shortcutConv, null,
-                new ConvSpec(inChannels, outChannels, 1, stride), new FrozenNorm(shortcutNorm, normEps)));
+                new ConvSpec(inChannels, outChannels, 1, stride), new BatchNormSpec(shortcutNorm, normEps, trainableNorm)));
         }
     }
 

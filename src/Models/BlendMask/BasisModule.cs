@@ -54,5 +54,5 @@ public sealed class BasisModule : Module
     /// <summary>conv_with_kaiming_uniform's block: a bias-free 3×3 conv (<c>prefix.0</c>), BatchNorm (<c>prefix.1</c>), ReLU.</summary>
     private Conv2dLayer Block(ParameterStore store, string prefix, int inChannels, int outChannels) =>
         Child(new Conv2dLayer(store, prefix + ".0.weight", null, ConvSpec.Same(inChannels, outChannels, 3, relu: true),
-            new FrozenNorm(prefix + ".1", NormEps)));
+            new BatchNormSpec(prefix + ".1", NormEps)));
 }

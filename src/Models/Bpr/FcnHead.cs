@@ -23,7 +23,7 @@ public sealed class FcnHead : Module
     public FcnHead(ParameterStore store, string prefix, int channels)
     {
         _conv = Child(new Conv2dLayer(store, prefix + "convs.0.conv.weight", null, new ConvSpec(channels, channels, 1, Relu: true),
-            new FrozenNorm(prefix + "convs.0.bn", NormEps)));
+            new BatchNormSpec(prefix + "convs.0.bn", NormEps)));
         _classifier = Child(new Conv2dLayer(store, prefix + "conv_seg", new ConvSpec(channels, Classes, 1, Bias: true)));
     }
 

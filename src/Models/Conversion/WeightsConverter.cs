@@ -143,7 +143,8 @@ public static class WeightsConverter
         if (items.Count > ListedPerKind) message.Append($"\n    ... and {items.Count - ListedPerKind} more");
     }
 
-    private static Tensor ToHalf(Tensor source)
+    /// <summary>A float16 CPU copy of a float32 CPU tensor.</summary>
+    internal static Tensor ToHalf(Tensor source)
     {
         var half = Tensor.Empty(source.Shape, DType.Float16, Device.Cpu);
         var from = source.AsSpan<float>();

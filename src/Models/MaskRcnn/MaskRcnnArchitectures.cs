@@ -20,7 +20,9 @@ public sealed record MaskRcnnSetup(string Architecture, MaskRcnnConfig Heads, Ba
 /// in logit order). "mask_head": "bilayer" puts BCNet's bilayer head in any of them, as BCNet's Faster R-CNN
 /// variants have it; bilayer models also take cls_agnostic_mask (default true, BCNet's configs; false for the
 /// port's default of one mask predictor channel per class), and fpn_channels sets their mask_conv_dim too, since
-/// the bilayer head adds the pooled RoI features to its occluder branch's. Each override is checked against the
+/// the bilayer head adds the pooled RoI features to its occluder branch's. "norm": "BN" makes the backbone's
+/// BatchNorms trainable (a model trained from scratch); <see cref="Training.MaskRcnnTrainingConfig"/> reads the
+/// training settings (trainable_backbone_layers and the training proposal and sample counts). Each override is checked against the
 /// bounds below when the file loads, so a broken config fails naming its field rather than aborting later.
 /// </summary>
 public static class MaskRcnnArchitectures
@@ -78,6 +80,7 @@ public static class MaskRcnnArchitectures
             _ => BackboneConfig.MaskRcnnBenchmark() with { NormEps = eps },
         };
         if (bilayer) heads = heads with { BilayerMask = true, ClassAgnosticMask = true };
+        if (Norm(config, file) == "BN") backbone = backbone with { TrainableNorm = true };
         if (Integer(config, "min_size", 1, MaxImageSize, file) is { } min) preprocess = preprocess with { MinSize = min };
         if (Integer(config, "max_size", 1, MaxImageSize, file) is { } max) preprocess = preprocess with { MaxSize = max };
         if (PixelStatistics(config, "image_mean", file) is { } mean) preprocess = preprocess with { PixelMean = mean };
@@ -122,6 +125,18 @@ public static class MaskRcnnArchitectures
         return new MaskRcnnSetup(name, heads, backbone, preprocess, names);
     }
 
+    /// <summary>
+    /// The "norm" setting, detectron2's names: "FrozenBN" (the default; statistics and affine terms fixed, as every
+    /// released checkpoint finetunes) or "BN" (trainable BatchNorm2d with batch statistics in training, for a model
+    /// trained from scratch; at inference both are the same folded affine transform).
+    /// </summary>
+    private static string Norm(JsonObject? config, string file) => config?["norm"] switch
+    {
+        null => "FrozenBN",
+        JsonValue v when v.TryGetValue<string>(out var kind) && kind is "FrozenBN" or "BN" => kind,
+        var other => throw new FormatException($"{file}: config norm is {other.ToJsonString()}; it takes \"FrozenBN\" or \"BN\""),
+    };
+
     /// <summary>The "mask_head" setting: "standard" (the default) or "bilayer".</summary>
     private static string MaskHead(JsonObject? config, string file) => config?["mask_head"] switch
     {
@@ -150,7 +165,7 @@ public static class MaskRcnnArchitectures
     private const int MaxClasses = 10000;
 
     /// <summary>A config integer in [min, max], or null when the config does not set it.</summary>
-    private static int? Integer(JsonObject? config, string key, int min, int max, string file)
+    internal static int? Integer(JsonObject? config, string key, int min, int max, string file)
     {
         if (Number(config, key, file) is not { } value) return null;
         if (!(value >= min && value <= max))

@@ -3,6 +3,8 @@ using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Optim;
+using NativeSeg.Models.Conversion;
+using NativeSeg.Engine.Devices;
 
 namespace NativeSeg.Models.Training;
 
@@ -16,8 +18,14 @@ public static class TrainingCheckpoint
     public const string IterationKey = "train.iterations_done";
 
     /// <summary>Writes the model alone: a file `segment` and `eval --model` load like any converted model.</summary>
-    public static void WriteModel(string path, Module model, IReadOnlyDictionary<string, string> modelMetadata) =>
-        SafetensorsWriter.Write(path, model.State().OrderBy(kv => kv.Key, StringComparer.Ordinal), modelMetadata);
+    /// <param name="fp16">Store the weights as float16 (half the size, as a shipped model; loading widens them again).</param>
+    public static void WriteModel(string path, Module model, IReadOnlyDictionary<string, string> modelMetadata, bool fp16 = false)
+    {
+        using var scope = TensorScope.Begin();
+        var state = model.State().OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => fp16 ? new KeyValuePair<string, Tensor>(kv.Key, WeightsConverter.ToHalf(kv.Value.To(Device.Cpu))) : kv);
+        SafetensorsWriter.Write(path, state.ToList(), modelMetadata);
+    }
 
     public static void Write(string path, Module model, SgdOptimizer optimizer, IReadOnlyDictionary<string, string> modelMetadata, int iterationsDone)
     {

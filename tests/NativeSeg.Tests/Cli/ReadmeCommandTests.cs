@@ -36,6 +36,9 @@ public partial class ReadmeCommandTests(ITestOutputHelper log)
     [
         ("--images 3000", "writes the default model's 3000-image training set: over 3 minutes on this machine"),
         ("model_final.pth", "converts the checkpoint build/train-default-model.py or build/train-bilayer-head.py trains with PyTorch"),
+        ("--config build/default-model-config.json", "the test's working folder has no build/; InitCommandTests run init"),
+        ("train --model init.safetensors", "trains the default model from scratch: over an hour on this machine"),
+        ("--config CONFIG.json", "names a config the reader writes; InitCommandTests run init with configs of their own"),
         ("model_final_beta.pth", "needs BCNet's released checkpoint, which could not be downloaded"),
         ("train --model weights/default.safetensors --annotations ANN.json", "runs 300 training iterations, minutes here; TrainCommandTests run train"),
         ("convert model.pth", "needs a whole PyTorch checkpoint; the repository's .pth fixtures are partial (ConvertCommandTests convert them)"),

@@ -70,7 +70,7 @@ public class DeformConv2dLayerTests
     private static NativeSeg.Layers.Modules.Module Unit(Dictionary<string, Tensor> weights, bool deformableUnit, bool compiled)
     {
         var spec = new ConvSpec(C, K, 3, 1, 1, Relu: true);
-        var norm = new FrozenNorm("conv.norm", 1e-5);
+        var norm = new BatchNormSpec("conv.norm", 1e-5);
         var store = new ParameterStore(weights, Device.Cpu);
         NativeSeg.Layers.Modules.Module unit = deformableUnit
             ? new DeformConv2dLayer(store, "conv.weight", "offset", spec, norm, modulated: true)

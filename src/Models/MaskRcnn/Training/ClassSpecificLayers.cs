@@ -33,19 +33,9 @@ public static class ClassSpecificLayers
         };
     }
 
-    private static Tensor Uniform(Random random, float bound, params int[] shape) =>
-        Tensor.FromArray(Fill(shape, () => (float)(random.NextDouble() * 2 - 1) * bound), shape);
+    private static Tensor Uniform(Random random, float bound, params int[] shape) => SeededTensors.Uniform(random, bound, shape);
 
-    /// <summary>Box–Muller normal samples.</summary>
-    private static Tensor Normal(Random random, float std, params int[] shape) =>
-        Tensor.FromArray(Fill(shape, () => std * (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()))), shape);
+    private static Tensor Normal(Random random, float std, params int[] shape) => SeededTensors.Normal(random, std, shape);
 
-    private static Tensor Zeros(int length) => Tensor.FromArray(new float[length], length);
-
-    private static float[] Fill(int[] shape, Func<float> sample)
-    {
-        var values = new float[shape.Aggregate(1, (a, b) => a * b)];
-        for (int i = 0; i < values.Length; i++) values[i] = sample();
-        return values;
-    }
+    private static Tensor Zeros(int length) => SeededTensors.Constant(0f, length);
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Layers;
 using NativeSeg.Layers.Autograd;
 using NativeSeg.Layers.Optim;
 using NativeSeg.Models.Training;
@@ -8,8 +9,9 @@ using NativeSeg.Models.Training.Data;
 namespace NativeSeg.Models.MaskRcnn.Training;
 
 /// <summary>
-/// Finetunes a Mask R-CNN on a COCO dataset: SGD with momentum and weight decay, linear warmup and step decay,
-/// stem and res2 frozen with every BatchNorm (as both frameworks finetune), checkpoints with optimiser state
+/// Trains a Mask R-CNN on a COCO dataset: SGD with momentum and weight decay, linear warmup and step decay,
+/// stem and res2 frozen with every BatchNorm (as both frameworks finetune) unless the model's config says otherwise
+/// (trainable_backbone_layers; "norm": "BN" for a model from `nativeseg init`), checkpoints with optimiser state
 /// written atomically, and a resume that reproduces the uninterrupted run iteration for iteration.
 /// </summary>
 public static class MaskRcnnTrainer
@@ -28,8 +30,11 @@ public static class MaskRcnnTrainer
         if (start.Reinitialised.Count > 0)
             log.WriteLine($"the annotations have categories the model does not ({string.Join(", ", set.Categories.Select(c => c.Name))}): " +
                 $"re-initialised {string.Join(", ", start.Reinitialised)}; everything else keeps the model's weights");
-        model.Backbone.Body.FreezeThrough(2);
         var setup = model.Setup;
+        var trainingConfig = MaskRcnnTrainingConfig.For(setup.Heads.Flavor, start.Metadata.GetValueOrDefault("config"), run.ModelPath);
+        model.Backbone.Body.FreezeThrough(trainingConfig.LastFrozenStage);
+        // Trainable BatchNorms (a config with "norm": "BN") normalise with batch statistics, as torch's train() mode.
+        foreach (var norm in model.Modules().OfType<BatchNorm2d>()) norm.Training = true;
         using var optimizer = new SgdOptimizer(model.TrainableParameters(), run.Momentum, run.WeightDecay);
         int done = 0;
         if (run.Resume && File.Exists(run.CheckpointPath))
@@ -45,7 +50,7 @@ public static class MaskRcnnTrainer
         var preprocess = setup.Preprocess;
         var augmentation = new TrainingAugmentation([.. run.MinSizes ?? [preprocess.MinSize]], run.MaxSize ?? preprocess.MaxSize, run.Flip);
         var schedule = new LearningRateSchedule(run.LearningRate, run.WarmupIterations, run.WarmupFactor, run.Steps, run.Gamma);
-        var losses = new MaskRcnnLosses(model, MaskRcnnTrainingConfig.For(setup.Heads.Flavor));
+        var losses = new MaskRcnnLosses(model, trainingConfig);
         using var metrics = MetricsLog.Open(run.MetricsPath, done);
         using var loader = new TrainingLoader(set, augmentation, preprocess, setup.Heads, run.BatchSize, run.Seed, run.DataWorkers, done);
         log.WriteLine($"training {setup.Architecture} on {run.Device}: {set.Images.Count} images, {set.Categories.Count} categories, " +
@@ -68,7 +73,7 @@ public static class MaskRcnnTrainer
             if ((i + 1) % run.CheckpointEvery == 0 || i + 1 == run.Iterations)
                 TrainingCheckpoint.Write(run.CheckpointPath, model, optimizer, start.Metadata, i + 1);
         }
-        TrainingCheckpoint.WriteModel(run.FinalModelPath, model, start.Metadata);
+        TrainingCheckpoint.WriteModel(run.FinalModelPath, model, start.Metadata, run.Fp16Model);
         log.WriteLine($"wrote {run.FinalModelPath}");
     }
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using NativeSeg.Kernels.BoxIou;
 using NativeSeg.Models.Detection;
 
@@ -50,6 +51,15 @@ public sealed record MaskRcnnTrainingConfig
     /// <summary>RPN proposals kept per image after NMS in training: torchvision 2000, detectron2 POST_NMS_TOPK_TRAIN 1000.</summary>
     public int RpnPostNmsTopK { get; init; } = 2000;
 
+    /// <summary>
+    /// Backbone stages trained, counted from res5 down with the stem last (torchvision's trainable_backbone_layers):
+    /// 3 trains res3..res5 as both frameworks finetune (stem and res2 frozen), 5 trains everything (from scratch).
+    /// </summary>
+    public int TrainableBackboneLayers { get; init; } = 3;
+
+    /// <summary>The last backbone stage kept frozen (1 = the stem, 0 = none), as <c>ResNet.FreezeThrough</c> takes it.</summary>
+    public int LastFrozenStage => 5 - TrainableBackboneLayers;
+
     /// <summary>Smooth-L1 beta of the box losses: torchvision 1/9, detectron2 SMOOTH_L1_BETA 0 (an L1 loss).</summary>
     public float BoxLossBeta => Flavor == RcnnFlavor.Detectron2 ? 0f : 1f / 9;
 
@@ -61,4 +71,25 @@ public sealed record MaskRcnnTrainingConfig
     public static MaskRcnnTrainingConfig For(RcnnFlavor flavor) => flavor == RcnnFlavor.MaskRcnnBenchmark
         ? throw new NotSupportedException("training targets are implemented for the torchvision and detectron2 flavours, not maskrcnn-benchmark")
         : new() { Flavor = flavor, RpnPostNmsTopK = flavor == RcnnFlavor.Detectron2 ? 1000 : 2000 };
+
+    /// <summary>
+    /// The flavour's defaults with the training settings a model's config JSON sets, under torchvision's MaskRCNN
+    /// argument names: trainable_backbone_layers, rpn_pre_nms_top_n_train, rpn_post_nms_top_n_train,
+    /// box_batch_size_per_image (a small model on simple images trains faster with fewer proposals and samples).
+    /// </summary>
+    public static MaskRcnnTrainingConfig For(RcnnFlavor flavor, string? configJson, string file)
+    {
+        var defaults = For(flavor);
+        var config = string.IsNullOrWhiteSpace(configJson) ? null : JsonNode.Parse(configJson) as JsonObject;
+        return defaults with
+        {
+            TrainableBackboneLayers = MaskRcnnArchitectures.Integer(config, "trainable_backbone_layers", 0, 5, file) ?? defaults.TrainableBackboneLayers,
+            RpnPreNmsTopK = MaskRcnnArchitectures.Integer(config, "rpn_pre_nms_top_n_train", 1, MaxProposals, file) ?? defaults.RpnPreNmsTopK,
+            RpnPostNmsTopK = MaskRcnnArchitectures.Integer(config, "rpn_post_nms_top_n_train", 1, MaxProposals, file) ?? defaults.RpnPostNmsTopK,
+            RoiBatchSizePerImage = MaskRcnnArchitectures.Integer(config, "box_batch_size_per_image", 1, MaxProposals, file) ?? defaults.RoiBatchSizePerImage,
+        };
+    }
+
+    /// <summary>Ten times the largest upstream proposal count (2000): beyond it a config is a typo, not a setting.</summary>
+    private const int MaxProposals = 20000;
 }

@@ -54,6 +54,9 @@ public sealed record TrainingRun
     /// <summary>Clip gradients to this global L2 norm; null: no clipping (both frameworks' default).</summary>
     public double? ClipGradientNorm { get; init; }
 
+    /// <summary>Write model_final.safetensors in float16 (checkpoints stay float32, so a resumed run loses nothing).</summary>
+    public bool Fp16Model { get; init; }
+
     public string CheckpointPath => Path.Combine(OutputDirectory, "checkpoint.safetensors");
 
     public string FinalModelPath => Path.Combine(OutputDirectory, "model_final.safetensors");

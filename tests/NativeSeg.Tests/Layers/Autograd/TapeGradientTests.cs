@@ -101,7 +101,7 @@ public sealed class TapeGradientTests : IDisposable
 
         public MiniDetector(ParameterStore store)
         {
-            Stem = Child(new Conv2dLayer(store, "stem.weight", null, new ConvSpec(3, C, 3, 1, 1, Relu: true), new FrozenNorm("stem.norm", 1e-5)));
+            Stem = Child(new Conv2dLayer(store, "stem.weight", null, new ConvSpec(3, C, 3, 1, 1, Relu: true), new BatchNormSpec("stem.norm", 1e-5)));
             _c2 = Child(new Conv2dLayer(store, "c2", ConvSpec.Same(C, C, 3, bias: true)));
             _lateral = Child(new Conv2dLayer(store, "lat", new ConvSpec(C, C, 1, Bias: true)));
             _top = Child(new Conv2dLayer(store, "top", new ConvSpec(C, C, 3, Stride: 2, Padding: 1, Bias: true)));

@@ -1,0 +1,46 @@
+using System.CommandLine;
+using System.Text.Json;
+using NativeSeg.Cli.Parsing;
+using NativeSeg.Models.MaskRcnn;
+using NativeSeg.Models.MaskRcnn.Training;
+
+namespace NativeSeg.Cli.Commands;
+
+/// <summary>`nativeseg init`: a from-scratch INIT file for `nativeseg train --model`, drawn as torchvision initialises the architecture.</summary>
+internal static class InitCommand
+{
+    public static Command Create()
+    {
+        var arch = new Option<string>("--arch") { Description = "architecture: " + string.Join(", ", MaskRcnnArchitectures.Names), Required = true };
+        var settings = new Option<string>("--config")
+        {
+            Description = "JSON file of the model's settings (classes, channels, input size; \"norm\": \"BN\" and "
+                + "\"trainable_backbone_layers\": 5 to train everything with BatchNorm in training mode), carried by the file",
+            Required = true,
+        }.ExistingFile();
+        var output = new Option<string>("--out", "-o") { Description = "output .safetensors file", Required = true }.OutputFile();
+        var seed = new Option<int>("--seed") { Description = "seeds the initial weights", DefaultValueFactory = _ => 0 }.Must(s => s >= 0, "not negative");
+        var command = new Command("init", "Write freshly initialised weights (torchvision's rules) for training a Mask R-CNN from scratch")
+        {
+            arch, settings, output, seed,
+        };
+        command.SetAction(parseResult =>
+        {
+            var config = parseResult.InvocationConfiguration;
+            string target = parseResult.GetValue(output)!;
+            try
+            {
+                var settingsJson = ConvertCommand.ReadSettings(parseResult.GetValue(settings)!);
+                var architecture = ScratchWeights.Write(target, parseResult.GetValue(arch)!, settingsJson, parseResult.GetValue(seed));
+                config.Output.WriteLine($"wrote {target} ({architecture.Name}, {architecture.ExpectedKeys.Count} tensors, initialised from scratch)");
+                return ExitCodes.Ok;
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or JsonException or FormatException or NotSupportedException or UnauthorizedAccessException)
+            {
+                config.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.Usage;
+            }
+        });
+        return command;
+    }
+}
