@@ -40,6 +40,7 @@ public partial class ReadmeCommandTests(ITestOutputHelper log)
         ("train --model init.safetensors", "trains the default model from scratch: over an hour on this machine"),
         ("--config CONFIG.json", "names a config the reader writes; InitCommandTests run init with configs of their own"),
         ("model_final_beta.pth", "needs BCNet's released checkpoint, which could not be downloaded"),
+        ("R_50_1x.pth", "needs AdelaiDet's released BlendMask checkpoint, which could not be downloaded"),
         ("train --model weights/default.safetensors --annotations ANN.json", "runs 300 training iterations, minutes here; TrainCommandTests run train"),
         ("convert model.pth", "needs a whole PyTorch checkpoint; the repository's .pth fixtures are partial (ConvertCommandTests convert them)"),
         ("kernels verify --device cuda", "needs a CUDA GPU"),
