@@ -1,32 +1,26 @@
 #!/usr/bin/python3
-"""Parity sanity check of a converted default model: runs the torchvision model build/train-default-model.py
-trained (same checkpoint, weights rounded through float16 as `convert --fp16` stores them) on the images that
-`nativeseg segment` already ran on, and compares its detections with segment's results JSON.
+"""Parity sanity check of the default model: runs the same weights (weights/default.safetensors, or any model of its
+architecture) in torchvision 0.14 on the images that `nativeseg segment` already ran on, and compares its detections
+with segment's results JSON.
 
-  /usr/bin/python3 build/compare-default-model.py --checkpoint /tmp/default-train/model_final.pth \
-      --config /tmp/default-train/config.json --results OUT/results.json --images IMG1.png IMG2.png ...
+  /usr/bin/python3 build/compare-default-model.py --model weights/default.safetensors \
+      --results OUT/results.json --images IMG1.png IMG2.png ...
 
 Detections are paired greedily by box IoU (same class, best first); reported per image: detections on each
 side, pairs, the largest |score| and box-coordinate differences and the lowest mask IoU over the pairs.
 Scores are compared above --min-score, where near-threshold ties cannot flip which detections exist.
 """
 import argparse
-import importlib.util
 import json
 import os
+import sys
 
 import numpy as np
 import torch
 from PIL import Image
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def load_training_module():
-    spec = importlib.util.spec_from_file_location("train", os.path.join(HERE, "train-default-model.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import default_model_torch  # noqa: E402
 
 
 def box_iou(a, b):
@@ -39,21 +33,13 @@ def box_iou(a, b):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--config", required=True)
+    p.add_argument("--model", default="weights/default.safetensors")
     p.add_argument("--results", required=True)
     p.add_argument("--images", nargs="+", required=True)
     p.add_argument("--min-score", type=float, default=0.3)
     args = p.parse_args()
 
-    train = load_training_module()
-    with open(args.config) as f:
-        config = json.load(f)
-    model = train.build_model(config["num_classes"], config["fpn_channels"], config["box_representation"],
-                              config["mask_conv_dim"], config["min_size"])
-    state = torch.load(args.checkpoint, map_location="cpu")
-    model.load_state_dict({k: v.half().float() if v.is_floating_point() else v for k, v in state.items()})
-    model.eval()
+    model, _ = default_model_torch.load_model(args.model)
     torch.set_num_threads(1)
     with open(args.results) as f:
         ours = json.load(f)
@@ -69,7 +55,7 @@ def main():
         for r in ours:
             if r["file_name"] == name and r["score"] >= args.min_score:
                 x, y, w, h = r["bbox"]
-                mine.append(([x, y, x + w, y + h], r["score"], r["category_id"], train.decode_rle(r["segmentation"]).astype(bool)))
+                mine.append(([x, y, x + w, y + h], r["score"], r["category_id"], default_model_torch.decode_rle(r["segmentation"]).astype(bool)))
         pairs, used = [], set()
         for t in sorted(theirs, key=lambda d: -d[1]):
             best, best_iou = None, 0.5

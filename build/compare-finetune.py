@@ -81,9 +81,7 @@ def torchvision_finetune(args):
     from torchvision.ops import FrozenBatchNorm2d
     from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    spec = __import__("importlib").util.spec_from_file_location("tdm", os.path.join(ROOT, "build", "train-default-model.py"))
-    tdm = __import__("importlib").util.module_from_spec(spec)
-    spec.loader.exec_module(tdm)
+    import default_model_torch as tdm
 
     torch.manual_seed(args.seed)
     random.seed(args.seed)

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Trains a BCNet bilayer mask head (specs/bcnet.md §1, §4) on top of the FROZEN default Mask R-CNN
-(build/train-default-model.py, weights /tmp/default-train/model_final.pth), so that the Mask R-CNN mask
-head and the bilayer head can be compared on the same detector on occluded objects.
+(--detector, a NativeSeg model file of the default model's architecture; weights/default.safetensors by default), so
+that the Mask R-CNN mask head and the bilayer head can be compared on the same detector on occluded objects.
+The runs recorded below used the torch-trained default model that shipped before NativeSeg retrained it.
 
 Run with the Debian torch (/usr/bin/python3), one thread, niced, on the shared 2-core machine:
   nice -n 10 /usr/bin/python3 build/train-bilayer-head.py --data /tmp/synth-train \
-      --detector /tmp/default-train --out /tmp/bilayer-train --minutes 45 --batch 4 --lr 0.02
-  /usr/bin/python3 build/train-bilayer-head.py --detector /tmp/default-train --out /tmp/bilayer-train \
+      --detector weights/default.safetensors --out /tmp/bilayer-train --minutes 45 --batch 4 --lr 0.02
+  /usr/bin/python3 build/train-bilayer-head.py --detector weights/default.safetensors --out /tmp/bilayer-train \
       --check /tmp/synth-val --check-images 3
 (the first trains and writes OUT/model_final.pth, OUT/config.json, OUT/losses.csv; the second is the
 sanity check: mean mask IoU with matched GT visible masks, bilayer head vs the original mask head, on a
@@ -28,13 +29,13 @@ of the GT class's channel of the 28x28 logits, except that the target is the sam
 occludee target as the bilayer head's (torchvision uses the unthresholded roi_align values); no
 occluder or boundary losses (logged as 0). Output: exactly the default model's key set and layout (162
 keys, same order), the frozen keys bit-identical and roi_heads.mask_head.* / mask_predictor.* retrained;
-OUT/config.json = the detector's config.json byte for byte. It converts with
+OUT/config.json = the detector's config. It converts with
   nativeseg convert OUT/model_final.pth --arch maskrcnn_resnet18_fpn_torchvision --config OUT/config.json
 (checked on the smoke run's checkpoint). --check works with --head standard too (it then feeds the
 detections' labels). The shipped /tmp/standard-train/model_final.pth came from (after a 2-minute smoke
 run, 289 iterations, mask loss 3.12 at iteration 1 -> ~0.39):
   nohup nice -n 10 /usr/bin/python3 build/train-bilayer-head.py --head standard --data /tmp/synth-train \
-      --detector /tmp/default-train --out /tmp/standard-train --minutes 42 --batch 4 --lr 0.02
+      --detector weights/default.safetensors --out /tmp/standard-train --minutes 42 --batch 4 --lr 0.02
 i.e. the bilayer run's flags except --head/--out and --minutes 42 instead of 45 (a deadline, not a
 choice; the cosine schedule follows the budget, so it still decays fully).
 6385 iterations in 42 min (0.39 s/it, ~70 RoIs per batch of 4; cheaper than the bilayer head's 0.8-1.2,
@@ -75,20 +76,18 @@ Choices and why:
   non-empty occluder target followed by the first as many RoIs of the batch (0 if none). "Non-empty" is
   judged on the 28x28 target (upstream: on the polygon list; the same RoIs except for slivers).
 - SGD momentum 0.9, wd 1e-4, linear warm-up then cosine decay along the larger of iterations done and
-  wall-clock budget done (--minutes), as in train-default-model.py: iteration time varies 5x on a shared
-  machine. The BatchNorm "blockers" are in train mode while training (spec §10.2).
+  wall-clock budget done (--minutes): iteration time varies 5x on a shared machine. The BatchNorm "blockers" are in train mode while training (spec §10.2).
 - Output: a plain state dict holding every key of the frozen checkpoint except roi_heads.mask_head.* and
   roi_heads.mask_predictor.*, plus the head under roi_heads.mask_head.<BCNet name> (BN running stats
-  kept, its num_batches_tracked dropped; the frozen keys are copied as they are in the detector's file,
-  backbone BN num_batches_tracked included); config.json = the detector's plus "mask_head": "bilayer".
+  kept, its num_batches_tracked dropped; the frozen keys are copied as the detector's file holds them); config.json = the detector's plus "mask_head": "bilayer".
   Written every --save-every-min minutes (aside, then renamed) so a stopped run still leaves a model.
 """
 import argparse
-import importlib.util
 import json
 import math
 import os
 import random
+import sys
 import time
 
 import numpy as np
@@ -101,9 +100,8 @@ from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredic
 from torchvision.models.detection.roi_heads import paste_masks_in_image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location("train_default_model", os.path.join(HERE, "train-default-model.py"))
-tdm = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tdm)
+sys.path.insert(0, HERE)
+import default_model_torch as tdm  # noqa: E402
 
 M = 28  # mask target resolution (14x14 RoI features, one 2x deconv)
 
@@ -208,17 +206,11 @@ def load_head(kind, head, state):
                          strict=(kind == "standard"))
 
 
-def load_detector(folder):
-    with open(os.path.join(folder, "config.json")) as f:
-        config = json.load(f)
-    model = tdm.build_model(config["num_classes"], config["fpn_channels"], config["box_representation"],
-                            config["mask_conv_dim"], config["min_size"])
-    state = torch.load(os.path.join(folder, "model_final.pth"), map_location="cpu")
-    model.load_state_dict(state)
-    model.eval()
+def load_detector(path):
+    model, config = tdm.load_model(path)
     for p in model.parameters():
         p.requires_grad_(False)
-    return model, state, config
+    return model, model.state_dict(), config
 
 
 def occluder_masks(masks, boxes):
@@ -338,6 +330,28 @@ def save(kind, frozen_state, head, folder, name):
     return state
 
 
+class TimeBudgetSchedule:
+    """The learning rate of a run that ends at --iters or --minutes, whichever comes first: linear warm-up over
+    the first iterations or `warm_fraction` of the run, whichever ends first, then cosine decay along the
+    larger of the two fractions done (an iteration's time varies tenfold on a shared machine)."""
+
+    def __init__(self, optimizer, lr, iters, minutes, warm_fraction):
+        self.optimizer, self.lr, self.iters, self.minutes, self.warm_fraction = optimizer, lr, iters, minutes, warm_fraction
+        self.warmup = max(1, min(50, iters // 10))
+        self.start = time.time()
+
+    def progress(self, it):
+        done = it / self.iters
+        return max(done, (time.time() - self.start) / (60 * self.minutes)) if self.minutes else done
+
+    def step(self, it):
+        p = self.progress(it)
+        warm = min(1.0, max(it / self.warmup, p / self.warm_fraction))
+        factor = 0.001 + (1 - 0.001) * warm if warm < 1 else 0.5 * (1 + np.cos(np.pi * min(1.0, p)))
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr * factor
+
+
 def train(args):
     torch.manual_seed(args.seed)
     random.seed(args.seed)
@@ -345,12 +359,8 @@ def train(args):
     model, frozen_state, config = load_detector(args.detector)
     if args.head == "bilayer":
         config["mask_head"] = "bilayer"
-        with open(os.path.join(args.out, "config.json"), "w") as f:
-            json.dump(config, f, indent=1)
-    else:  # the detector's config.json unchanged, byte for byte
-        with open(os.path.join(args.detector, "config.json"), "rb") as f, \
-                open(os.path.join(args.out, "config.json"), "wb") as g:
-            g.write(f.read())
+    with open(os.path.join(args.out, "config.json"), "w") as f:
+        json.dump(config, f, indent=1)
     head = build_head(args.head, config)
     if args.resume:
         load_head(args.head, head, torch.load(args.resume, map_location="cpu"))
@@ -359,7 +369,7 @@ def train(args):
     params = list(head.parameters())
     optimizer = torch.optim.SGD(params, lr=args.lr, momentum=0.9, weight_decay=1e-4)
     # A shorter warm-up than the detector's: only the head trains, on a frozen, already stable model.
-    schedule = tdm.TimeBudgetSchedule(optimizer, args.lr, args.iters, args.minutes, warm_fraction=0.03)
+    schedule = TimeBudgetSchedule(optimizer, args.lr, args.iters, args.minutes, warm_fraction=0.03)
     start = schedule.start
 
     log = open(os.path.join(args.out, "losses.csv"), "a")
@@ -465,7 +475,7 @@ def main():
                    help="bilayer: BCNet's head; standard: torchvision's Mask R-CNN mask branch, re-initialised "
                         "(the control for the extra head training)")
     p.add_argument("--data", default="/tmp/synth-train")
-    p.add_argument("--detector", default="/tmp/default-train")
+    p.add_argument("--detector", default="weights/default.safetensors")
     p.add_argument("--out", default="/tmp/bilayer-train")
     p.add_argument("--iters", type=int, default=100000)
     p.add_argument("--minutes", type=float, default=0, help="wall-clock budget (0: none)")
@@ -482,7 +492,7 @@ def main():
     p.add_argument("--check", default="", help="instead of training: evaluate on this dataset folder")
     p.add_argument("--check-images", type=int, default=3)
     args = p.parse_args()
-    # One thread: on a shared machine two OpenMP threads mostly wait for each other (train-default-model.py).
+    # One thread: on a shared machine two OpenMP threads mostly wait for each other.
     torch.set_num_threads(args.threads)
     if args.check:
         check(args)

@@ -3,7 +3,7 @@ make_backbone_fixtures.py (same formula, same names), with a narrow FPN as the d
 
 Run from the repository root with Debian's torch: /usr/bin/python3 tests/reference/make_resnet18_fixtures.py
 
-The backbone is the one build/train-default-model.py trains: torchvision's resnet18 body (BasicBlock,
+The backbone is the default model's (build/default_model_torch.py): torchvision's resnet18 body (BasicBlock,
 BatchNorm2d eps 1e-5, evaluated in eval mode) under BackboneWithFPN with 64 output channels, since
 resnet_fpn_backbone fixes them at 256. Stored: the 64x96 input and P2..P6 whole (they are small).
 """

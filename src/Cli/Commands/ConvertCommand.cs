@@ -29,7 +29,7 @@ internal static class ConvertCommand
         var settings = new Option<string?>("--config")
         {
             Description = "Mask R-CNN only: JSON file of the model's own settings (classes, channels, input size), "
-                + "e.g. the config.json of build/train-default-model.py; the key check follows it and the file carries it",
+                + "e.g. the config.json of build/train-bilayer-head.py; the key check follows it and the file carries it",
         }.ExistingFile();
         var command = new Command("convert", "Convert a checkpoint to .safetensors, checking every key and shape against the architecture")
         {

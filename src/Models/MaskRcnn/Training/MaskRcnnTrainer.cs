@@ -73,8 +73,12 @@ public static class MaskRcnnTrainer
             if ((i + 1) % run.CheckpointEvery == 0 || i + 1 == run.Iterations)
                 TrainingCheckpoint.Write(run.CheckpointPath, model, optimizer, start.Metadata, i + 1);
         }
-        TrainingCheckpoint.WriteModel(run.FinalModelPath, model, start.Metadata, run.Fp16Model);
-        log.WriteLine($"wrote {run.FinalModelPath}");
+        var trained = MaskRcnnTrainingConfig.WithoutRunSettings(start.Metadata, out var removed);
+        trained["source_format"] = "nativeseg train";
+        TrainingCheckpoint.WriteModel(run.FinalModelPath, model, trained, run.Fp16Model);
+        log.WriteLine($"wrote {run.FinalModelPath}" + (removed.Count > 0
+            ? $" (without this run's settings {string.Join(", ", removed)}: finetuning it freezes BatchNorm, stem and res2 by default)"
+            : ""));
     }
 
     /// <summary>One iteration: forward with the tape recording, the non-finite check, backward, clipping, SGD step.</summary>

@@ -90,6 +90,31 @@ public sealed record MaskRcnnTrainingConfig
         };
     }
 
+    /// <summary>
+    /// The config settings that shape a training run and not the model: the ones <see cref="For(RcnnFlavor, string?, string)"/>
+    /// reads, and "norm" (BatchNorm and FrozenBN fold to the same inference transform).
+    /// </summary>
+    public static IReadOnlyList<string> RunSettings { get; } =
+        ["norm", "trainable_backbone_layers", "rpn_pre_nms_top_n_train", "rpn_post_nms_top_n_train", "box_batch_size_per_image"];
+
+    /// <summary>
+    /// A trained model's metadata without <see cref="RunSettings"/>: the final model is a trained model like a released
+    /// checkpoint, and finetuning it freezes the stem, res2 and every BatchNorm by default, as torchvision and detectron2
+    /// do with trained weights, whatever the run that made it needed. Checkpoints keep the run's settings for --resume.
+    /// <paramref name="removed"/> names the settings the metadata had.
+    /// </summary>
+    public static Dictionary<string, string> WithoutRunSettings(IReadOnlyDictionary<string, string> metadata, out IReadOnlyList<string> removed)
+    {
+        var trained = new Dictionary<string, string>(metadata, StringComparer.Ordinal);
+        removed = [];
+        if (metadata.TryGetValue("config", out var json) && JsonNode.Parse(json) is JsonObject config)
+        {
+            removed = [.. RunSettings.Where(config.Remove)];
+            if (removed.Count > 0) trained["config"] = config.ToJsonString();
+        }
+        return trained;
+    }
+
     /// <summary>Ten times the largest upstream proposal count (2000): beyond it a config is a typo, not a setting.</summary>
     private const int MaxProposals = 20000;
 }

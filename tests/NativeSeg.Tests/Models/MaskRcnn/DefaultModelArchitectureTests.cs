@@ -6,7 +6,7 @@ namespace NativeSeg.Tests.Models.MaskRcnn;
 
 /// <summary>
 /// The configured ResNet-18 architecture of the default model: its key check against the state dict of
-/// build/train-default-model.py's model (tests/reference/make_default_model_keys.py), and its config read back.
+/// build/default_model_torch.py's model (tests/reference/make_default_model_keys.py), and its config read back.
 /// </summary>
 public class DefaultModelArchitectureTests
 {
