@@ -92,6 +92,15 @@ public sealed class InitCommandTests : IDisposable
         var segmented = CliRun.Run("segment", Path.Combine(_data.Folder, _data.Dataset.Images[0].FileName), "--model", Path.Combine(run, "model_final.safetensors"),
             "--out", Path.Combine(run, "segmented"));
         Assert.True(segmented.Code == 0, segmented.Error);
+        // The run's settings stay in its checkpoint for --resume; the trained model finetunes with frozen BatchNorm.
+        Assert.Contains("without this run's settings norm, trainable_backbone_layers", output);
+        Assert.Equal("nativeseg train", after.Metadata["source_format"]);
+        var finalConfig = JsonNode.Parse(after.Metadata["config"])!.AsObject();
+        Assert.False(finalConfig.ContainsKey("norm"));
+        Assert.False(finalConfig.ContainsKey("trainable_backbone_layers"));
+        Assert.Equal(16, finalConfig["fpn_channels"]!.GetValue<int>());
+        using var checkpoint = SafetensorsFile.Open(Path.Combine(run, "checkpoint.safetensors"));
+        Assert.Equal("BN", JsonNode.Parse(checkpoint.Metadata["config"])!["norm"]!.GetValue<string>());
     }
 
     [Fact]
