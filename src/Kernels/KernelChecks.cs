@@ -24,6 +24,8 @@ public static class KernelChecks
         .. Softmax.SoftmaxChecks.All,
         .. Elementwise.ElementwiseChecks.All,
         .. Selection.SelectionChecks.All,
+        .. Transpose.TransposeChecks.All,
+        .. Candidates.CandidatesChecks.All,
         .. Indexing.IndexingChecks.All,
         .. Conversion.ConversionChecks.All,
         .. NonLocalAttention.NonLocalAttentionChecks.All,

@@ -16,7 +16,8 @@ namespace NativeSeg.Cli.Commands;
 /// `nativeseg bench model [--model M] --image I [--device D] [--runs N] [--warmup W] [--threads T] [--score-thresh S]
 /// [--mask-rois R] [--json OUT]`: decodes and segments one image repeatedly and prints the median time of each stage
 /// the model has and of the whole inference, then the memory pool's bytes in use before and after the runs (equal
-/// unless something leaks). For BCNet models it also times the bilayer mask head against Mask R-CNN's mask head on
+/// unless something leaks); on a device, also the host↔device copies and synchronisations of one more run, made without
+/// the stage clock (whose laps synchronise). For BCNet models it also times the bilayer mask head against Mask R-CNN's mask head on
 /// the same RoIs: what BCNet adds.
 /// </summary>
 internal static class BenchModelCommand
@@ -92,6 +93,7 @@ internal static class BenchModelCommand
             samples[EndToEnd][r] = total;
         }
         long poolAfter = device.Pool.BytesInUse, hostAfter = Device.Cpu.Pool.BytesInUse;
+        var traffic = device.Runtime is { } runtime ? Traffic(net, runtime, imagePath) : (TrafficCounts?)null;
         // Each model reports the stages it has: a one-stage detector has no RPN, a two-stage one no FCOS head.
         var ran = Stages.All.Where(s => seen.Contains(s)).Prepend(Stages.Decode).Distinct().Append(EndToEnd).ToList();
         samples = ran.ToDictionary(s => s, s => samples[s]);
@@ -106,6 +108,7 @@ internal static class BenchModelCommand
         }
         output.WriteLine($"pool bytes in use on {device}: {poolBefore} before the runs, {poolAfter} after");
         if (!device.IsCpu) output.WriteLine($"pool bytes in use on cpu: {hostBefore} before the runs, {hostAfter} after");
+        if (traffic is { } t) output.WriteLine($"per image on {device}: {t}");
         MaskHeadCostResult? cost = null;
         if (net is IOcclusionExplainer { CanExplain: true })
         {
@@ -116,8 +119,17 @@ internal static class BenchModelCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"added by BCNet",-22}  {cost.AddedMs,10:0.00} ms  ({cost.Ratio:0.00}x the Mask R-CNN head)"));
         }
         if (jsonPath is not null)
-            WriteJson(jsonPath, net.Architecture, device, imagePath, (height, width), runs, warmup, detections, samples, (poolBefore, poolAfter), (hostBefore, hostAfter), cost);
+            WriteJson(jsonPath, net.Architecture, device, imagePath, (height, width), runs, warmup, detections, samples, (poolBefore, poolAfter), (hostBefore, hostAfter), traffic, cost);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>The copies and synchronisations of one inference of the image, decoded beforehand.</summary>
+    private static TrafficCounts Traffic(IInstanceSegmenter net, IDeviceRuntime runtime, string imagePath)
+    {
+        var image = ImageFile.Read(imagePath);
+        var before = runtime.Traffic.Counts;
+        net.Segment([image]);
+        return runtime.Traffic.Counts - before;
     }
 
     private static (double Median, double Min, double Max) Summary(double[] values)
@@ -129,7 +141,7 @@ internal static class BenchModelCommand
     }
 
     private static void WriteJson(string path, string architecture, Device device, string image, (int H, int W) size, int runs, int warmup, int detections,
-        Dictionary<string, double[]> samples, (long Before, long After) pool, (long Before, long After) host, MaskHeadCostResult? cost)
+        Dictionary<string, double[]> samples, (long Before, long After) pool, (long Before, long After) host, TrafficCounts? traffic, MaskHeadCostResult? cost)
     {
         using var stream = File.Create(path);
         using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
@@ -147,6 +159,14 @@ internal static class BenchModelCommand
         json.WriteNumber("pool_bytes_in_use_after", pool.After);
         json.WriteNumber("host_pool_bytes_in_use_before", host.Before);
         json.WriteNumber("host_pool_bytes_in_use_after", host.After);
+        if (traffic is { } t)
+        {
+            json.WriteStartObject("per_image");
+            json.WriteNumber("host_to_device_copies", t.HostToDevice);
+            json.WriteNumber("device_to_host_copies", t.DeviceToHost);
+            json.WriteNumber("synchronizations", t.Synchronizations);
+            json.WriteEndObject();
+        }
         json.WriteStartObject("stages");
         foreach (var (stage, values) in samples)
         {

@@ -55,6 +55,8 @@ public sealed unsafe class CudaRuntime : IDeviceRuntime
 
     public IMemoryPool Memory => _pool;
 
+    public DeviceTraffic Traffic { get; } = new();
+
     public IDeviceBlas Blas => _blas.Value;
 
     public IDeviceConvolution? Convolution => _convolution;
@@ -81,6 +83,7 @@ public sealed unsafe class CudaRuntime : IDeviceRuntime
     public void CopyHostToDevice(nint device, nint host, long bytes)
     {
         if (bytes == 0) return;
+        Traffic.HostToDevice();
         _context.MakeCurrent();
         // From pageable memory the driver stages the data before returning, so the host buffer is free at once.
         _api.Check(_api.cuMemcpyHtoDAsync(device, (void*)host, (nuint)bytes, _stream.Value));
@@ -89,6 +92,7 @@ public sealed unsafe class CudaRuntime : IDeviceRuntime
     public void CopyDeviceToHost(nint host, nint device, long bytes)
     {
         if (bytes == 0) return;
+        Traffic.DeviceToHost();
         _context.MakeCurrent();
         _api.Check(_api.cuMemcpyDtoHAsync((void*)host, device, (nuint)bytes, _stream.Value));
         _api.Check(_api.cuStreamSynchronize(_stream.Value));
@@ -138,6 +142,7 @@ public sealed unsafe class CudaRuntime : IDeviceRuntime
 
     public void Synchronize()
     {
+        Traffic.Synchronization();
         _context.MakeCurrent();
         _api.Check(_api.cuStreamSynchronize(_stream.Value));
     }

@@ -24,7 +24,7 @@ public enum PasteMethod
 /// Pastes per-instance mask probabilities [R, M, M] into binary image masks, each over its own
 /// <see cref="PasteRegion"/> only (see <see cref="MaskRleEncoder"/> for whole images in bounded memory).
 /// </summary>
-public static class MaskPaste
+public static partial class MaskPaste
 {
     private const string Op = "mask_paste";
 

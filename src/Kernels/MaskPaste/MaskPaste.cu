@@ -93,17 +93,27 @@ __device__ inline void mp_linear(int dst, int in_size, int out_size, int* i0, in
 // torchvision paste_masks_in_image at pixel (x, y) of mask r: the mask zero-padded by `padding`, its box
 // expanded by (M + 2p) / M about the centre and truncated to integers, resized with bilinear
 // interpolation to the box's (w + 1) × (h + 1) pixels; 0 outside the box.
-__device__ inline float mp_torchvision_value(const float* masks, const float* boxes, int r, int m, int padding, int x, int y)
+// torchvision's expanded integer box of mask r: [e[0], e[2]] × [e[1], e[3]], inclusive.
+__device__ inline void mp_torchvision_box(const float* boxes, int r, int m, int padding, int64_t* e)
 {
     const float* b = boxes + (int64_t)r * 4;
-    int padded = m + 2 * padding;
-    float scale = (float)padded / (float)m;
+    float scale = (float)(m + 2 * padding) / (float)m;
     float w_half = mp_mul(b[2] - b[0], 0.5f), h_half = mp_mul(b[3] - b[1], 0.5f);
     float x_c = mp_mul(mp_add(b[2], b[0]), 0.5f), y_c = mp_mul(mp_add(b[3], b[1]), 0.5f);
     w_half = mp_mul(w_half, scale);
     h_half = mp_mul(h_half, scale);
-    int64_t bx0 = (int64_t)(x_c - w_half), bx1 = (int64_t)mp_add(x_c, w_half);
-    int64_t by0 = (int64_t)(y_c - h_half), by1 = (int64_t)mp_add(y_c, h_half);
+    e[0] = (int64_t)(x_c - w_half);
+    e[2] = (int64_t)mp_add(x_c, w_half);
+    e[1] = (int64_t)(y_c - h_half);
+    e[3] = (int64_t)mp_add(y_c, h_half);
+}
+
+__device__ inline float mp_torchvision_value(const float* masks, const float* boxes, int r, int m, int padding, int x, int y)
+{
+    int padded = m + 2 * padding;
+    int64_t e[4];
+    mp_torchvision_box(boxes, r, m, padding, e);
+    int64_t bx0 = e[0], by0 = e[1], bx1 = e[2], by1 = e[3];
     if (x < bx0 || x > bx1 || y < by0 || y > by1) return 0.0f;
     int bw = (int)max(bx1 - bx0 + 1, (int64_t)1), bh = (int)max(by1 - by0 + 1, (int64_t)1);
     int x0i, x1i, y0i, y1i;
@@ -141,5 +151,32 @@ extern "C" __global__ void mask_paste_torchvision_prob_f32(
         int y = (int)((i / width) % height);
         int r = (int)(i / ((int64_t)width * height));
         out[i] = mp_torchvision_value(masks, boxes, r, m, padding, x, y);
+    }
+}
+
+// Whole-image bitmasks of the first count[0] masks (a device-side count; later ones are not written):
+// bit b of word w of mask r is pixel p = 32w + b in column-major order (x = p / height, y = p % height), the
+// order COCO RLE runs in; set where the value is > threshold, as in mask_paste_regions_torchvision_f32.
+extern "C" __global__ void mask_paste_bits_torchvision_f32(
+    const float* masks, const float* boxes, const int64_t* count, uint32_t* out, int capacity, int m, int padding,
+    int height, int width, int64_t words, float threshold)
+{
+    int64_t live = min(count[0], (int64_t)capacity) * words;
+    int64_t pixels = (int64_t)height * width;
+    NS_GRID_LOOP(i, live) {
+        int r = (int)(i / words);
+        int64_t first = (i % words) * 32;
+        int64_t last = min(first + 31, pixels - 1);
+        int64_t e[4];
+        mp_torchvision_box(boxes, r, m, padding, e);
+        uint32_t bits = 0u;
+        // A word spans one or two columns; most lie outside the box and need no interpolation.
+        if (first <= last && last / height >= e[0] && first / height <= e[2]) {
+            for (int64_t p = first; p <= last; p++) {
+                int x = (int)(p / height), y = (int)(p % height);
+                if (mp_torchvision_value(masks, boxes, r, m, padding, x, y) > threshold) bits |= 1u << (int)(p - first);
+            }
+        }
+        out[i] = bits;
     }
 }

@@ -13,6 +13,8 @@ internal static class MaskPasteChecks
         new Case("mask_paste/torchvision-odd-mask", 4, 7, 33, 21, PasteMethod.Torchvision),
         new Case("mask_paste/no-masks", 0, 28, 10, 10, PasteMethod.Detectron2),
         new Probabilities("mask_paste/torchvision-probabilities", 9, 28, 45, 67),
+        new Bits("mask_paste/torchvision-bits-counted", 9, 6, 28, 45, 67),
+        new Bits("mask_paste/torchvision-bits-odd-mask", 4, 4, 7, 33, 21),
     ];
 
     /// <summary>
@@ -67,6 +69,24 @@ internal static class MaskPasteChecks
             using var masks = RandomTensors.Uniform(device, count + m, 0, 1, count, m, m);
             using var boxes = RandomTensors.OnDevice(Tensor.FromArray(RandomBoxes(count, count, height, width), count, 4), device);
             return [RandomTensors.ToCpu(MaskPaste.PasteProbabilities(masks, boxes, height, width))];
+        }
+    }
+
+    /// <summary>Bitmasks of the first <paramref name="live"/> of <paramref name="count"/> masks, the live count given on the device.</summary>
+    private sealed class Bits(string name, int count, int live, int m, int height, int width) : KernelCheck
+    {
+        public override string Name => name;
+
+        public override double Tolerance => 0;
+
+        public override IReadOnlyList<Tensor> Run(Device device)
+        {
+            using var masks = RandomTensors.Uniform(device, count + m, 0, 1, count, m, m);
+            using var boxes = RandomTensors.OnDevice(Tensor.FromArray(RandomBoxes(count, count, height, width), count, 4), device);
+            using var counted = RandomTensors.OnDevice(Tensor.FromArray(new long[] { live }, 1), device);
+            using var bits = MaskPaste.PasteBits(masks, boxes, counted, height, width);
+            using var written = bits.Slice(0, live);
+            return [written.To(Device.Cpu)];
         }
     }
 }

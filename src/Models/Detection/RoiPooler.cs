@@ -19,4 +19,11 @@ public sealed class RoiPooler(DetectorConfig config, int outputSize)
         // Through the tape-aware op: in training the pooled features carry gradients back to the pyramid.
         return Functional.RoiAlign(features.Take(Scales.Length).ToList(), Scales, device, levels, config.Pooling(outputSize));
     }
+
+    /// <param name="rois">[R, 5] (image index, x1, y1, x2, y2) already on the features' device (<see cref="DeviceRois.Of"/>).</param>
+    public Tensor Pool(IReadOnlyList<Tensor> features, Tensor rois)
+    {
+        using var levels = RoiAlignOp.AssignLevels(rois, config.LevelRule);
+        return RoiAlignOp.Forward(features.Take(Scales.Length).ToList(), Scales, rois, levels, config.Pooling(outputSize));
+    }
 }

@@ -21,6 +21,8 @@ public sealed class MaskRcnn : Module, IInstanceSegmenter, IOcclusionExplainer
     private readonly ResNetFpn _backbone;
     private readonly MaskRcnnHeads _heads;
     private readonly InstancePostprocessor _postprocessor;
+    // Set on a device for the configurations whose every stage has device kernels; others run their postprocess on the host.
+    private readonly MaskRcnnDevicePipeline? _devicePipeline;
 
     private MaskRcnn(MaskRcnnSetup setup, ParameterStore store)
     {
@@ -29,6 +31,7 @@ public sealed class MaskRcnn : Module, IInstanceSegmenter, IOcclusionExplainer
         _backbone = Child(new ResNetFpn(store, setup.Backbone));
         _heads = Child(new MaskRcnnHeads(store, setup.Heads));
         _postprocessor = new InstancePostprocessor(setup.Heads, Device);
+        if (!Device.IsCpu && MaskRcnnDevicePipeline.Supports(setup.Heads)) _devicePipeline = new MaskRcnnDevicePipeline(_heads, _postprocessor);
     }
 
     public MaskRcnnSetup Setup { get; }
@@ -99,6 +102,7 @@ public sealed class MaskRcnn : Module, IInstanceSegmenter, IOcclusionExplainer
         using var scope = TensorScope.Begin();
         return OnFeatures(images, clock, (features, padded, geometries) =>
         {
+            if (_devicePipeline is not null) return _devicePipeline.Run(features, padded, geometries, clock);
             var detections = _heads.Forward(features, padded, [.. geometries.Select(g => (g.Height, g.Width))], clock);
             return geometries.Select((g, n) => _postprocessor.Run(detections[n], g, clock)).ToList();
         });

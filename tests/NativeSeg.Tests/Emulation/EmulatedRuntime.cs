@@ -24,6 +24,8 @@ public sealed unsafe class EmulatedRuntime : IDeviceRuntime
 
     public IMemoryPool Memory => _memory;
 
+    public DeviceTraffic Traffic { get; } = new();
+
     public IDeviceBlas Blas { get; } = new EmulatedBlas();
 
     /// <summary>None, so convolutions take their own-kernel path and that gets tested.</summary>
@@ -35,9 +37,19 @@ public sealed unsafe class EmulatedRuntime : IDeviceRuntime
     /// <summary>Completed launches per (source name, entry point) so far; comparing two snapshots shows what ran in between.</summary>
     public IReadOnlyDictionary<(string Source, string Entry), long> LaunchCounts => new Dictionary<(string Source, string Entry), long>(_launched);
 
-    public void CopyHostToDevice(nint device, nint host, long bytes) => Copy(device, host, bytes);
+    public void CopyHostToDevice(nint device, nint host, long bytes)
+    {
+        if (bytes == 0) return;
+        Traffic.HostToDevice();
+        Copy(device, host, bytes);
+    }
 
-    public void CopyDeviceToHost(nint host, nint device, long bytes) => Copy(host, device, bytes);
+    public void CopyDeviceToHost(nint host, nint device, long bytes)
+    {
+        if (bytes == 0) return;
+        Traffic.DeviceToHost();
+        Copy(host, device, bytes);
+    }
 
     public void CopyDeviceToDevice(nint destination, nint source, long bytes) => Copy(destination, source, bytes);
 
@@ -64,9 +76,7 @@ public sealed unsafe class EmulatedRuntime : IDeviceRuntime
         _launched.AddOrUpdate((k.Module.Source.Name, k.Name), 1, static (_, n) => n + 1);
     }
 
-    public void Synchronize()
-    {
-    }
+    public void Synchronize() => Traffic.Synchronization();
 
     public IDeviceEvent RecordEvent() => new EmulatedEvent();
 

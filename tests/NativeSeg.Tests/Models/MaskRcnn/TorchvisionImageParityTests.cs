@@ -83,7 +83,8 @@ public class TorchvisionImageParityTests
     /// torchvision's sizes, its FrozenBatchNorm eps of a model built without pretrained weights (1e-5) and
     /// every detection (score threshold 0, as the reference ran).
     /// </summary>
-    private static void WriteModel(string path, IReadOnlyDictionary<string, string> meta)
+    /// <param name="minSize">Replaces the fixture's resize target (and <paramref name="maxSize"/> its cap), for cheaper runs.</param>
+    internal static void WriteModel(string path, IReadOnlyDictionary<string, string> meta, int? minSize = null, int? maxSize = null)
     {
         var weights = HashedWeights.LoadAll(meta, "backbone.", "rpn.", "roi_heads.");
         try
@@ -94,7 +95,7 @@ public class TorchvisionImageParityTests
                 float offset = float.Parse(text, CultureInfo.InvariantCulture);
                 foreach (ref float v in tensor.AsSpan<float>()) v += offset;
             }
-            string config = $$"""{"min_size": {{meta["min_size"]}}, "max_size": {{meta["max_size"]}}, "norm_eps": 1e-5, "score_thresh": 0}""";
+            string config = $$"""{"min_size": {{minSize?.ToString(CultureInfo.InvariantCulture) ?? meta["min_size"]}}, "max_size": {{maxSize?.ToString(CultureInfo.InvariantCulture) ?? meta["max_size"]}}, "norm_eps": 1e-5, "score_thresh": 0}""";
             SafetensorsWriter.Write(path, weights.OrderBy(p => p.Key, StringComparer.Ordinal), new Dictionary<string, string>
             {
                 ["architecture"] = MaskRcnnArchitectures.Torchvision,

@@ -1,0 +1,63 @@
+#include "nativeseg.cuh"
+
+// Detection candidates selected on the device with their counts kept there: a filter that demotes failing
+// candidates so that a following NMS ranks them after every passing one and lets them suppress none of
+// them; the survivors of per-segment NMS as a score array; and the first k passing entries of a ranking.
+
+// Candidate i (row i / per_row, column i % per_row) passes when keep[i] != 0 (keep may be null), its row is
+// below rows[0] (rows may be null), its column is not skip_column and its score reaches min_score (is above
+// it when strict; NaN never passes). A passing candidate keeps its score and class (classes[i], or its column
+// when classes is null); a failing one gets -inf and class -1, a class no passing candidate has.
+extern "C" __global__ void candidates_filter_f32(const float* scores, const uint8_t* keep, const int64_t* classes, const int64_t* rows,
+    int64_t n, int per_row, int skip_column, float min_score, int strict, float* out_scores, int64_t* out_classes)
+{
+    NS_GRID_LOOP(i, n) {
+        float s = scores[i];
+        int64_t row = i / per_row;
+        int column = (int)(i % per_row);
+        bool pass = (keep == nullptr || keep[i] != 0) && (rows == nullptr || row < rows[0]) && column != skip_column
+            && (strict ? s > min_score : s >= min_score);
+        out_scores[i] = pass ? s : -NS_INFINITY;
+        out_classes[i] = pass ? (classes != nullptr ? classes[i] : (int64_t)column) : (int64_t)-1;
+    }
+}
+
+// One block per segment s of n candidates: out[s, j] = scores[s, j] when keep[s, :] (the segment's NMS
+// survivors as segment-local indices, -1 padded) lists j, else -inf.
+extern "C" __global__ void candidates_kept_scores_f32(const int64_t* keep, const float* scores, int64_t segments, int n, float* out)
+{
+    for (int64_t s = blockIdx.x; s < segments; s += gridDim.x) {
+        const int64_t* k = keep + s * n;
+        for (int j = threadIdx.x; j < n; j += blockDim.x) out[s * n + j] = -NS_INFINITY;
+        __syncthreads();
+        for (int i = threadIdx.x; i < n; i += blockDim.x) {
+            int64_t j = k[i];
+            if (j >= 0 && j < n) out[s * n + j] = scores[s * n + j];
+        }
+        __syncthreads();
+    }
+}
+
+// The first k entries of a ranking `order` (n candidate positions, -1 padded) that pass: a position >= 0
+// whose score is above -inf. A ranking by score puts every passing entry before every failing one, so the
+// passing ones are a prefix and entry i of the output is entry i of the ranking. For each output slot i < k:
+// index[i] = the position (-1 past the passing ones), select[i] = i * per_row + its column (a row of an
+// [k·per_row, ...] view), column[i] = position % per_row as float; count[0] = how many passed. One block.
+extern "C" __global__ void candidates_take_f32(const int64_t* order, const float* scores, int n, int k, int per_row,
+    int64_t* index, int64_t* select, float* column, int64_t* count)
+{
+    __shared__ unsigned int passed;
+    if (threadIdx.x == 0) passed = 0u;
+    __syncthreads();
+    for (int i = threadIdx.x; i < k; i += blockDim.x) {
+        int64_t p = i < n ? order[i] : (int64_t)-1;
+        bool ok = p >= 0 && scores[p] > -NS_INFINITY;
+        int c = ok ? (int)(p % per_row) : 0;
+        index[i] = ok ? p : (int64_t)-1;
+        select[i] = (int64_t)i * per_row + c;
+        column[i] = (float)c;
+        if (ok) atomicAdd(&passed, 1u);
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) count[0] = (int64_t)passed;
+}

@@ -1,0 +1,84 @@
+using NativeSeg.Engine.Tensors;
+using NativeSeg.Kernels.BoxCoder;
+using NativeSeg.Kernels.Candidates;
+using NativeSeg.Kernels.Indexing;
+using NativeSeg.Kernels.Selection;
+using NativeSeg.Kernels.Transpose;
+using BoxCoderOp = NativeSeg.Kernels.BoxCoder.BoxCoder;
+using CandidatesOp = NativeSeg.Kernels.Candidates.Candidates;
+using NmsOp = NativeSeg.Kernels.Nms.Nms;
+using SigmoidOp = NativeSeg.Kernels.Activations.Activation;
+
+namespace NativeSeg.Models.Detection;
+
+/// <summary>
+/// <see cref="ProposalGenerator"/> for torchvision's RPN with every step a device kernel: per-level top-k of the
+/// logits in anchor order, decode and clip, small-box and score filter, NMS that never merges levels and the
+/// post-NMS cut, with the surviving count kept on the device. Every size the host decides follows from tensor
+/// shapes, never from data, so nothing here copies back or waits.
+/// </summary>
+public sealed class DeviceProposalGenerator(DetectorConfig config)
+{
+    /// <summary>The RPNs this generator reproduces; others take the host path.</summary>
+    public static bool Supports(DetectorConfig config) => config.Flavor == RcnnFlavor.Torchvision;
+
+    /// <param name="levels">Per FPN level the head's logits [N, A, H, W] and deltas [N, 4A, H, W], on the device.</param>
+    /// <param name="anchors">Per level the anchors from <see cref="AnchorGenerator.Grid"/>.</param>
+    /// <param name="imageSizes">Per image its unpadded (height, width) in the batch.</param>
+    public IReadOnlyList<DeviceBoxes> Generate(IReadOnlyList<(Tensor Logits, Tensor Deltas)> levels, IReadOnlyList<float[]> anchors, IReadOnlyList<(int H, int W)> imageSizes)
+    {
+        if (!Supports(config)) throw new NotSupportedException($"the device RPN reproduces torchvision's, not {config.Flavor}'s");
+        using var scope = TensorScope.Begin();
+        var device = levels[0].Logits.Device;
+        var perLevel = new List<(Tensor Values, Tensor Indices, Tensor Deltas, Tensor Anchors)>(levels.Count);
+        for (int l = 0; l < levels.Count; l++)
+        {
+            var (logits, deltas) = levels[l];
+            int n = logits.Shape[0], a = logits.Shape[1], hw = logits.Shape[2] * logits.Shape[3], count = a * hw;
+            // The head's (a, y, x) layout in the anchors' (y, x, a) order, as torchvision permutes it.
+            using var scores = Transpose.LastTwo(logits.Reshape(n, a, hw));
+            var (values, indices) = TopK.LastDim(scores.Reshape(n, count), Math.Min(count, config.RpnPreNmsTopK));
+            var ordered = Transpose.LastTwo(deltas.Reshape(n, 4 * a, hw));
+            using var hostAnchors = Tensor.FromArray(anchors[l], count, 4);
+            perLevel.Add((values, indices, ordered.Reshape(n, count, 4), hostAnchors.To(device)));
+        }
+        var result = new List<DeviceBoxes>(imageSizes.Count);
+        for (int i = 0; i < imageSizes.Count; i++)
+        {
+            var boxes = ForImage(i, perLevel, imageSizes[i]);
+            result.Add(new DeviceBoxes(scope.Keep(boxes.Boxes), scope.Keep(boxes.Count)));
+        }
+        return result;
+    }
+
+    private DeviceBoxes ForImage(int image, IReadOnlyList<(Tensor Values, Tensor Indices, Tensor Deltas, Tensor Anchors)> perLevel, (int H, int W) size)
+    {
+        var anchors = new List<Tensor>();
+        var deltas = new List<Tensor>();
+        var scores = new List<Tensor>();
+        var levelIds = new List<long>();
+        for (int l = 0; l < perLevel.Count; l++)
+        {
+            var (values, indices, levelDeltas, levelAnchors) = perLevel[l];
+            int k = values.Shape[1];
+            var index = indices.Slice(image, 1).Reshape(k);
+            anchors.Add(Gather.Rows(levelAnchors, index));
+            deltas.Add(Gather.Rows(levelDeltas.Slice(image, 1).Reshape(levelDeltas.Shape[1], 4), index));
+            scores.Add(SigmoidOp.Sigmoid(values.Slice(image, 1).Reshape(k)));
+            levelIds.AddRange(Enumerable.Repeat((long)l, k));
+        }
+        var device = perLevel[0].Values.Device;
+        int m = levelIds.Count;
+        using var allAnchors = Concat.Forward(anchors, 0);
+        using var allDeltas = Concat.Forward(deltas, 0);
+        using var allScores = Concat.Forward(scores, 0);
+        using var hostLevels = Tensor.FromArray(levelIds.ToArray(), m);
+        using var levelTensor = hostLevels.To(device);
+        var boxes = BoxCoderOp.Decode(allDeltas, allAnchors, BoxWeights.Rpn, config.Convention, clipTo: (size.H, size.W));
+        using var small = BoxCoderOp.KeepMask(boxes, 1e-3f);
+        var (filtered, classes) = CandidatesOp.Filter(allScores, small, levelTensor, null, new CandidateRule(0, Strict: false));
+        var (order, _) = NmsOp.BatchedPadded(boxes, filtered, classes, config.RpnNmsThreshold);
+        var taken = CandidatesOp.Take(order, filtered, Math.Min(config.RpnPostNmsTopK, m));
+        return new DeviceBoxes(Gather.Rows(boxes, taken.Index), taken.Count);
+    }
+}

@@ -1,0 +1,58 @@
+using NativeSeg.Engine.Tensors;
+using NativeSeg.Kernels.Activations;
+using NativeSeg.Kernels.Indexing;
+using NativeSeg.Models.Detection;
+using NativeSeg.Models.Inference;
+
+namespace NativeSeg.Models.MaskRcnn;
+
+/// <summary>
+/// Mask R-CNN's heads on a CUDA device with nothing copied back before the results: device RPN proposals, the
+/// box head and its postprocess on every padded proposal slot, the mask head on every detection slot, the paste
+/// into bitmasks, then <see cref="DeviceInstancePostprocessor"/>'s three copies per image. Intermediate counts
+/// stay on the device; the host sizes every launch from capacities (pre- and post-NMS top-k, detections per image).
+/// </summary>
+internal sealed class MaskRcnnDevicePipeline(MaskRcnnHeads heads, InstancePostprocessor host)
+{
+    private readonly DeviceProposalGenerator _proposals = new(heads.Config);
+    private readonly DeviceBoxPostprocess _boxes = new(heads.Config);
+    private readonly DeviceInstancePostprocessor _instances = new(heads.Config, host);
+
+    /// <summary>
+    /// The models this pipeline reproduces: torchvision's flavour with class-specific boxes and the standard mask
+    /// head; MS R-CNN's MaskIoU head and BCNet's bilayer head still take the host path.
+    /// </summary>
+    public static bool Supports(MaskRcnnConfig config) =>
+        DeviceProposalGenerator.Supports(config) && DeviceBoxPostprocess.Supports(config) && DeviceInstancePostprocessor.Supports(config)
+        && !config.MaskIou && !config.BilayerMask;
+
+    public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Run(IReadOnlyList<Tensor> features, (int H, int W) padded, IReadOnlyList<ImageGeometry> geometries, StageClock? clock)
+    {
+        var sizes = geometries.Select(g => (g.Height, g.Width)).ToList();
+        var rpn = heads.RunRpn(features, padded);
+        var proposals = _proposals.Generate(rpn.Outputs, rpn.Anchors, sizes);
+        clock?.Lap(Stages.Rpn);
+
+        var (box, boxPooler) = heads.BoxBranch;
+        var (logits, deltas) = box.Forward(boxPooler.Pool(features, DeviceRois.Of(proposals)));
+        var detections = _boxes.Infer(logits, deltas, proposals, sizes);
+        clock?.Lap(Stages.BoxHead);
+
+        var (mask, maskPooler) = heads.MaskBranch;
+        var maskLogits = mask!.Logits(maskPooler.Pool(features, DeviceRois.Of([.. detections.Select(d => d.Boxes)])));
+        int channels = maskLogits.Shape[1], side = maskLogits.Shape[2], start = 0;
+        var probabilities = new List<Tensor>(detections.Count);
+        foreach (var d in detections)
+        {
+            int slots = d.Boxes.Capacity;
+            var planes = maskLogits.Slice(start, slots).Reshape(slots * channels, side * side);
+            // A class-agnostic predictor has one channel: slot i's row is i itself.
+            var picked = channels == 1 ? planes : Gather.Rows(planes, d.MaskRows);
+            probabilities.Add(Activation.Sigmoid(picked).Reshape(slots, side, side));
+            start += slots;
+        }
+        clock?.Lap(Stages.MaskHead);
+
+        return geometries.Select((g, n) => _instances.Run(detections[n], probabilities[n], g, clock)).ToList();
+    }
+}
