@@ -20,6 +20,23 @@ extern "C" __global__ void concat_rows_u8(const uint8_t* src, uint8_t* dst, int6
     }
 }
 
+// The inverse copy of concat: row r of dst is the src_row units at offset in row r of src (torch.narrow, made contiguous).
+extern "C" __global__ void narrow_rows_u32(const uint32_t* src, uint32_t* dst, int64_t outer, int64_t src_row, int64_t dst_row, int64_t offset)
+{
+    NS_GRID_LOOP(i, outer * dst_row) {
+        int64_t r = i / dst_row;
+        dst[i] = src[r * src_row + offset + (i - r * dst_row)];
+    }
+}
+
+extern "C" __global__ void narrow_rows_u8(const uint8_t* src, uint8_t* dst, int64_t outer, int64_t src_row, int64_t dst_row, int64_t offset)
+{
+    NS_GRID_LOOP(i, outer * dst_row) {
+        int64_t r = i / dst_row;
+        dst[i] = src[r * src_row + offset + (i - r * dst_row)];
+    }
+}
+
 // y[r] = x[index[r]]. Device-resident indices are not validated on the host (that would need a copy
 // back and a synchronisation), so an out-of-range index yields a zero row instead of a wild read.
 extern "C" __global__ void gather_rows_u32(const uint32_t* x, const int64_t* index, uint32_t* y, int64_t count, int64_t row, int64_t rows_in)
