@@ -1,5 +1,3 @@
-using NativeSeg.Engine.Cpu;
-using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
 
 namespace NativeSeg.Kernels.Indexing;
@@ -8,8 +6,6 @@ namespace NativeSeg.Kernels.Indexing;
 public static class Narrow
 {
     private const string Op = "narrow";
-
-    private static KernelSource Source => KernelCatalog.Get("Indexing/Indexing.cu");
 
     public static Tensor Forward(Tensor x, int dim, int start, int length)
     {
@@ -26,28 +22,7 @@ public static class Narrow
         long srcRow = x.Numel / outer * x.DType.SizeOf();
         long dstRow = y.Numel / outer * y.DType.SizeOf();
         long offset = srcRow / x.Shape[dim] * start;
-        if (y.Device.IsCpu) CopyCpu(x, y, outer, srcRow, dstRow, offset);
-        else Launch(x, y, outer, srcRow, dstRow, offset);
+        RowBlockCopy.Run(x, y, outer, dstRow, srcRow, offset, dstRow, 0);
         return y;
-    }
-
-    private static unsafe void CopyCpu(Tensor src, Tensor dst, long outer, long srcRow, long dstRow, long offset)
-    {
-        byte* s = (byte*)src.Pointer, d = (byte*)dst.Pointer;
-        CpuThreads.For(checked((int)outer), (start, end) =>
-        {
-            for (long r = start; r < end; r++) Buffer.MemoryCopy(s + r * srcRow + offset, d + r * dstRow, dstRow, dstRow);
-        });
-    }
-
-    private static unsafe void Launch(Tensor src, Tensor dst, long outer, long srcRow, long dstRow, long offset)
-    {
-        var gpu = dst.Device.Gpu;
-        bool words = srcRow % 4 == 0 && dstRow % 4 == 0 && offset % 4 == 0;
-        int unit = words ? 4 : 1;
-        nint input = src.Pointer, output = dst.Pointer;
-        long srcUnits = srcRow / unit, dstUnits = dstRow / unit, offsetUnits = offset / unit;
-        void** args = stackalloc void*[] { &input, &output, &outer, &srcUnits, &dstUnits, &offsetUnits };
-        gpu.Launch(gpu.GetKernel(Source, words ? "narrow_rows_u32" : "narrow_rows_u8"), Dim3.Cover(outer * dstUnits, 256), new Dim3(256), 0, args, 6);
     }
 }

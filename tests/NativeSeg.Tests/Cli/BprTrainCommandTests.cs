@@ -99,8 +99,8 @@ public sealed class BprTrainCommandTests : IDisposable
         }
         string model = Path.Combine(run, "model_final.safetensors");
         Assert.Equal(BprConfig.Hr18s, BprModel.Inspect(model));
-        string image = Path.Combine(_data.Folder, _data.Dataset.Images[0].FileName);
-        var refined = CliRun.Run("refine", image, "--results", Coarse(), "--annotations", _data.AnnotationsPath, "--model", model,
+        string images = Path.GetDirectoryName(Path.Combine(_data.Folder, _data.Dataset.Images[0].FileName))!;
+        var refined = CliRun.Run("refine", images, "--results", Coarse(), "--annotations", _data.AnnotationsPath, "--model", model,
             "--json", Path.Combine(run, "refined.json"), "--device", "cpu");
         Assert.True(refined.Code == 0, refined.Error);
     }
