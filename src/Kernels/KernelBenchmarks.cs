@@ -24,6 +24,7 @@ public static class KernelBenchmarks
         new Pooling.MaxPoolBackwardBenchmark(),
         new Resampling.ResizeBenchmark(),
         new Resampling.NearestBackwardBenchmark(),
+        new Resampling.BilinearBackwardBenchmark(),
         new Softmax.SoftmaxBenchmark(),
         new Selection.TopKBenchmark(),
         new Transpose.TransposeBenchmark(),

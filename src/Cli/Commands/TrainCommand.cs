@@ -4,12 +4,18 @@ using System.Globalization;
 using NativeSeg.Engine.Cpu;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Coco;
+using NativeSeg.Models.Bpr;
+using NativeSeg.Models.Bpr.Training;
 using NativeSeg.Models.MaskRcnn.Training;
+using NativeSeg.Models.Training;
 using NativeSeg.Models.Training.Data;
 
 namespace NativeSeg.Cli.Commands;
 
-/// <summary>`nativeseg train`: finetunes a converted Mask R-CNN on a COCO dataset.</summary>
+/// <summary>
+/// `nativeseg train`: finetunes a converted Mask R-CNN on a COCO dataset, or trains a BPR refiner on boundary patches of
+/// coarse masks (--coarse) when the model is a BPR network.
+/// </summary>
 internal static class TrainCommand
 {
     public static Command Create()
@@ -22,7 +28,7 @@ internal static class TrainCommand
         var batch = new Option<int>("--batch") { Description = "images per iteration", Required = true };
         var lr = new Option<float>("--lr") { Description = "base learning rate", Required = true };
         var momentum = new Option<float>("--momentum") { DefaultValueFactory = _ => 0.9f };
-        var weightDecay = new Option<float>("--weight-decay") { DefaultValueFactory = _ => 1e-4f };
+        var weightDecay = new Option<float?>("--weight-decay") { Description = "default: 1e-4 for a Mask R-CNN, 5e-4 (upstream's) for BPR" };
         var warmupIters = new Option<int>("--warmup-iters") { Description = "linear warmup iterations", DefaultValueFactory = _ => 0 };
         var warmupFactor = new Option<float>("--warmup-factor") { Description = "learning-rate factor at iteration 0 of the warmup", DefaultValueFactory = _ => 0.001f };
         var steps = new Option<string?>("--steps") { Description = "iterations at which the learning rate is multiplied by --gamma, e.g. 6000,8000" };
@@ -37,10 +43,16 @@ internal static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "continue from the run folder's checkpoint" };
         var clip = new Option<double?>("--clip-grad-norm") { Description = "clip gradients to this global L2 norm" };
         var fp16 = new Option<bool>("--fp16") { Description = "write model_final.safetensors in float16 (half the size; checkpoints stay float32)" };
-        var command = new Command("train", "Finetune a Mask R-CNN on COCO-format data (new categories re-initialise the class-specific layers)")
+        var coarse = new Option<string?>("--coarse")
+        {
+            Description = "BPR: COCO results with coarse masks on the training images (e.g. from `segment`); patches are cut along them",
+        }.ExistingFile();
+        var sampleInstances = new Option<int?>("--sample-instances") { Description = "BPR: cut patches from at most this many matched coarse masks, drawn with --seed" };
+        var command = new Command("train", "Finetune a Mask R-CNN on COCO-format data (new categories re-initialise the class-specific layers), "
+            + "or train a BPR refiner on boundary patches of coarse masks (poly learning rate to 1e-4, weight decay default 5e-4)")
         {
             model, annotations, images, output, iters, batch, lr, momentum, weightDecay, warmupIters, warmupFactor, steps, gamma,
-            minSize, maxSize, noFlip, seed, threads, device, checkpointEvery, resume, clip, fp16,
+            minSize, maxSize, noFlip, seed, threads, device, checkpointEvery, resume, clip, fp16, coarse, sampleInstances,
         };
         command.SetAction((parseResult, cancel) =>
         {
@@ -51,24 +63,54 @@ internal static class TrainCommand
                 return Task.FromResult(ExitCodes.Usage);
             }
             if (parseResult.GetValue(threads) is { } t) CpuThreads.Count = t;
+            string modelPath = DefaultModel.Resolve(parseResult.GetValue(model))!;
+            if (BprModel.Holds(modelPath))
+            {
+                var maskRcnnOnly = new Option[] { warmupIters, warmupFactor, steps, gamma, minSize, maxSize, clip }.Where(o => parseResult.GetResult(o) is { Implicit: false }).ToList();
+                if (maskRcnnOnly.Count > 0 || parseResult.GetValue(coarse) is null)
+                {
+                    config.Error.WriteLine(maskRcnnOnly.Count > 0
+                        ? $"error: {string.Join(", ", maskRcnnOnly.Select(o => o.Name))} do not apply to a BPR model (poly schedule, fixed patch size)"
+                        : $"error: {modelPath} is a BPR model: --coarse names the coarse masks to cut training patches along");
+                    return Task.FromResult(ExitCodes.Usage);
+                }
+                var bprRun = new BprTrainingRun
+                {
+                    ModelPath = modelPath, AnnotationsPath = parseResult.GetValue(annotations)!, ImagesDirectory = parseResult.GetValue(images)!,
+                    CoarsePath = parseResult.GetValue(coarse)!, OutputDirectory = parseResult.GetValue(output)!, Iterations = parseResult.GetValue(iters),
+                    BatchSize = parseResult.GetValue(batch), LearningRate = parseResult.GetValue(lr), Momentum = parseResult.GetValue(momentum),
+                    MaxInstances = parseResult.GetValue(sampleInstances), Flip = !parseResult.GetValue(noFlip), Seed = parseResult.GetValue(seed),
+                    CheckpointEvery = parseResult.GetValue(checkpointEvery), Resume = parseResult.GetValue(resume), Fp16Model = parseResult.GetValue(fp16),
+                    Device = DeviceSelector.Select(parseResult.GetValue(device)!, config.Error),
+                };
+                if (parseResult.GetValue(weightDecay) is { } bprDecay) bprRun = bprRun with { WeightDecay = bprDecay };
+                return Task.FromResult(Run(bprRun.Problem(), (report, c) => BprTrainer.Run(bprRun, config.Output, report, c), config.Output, config.Error, cancel));
+            }
+            if (parseResult.GetValue(coarse) is not null || parseResult.GetValue(sampleInstances) is not null)
+            {
+                config.Error.WriteLine($"error: --coarse and --sample-instances train a BPR model; {modelPath} is not one");
+                return Task.FromResult(ExitCodes.Usage);
+            }
             var run = new TrainingRun
             {
-                ModelPath = DefaultModel.Resolve(parseResult.GetValue(model))!, AnnotationsPath = parseResult.GetValue(annotations)!, ImagesDirectory = parseResult.GetValue(images)!,
+                ModelPath = modelPath, AnnotationsPath = parseResult.GetValue(annotations)!, ImagesDirectory = parseResult.GetValue(images)!,
                 OutputDirectory = parseResult.GetValue(output)!, Iterations = parseResult.GetValue(iters), BatchSize = parseResult.GetValue(batch),
-                LearningRate = parseResult.GetValue(lr), Momentum = parseResult.GetValue(momentum), WeightDecay = parseResult.GetValue(weightDecay),
+                LearningRate = parseResult.GetValue(lr), Momentum = parseResult.GetValue(momentum),
                 WarmupIterations = parseResult.GetValue(warmupIters), WarmupFactor = parseResult.GetValue(warmupFactor), Steps = stepList ?? [],
                 Gamma = parseResult.GetValue(gamma), MinSizes = sizes, MaxSize = parseResult.GetValue(maxSize), Flip = !parseResult.GetValue(noFlip),
                 Seed = parseResult.GetValue(seed), CheckpointEvery = parseResult.GetValue(checkpointEvery), Resume = parseResult.GetValue(resume),
                 ClipGradientNorm = parseResult.GetValue(clip), Fp16Model = parseResult.GetValue(fp16), Device = DeviceSelector.Select(parseResult.GetValue(device)!, config.Error),
             };
-            return Task.FromResult(Run(run, config.Output, config.Error, cancel));
+            if (parseResult.GetValue(weightDecay) is { } decay) run = run with { WeightDecay = decay };
+            return Task.FromResult(Run(run.Problem(), (report, c) => MaskRcnnTrainer.Run(run, config.Output, report, c), config.Output, config.Error, cancel));
         });
         return command;
     }
 
-    private static int Run(TrainingRun run, TextWriter output, TextWriter error, CancellationToken cancel)
+    /// <summary>Runs a trainer after its settings' <paramref name="problem"/> check, printing a progress line per iteration.</summary>
+    private static int Run(string? problem, Action<Action<IterationReport>, CancellationToken> train, TextWriter output, TextWriter error, CancellationToken cancel)
     {
-        if (run.Problem() is { } problem)
+        if (problem is not null)
         {
             error.WriteLine($"error: {problem}");
             return ExitCodes.Usage;
@@ -76,7 +118,7 @@ internal static class TrainCommand
         try
         {
             var timing = new List<double>();
-            MaskRcnnTrainer.Run(run, output, report =>
+            train(report =>
             {
                 timing.Add(report.Seconds);
                 output.WriteLine(ProgressLine(report, timing));

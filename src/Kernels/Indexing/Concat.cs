@@ -1,5 +1,3 @@
-using NativeSeg.Engine.Cpu;
-using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
 
 namespace NativeSeg.Kernels.Indexing;
@@ -8,8 +6,6 @@ namespace NativeSeg.Kernels.Indexing;
 public static class Concat
 {
     private const string Op = "concat";
-
-    private static KernelSource Source => KernelCatalog.Get("Indexing/Indexing.cu");
 
     public static Tensor Forward(IReadOnlyList<Tensor> inputs, int dim)
     {
@@ -43,33 +39,9 @@ public static class Concat
         foreach (var t in inputs)
         {
             long srcRow = t.Numel / outer * t.DType.SizeOf();
-            if (srcRow > 0)
-            {
-                if (y.Device.IsCpu) CopyCpu(t, y, outer, srcRow, dstRow, offset);
-                else Launch(t, y, outer, srcRow, dstRow, offset);
-            }
+            RowBlockCopy.Run(t, y, outer, srcRow, srcRow, 0, dstRow, offset);
             offset += srcRow;
         }
         return y;
-    }
-
-    private static unsafe void CopyCpu(Tensor src, Tensor dst, long outer, long srcRow, long dstRow, long offset)
-    {
-        byte* s = (byte*)src.Pointer, d = (byte*)dst.Pointer;
-        CpuThreads.For(checked((int)outer), (start, end) =>
-        {
-            for (long r = start; r < end; r++) Buffer.MemoryCopy(s + r * srcRow, d + r * dstRow + offset, srcRow, srcRow);
-        });
-    }
-
-    private static unsafe void Launch(Tensor src, Tensor dst, long outer, long srcRow, long dstRow, long offset)
-    {
-        var gpu = dst.Device.Gpu;
-        bool words = srcRow % 4 == 0 && dstRow % 4 == 0 && offset % 4 == 0;
-        int unit = words ? 4 : 1;
-        nint input = src.Pointer, output = dst.Pointer;
-        long srcUnits = srcRow / unit, dstUnits = dstRow / unit, offsetUnits = offset / unit;
-        void** args = stackalloc void*[] { &input, &output, &outer, &srcUnits, &dstUnits, &offsetUnits };
-        gpu.Launch(gpu.GetKernel(Source, words ? "concat_rows_u32" : "concat_rows_u8"), Dim3.Cover(outer * srcUnits, 256), new Dim3(256), 0, args, 6);
     }
 }

@@ -1,22 +1,25 @@
 #include "nativeseg.cuh"
 
-// Concat and gather move whole rows of bytes whatever the dtype; the host picks the 4-byte variant
+// Concat, narrow and gather move whole rows of bytes whatever the dtype; the host picks the 4-byte variant
 // when every row length and offset is a multiple of 4 and the byte variant otherwise.
 
-// Copies src (outer rows of src_row words) into columns [offset, offset + src_row) of dst's rows.
-extern "C" __global__ void concat_rows_u32(const uint32_t* src, uint32_t* dst, int64_t outer, int64_t src_row, int64_t dst_row, int64_t offset)
+// Concat and narrow: a block of width units from each of outer rows, read at src_offset in rows of src_row
+// units and written at dst_offset in rows of dst_row units.
+extern "C" __global__ void copy_row_blocks_u32(const uint32_t* src, uint32_t* dst, int64_t outer, int64_t width,
+    int64_t src_row, int64_t src_offset, int64_t dst_row, int64_t dst_offset)
 {
-    NS_GRID_LOOP(i, outer * src_row) {
-        int64_t r = i / src_row;
-        dst[r * dst_row + offset + (i - r * src_row)] = src[i];
+    NS_GRID_LOOP(i, outer * width) {
+        int64_t r = i / width, c = i - r * width;
+        dst[r * dst_row + dst_offset + c] = src[r * src_row + src_offset + c];
     }
 }
 
-extern "C" __global__ void concat_rows_u8(const uint8_t* src, uint8_t* dst, int64_t outer, int64_t src_row, int64_t dst_row, int64_t offset)
+extern "C" __global__ void copy_row_blocks_u8(const uint8_t* src, uint8_t* dst, int64_t outer, int64_t width,
+    int64_t src_row, int64_t src_offset, int64_t dst_row, int64_t dst_offset)
 {
-    NS_GRID_LOOP(i, outer * src_row) {
-        int64_t r = i / src_row;
-        dst[r * dst_row + offset + (i - r * src_row)] = src[i];
+    NS_GRID_LOOP(i, outer * width) {
+        int64_t r = i / width, c = i - r * width;
+        dst[r * dst_row + dst_offset + c] = src[r * src_row + src_offset + c];
     }
 }
 

@@ -7,7 +7,8 @@ namespace NativeSeg.Kernels.Indexing;
 /// The RPN's bookkeeping copies over the 267,069 anchors of an 800×1333 image (P2–P6): concatenating the
 /// five levels' float scores (4-byte rows) and byte keep masks (odd offsets: the byte kernel), and
 /// gathering the selected boxes and masks by an int64 index; in training, the gradient of the sampled
-/// anchors' objectness gathered back (gather's backward).
+/// anchors' objectness gathered back (gather's backward); a level's rows cut back out of the first
+/// level's tensor (narrow, concat's backward).
 /// </summary>
 internal sealed class IndexingBenchmark : KernelBenchmark<IndexingBenchmark.Size>
 {
@@ -31,21 +32,23 @@ internal sealed class IndexingBenchmark : KernelBenchmark<IndexingBenchmark.Size
         [
             new("concat", DType.Float32, levels, 1, 0),
             new("concat", DType.UInt8, levels, 1, 0),
+            new("narrow", DType.Float32, levels, 1, 0),
+            new("narrow", DType.UInt8, levels, 1, 0),
             new("gather", DType.Float32, [levels.Sum()], 4, gathered),
             new("gather", DType.UInt8, [levels.Sum()], 1, gathered),
             new("gather_backward", DType.Float32, [levels.Sum()], 1, gathered),
         ];
     }
 
-    protected override string Label(Size s) => s.Op == "concat"
-        ? $"concat-{s.DType.Name()} {string.Join("+", s.Levels)}"
+    protected override string Label(Size s) => s.Op is "concat" or "narrow"
+        ? $"{s.Op}-{s.DType.Name()} {string.Join("+", s.Levels)}"
         : $"{s.Op}-{s.DType.Name()} {s.Gathered}-of-{s.Levels[0]}x{s.Columns}";
 
     protected override (long Flops, long Bytes) Cost(Size s)
     {
         long row = (long)s.Columns * s.DType.SizeOf();
-        return s.Op == "concat"
-            ? (0, 2 * s.Levels.Sum(l => (long)l) * row)
+        return s.Op == "concat" ? (0, 2 * s.Levels.Sum(l => (long)l) * row)
+            : s.Op == "narrow" ? (0, 2 * (long)s.Levels[1] * row)
             : (0, s.Gathered * (2 * row + sizeof(long)));
     }
 
@@ -68,6 +71,7 @@ internal sealed class IndexingBenchmark : KernelBenchmark<IndexingBenchmark.Size
         Action<int> run = s.Op switch
         {
             "concat" => i => Concat.Forward(inputs[i], 0).Dispose(),
+            "narrow" => i => Narrow.Forward(inputs[i][0], 0, s.Levels[2], s.Levels[1]).Dispose(),
             "gather" => i => Gather.Rows(inputs[i][0], indices[i]).Dispose(),
             _ => i => GatherBackward.Rows(gradients[i], hostIndices[i], s.Levels[0]).Dispose(),
         };

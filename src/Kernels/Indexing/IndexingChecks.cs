@@ -12,6 +12,10 @@ internal static class IndexingChecks
         new ConcatCase("concat/last-dim-odd-bytes", -1, [[3, 1], [3, 2]], DType.UInt8),
         new ConcatCase("concat/last-dim-int64", 1, [[4, 3], [4, 1]], DType.Int64),
         new ConcatCase("concat/all-empty", 0, [[0, 2], [0, 2]], DType.Float32),
+        new NarrowCase("narrow/dim1-channels", 1, 3, 4, [2, 9, 5, 5], DType.Float32),
+        new NarrowCase("narrow/dim0-rows", 0, 1, 2, [4, 3], DType.Float32),
+        new NarrowCase("narrow/last-dim-odd-bytes", -1, 1, 2, [3, 5], DType.UInt8),
+        new NarrowCase("narrow/empty", 1, 2, 0, [2, 4, 3], DType.Float32),
         new GatherCase("gather/float-rows-repeats", [7, 3, 2], DType.Float32, [6, 0, 0, 3, 6, 1]),
         new GatherCase("gather/uint8-odd-rows", [5, 3], DType.UInt8, [4, 2]),
         new GatherCase("gather/int64-boxes", [9, 4], DType.Int64, [8, 7, 0]),
@@ -50,6 +54,17 @@ internal static class IndexingChecks
             {
                 foreach (var t in inputs) t.Dispose();
             }
+        }
+    }
+
+    private sealed class NarrowCase(string name, int dim, int start, int length, int[] shape, DType dtype) : KernelCheck
+    {
+        public override string Name => name;
+
+        public override IReadOnlyList<Tensor> Run(Device device)
+        {
+            using var x = Input(device, 75, dtype, shape);
+            return [RandomTensors.ToCpu(Narrow.Forward(x, dim, start, length))];
         }
     }
 

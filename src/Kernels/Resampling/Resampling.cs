@@ -11,7 +11,7 @@ namespace NativeSeg.Kernels.Resampling;
 /// size it is in/out, with a scale factor it is 1/scale_factor (so e.g. 3→7 by size and 3→7 by factor
 /// 2.4 sample different pixels), exactly as torch does when recompute_scale_factor is not set.
 /// </summary>
-public static class Resize
+public static partial class Resize
 {
     private static KernelSource Source => KernelCatalog.Get("Resampling/Resampling.cu");
 

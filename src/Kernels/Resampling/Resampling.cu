@@ -60,3 +60,41 @@ extern "C" __global__ void resize_bilinear_f32(const float* x, float* y, int64_t
         y[i] = hy * (hx * p[y0 * w + x0] + lx * p[y0 * w + x1]) + ly * (hx * p[y1 * w + x0] + lx * p[y1 * w + x1]);
     }
 }
+
+// Gather, one thread per input element. The host passes, per axis, the outputs that read input i
+// ([lo[i], hi[i]): contiguous because the taps never move backwards) and each output's two taps with
+// their weights, so the sum needs no atomics and adds in the CPU twin's order. Layout of taps:
+// row_lo[h], row_hi[h], col_lo[w], col_hi[w], row_i0[oh], row_i1[oh], col_i0[ow], col_i1[ow];
+// of weights: row_w0[oh], row_w1[oh], col_w0[ow], col_w1[ow].
+extern "C" __global__ void resize_bilinear_backward_f32(const float* grad, const int* taps, const float* weights, float* dx,
+    int64_t planes, int h, int w, int oh, int ow)
+{
+    const int* row_lo = taps;
+    const int* row_hi = row_lo + h;
+    const int* col_lo = row_hi + h;
+    const int* col_hi = col_lo + w;
+    const int* row_i0 = col_hi + w;
+    const int* row_i1 = row_i0 + oh;
+    const int* col_i0 = row_i1 + oh;
+    const int* col_i1 = col_i0 + ow;
+    const float* row_w0 = weights;
+    const float* row_w1 = row_w0 + oh;
+    const float* col_w0 = row_w1 + oh;
+    const float* col_w1 = col_w0 + ow;
+    NS_GRID_LOOP(i, planes * h * w) {
+        int ix = (int)(i % w);
+        int iy = (int)((i / w) % h);
+        const float* g = grad + (i / ((int64_t)w * h)) * oh * ow;
+        float sum = 0.0f;
+        for (int oy = row_lo[iy]; oy < row_hi[iy]; oy++) {
+            float wy = (row_i0[oy] == iy ? row_w0[oy] : 0.0f) + (row_i1[oy] == iy ? row_w1[oy] : 0.0f);
+            float row = 0.0f;
+            for (int ox = col_lo[ix]; ox < col_hi[ix]; ox++) {
+                float wx = (col_i0[ox] == ix ? col_w0[ox] : 0.0f) + (col_i1[ox] == ix ? col_w1[ox] : 0.0f);
+                row = __fadd_rn(row, __fmul_rn(wx, g[oy * ow + ox]));
+            }
+            sum = __fadd_rn(sum, __fmul_rn(wy, row));
+        }
+        dx[i] = sum;
+    }
+}

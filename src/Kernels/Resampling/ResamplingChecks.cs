@@ -23,6 +23,11 @@ internal static class ResamplingChecks
         new BackwardCase("resize_nearest_backward/size-down-odd-skips", [1, 2, 5, 4], g => Resize.NearestBackward(g, 13, 9)),
         new BackwardCase("resize_nearest_backward/scale-non-integer", [1, 1, 10, 3], g => Resize.NearestScaledBackward(g, 6, 5, 1.7, 0.6)),
         new BackwardCase("resize_nearest_backward/empty-batch", [0, 2, 8, 8], g => Resize.NearestBackward(g, 4, 4)),
+        new BackwardCase("resize_bilinear_backward/up-4-half-pixel", [2, 3, 16, 16], g => Resize.BilinearBackward(g, 4, 4, alignCorners: false)),
+        new BackwardCase("resize_bilinear_backward/up-odd-align-corners", [1, 2, 9, 13], g => Resize.BilinearBackward(g, 4, 5, alignCorners: true)),
+        new BackwardCase("resize_bilinear_backward/down-half-pixel", [1, 2, 5, 7], g => Resize.BilinearBackward(g, 17, 12, alignCorners: false)),
+        new BackwardCase("resize_bilinear_backward/same-size", [1, 1, 6, 4], g => Resize.BilinearBackward(g, 6, 4, alignCorners: false)),
+        new BackwardCase("resize_bilinear_backward/empty-batch", [0, 2, 8, 8], g => Resize.BilinearBackward(g, 4, 4, alignCorners: false)),
     ];
 
     private sealed class Case(string name, int[] shape, Func<Tensor, Tensor> op) : KernelCheck

@@ -28,6 +28,16 @@ public static partial class Functional
         return y;
     }
 
+    /// <summary>Bilinear resize to a given size (HRNet's fuse upsampling, BPR's resize_concat and its logits upsampling).</summary>
+    public static Tensor ResizeBilinear(Tensor x, int outH, int outW, bool alignCorners)
+    {
+        var y = Resize.Bilinear(x, outH, outW, alignCorners);
+        if (Tape.Current is not { } tape) return y;
+        int inH = x.Shape[2], inW = x.Shape[3];
+        tape.Add(new TapeNode("resize_bilinear", [x], [y]).WithBackward((g, _) => [Resize.BilinearBackward(g[0]!, inH, inW, alignCorners)]));
+        return y;
+    }
+
     /// <summary>GroupNorm with affine parameters and optional fused ReLU.</summary>
     public static Tensor GroupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, bool relu)
     {

@@ -1,5 +1,4 @@
 using NativeSeg.Engine.Tensors;
-using NativeSeg.Kernels.Resampling;
 using NativeSeg.Layers.Autograd;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
@@ -19,7 +18,8 @@ public sealed class HrModule : Module
     private readonly ResidualBlock[][] _branches;
     private readonly Conv2dLayer[]?[][] _fuse;
 
-    public HrModule(ParameterStore store, string prefix, int blocks, int[] widths)
+    /// <param name="trainableNorm">Trainable BatchNorms (<see cref="BatchNorm2d"/>) rather than frozen ones.</param>
+    public HrModule(ParameterStore store, string prefix, int blocks, int[] widths, bool trainableNorm = false)
     {
         int n = widths.Length;
         _branches = new ResidualBlock[n][];
@@ -27,7 +27,7 @@ public sealed class HrModule : Module
         {
             _branches[b] = new ResidualBlock[blocks];
             for (int k = 0; k < blocks; k++)
-                _branches[b][k] = Child(new ResidualBlock(store, $"{prefix}.branches.{b}.{k}", NormEps, widths[b], widths[b], 1, BasicBlock.Chain(widths[b], widths[b], 1)));
+                _branches[b][k] = Child(new ResidualBlock(store, $"{prefix}.branches.{b}.{k}", NormEps, widths[b], widths[b], 1, BasicBlock.Chain(widths[b], widths[b], 1), trainableNorm));
         }
         _fuse = new Conv2dLayer[]?[n][];
         for (int i = 0; i < n; i++)
@@ -38,7 +38,7 @@ public sealed class HrModule : Module
                 string at = $"{prefix}.fuse_layers.{i}.{j}";
                 if (j > i)
                 {
-                    _fuse[i][j] = [Child(new Conv2dLayer(store, at + ".0.weight", null, new ConvSpec(widths[j], widths[i], 1), new BatchNormSpec(at + ".1", NormEps)))];
+                    _fuse[i][j] = [Child(new Conv2dLayer(store, at + ".0.weight", null, new ConvSpec(widths[j], widths[i], 1), new BatchNormSpec(at + ".1", NormEps, trainableNorm)))];
                 }
                 else if (j < i)
                 {
@@ -47,7 +47,7 @@ public sealed class HrModule : Module
                     {
                         bool last = k == i - j - 1;
                         var spec = new ConvSpec(widths[j], last ? widths[i] : widths[j], 3, 2, 1, Relu: !last);
-                        _fuse[i][j]![k] = Child(new Conv2dLayer(store, $"{at}.{k}.0.weight", null, spec, new BatchNormSpec($"{at}.{k}.1", NormEps)));
+                        _fuse[i][j]![k] = Child(new Conv2dLayer(store, $"{at}.{k}.0.weight", null, spec, new BatchNormSpec($"{at}.{k}.1", NormEps, trainableNorm)));
                     }
                 }
             }
@@ -86,7 +86,7 @@ public sealed class HrModule : Module
         foreach (var conv in chain) x = conv.Forward(x);
         if (levels <= 0) return x;
         int scale = 1 << levels;
-        var up = Resize.Bilinear(x, x.Shape[2] * scale, x.Shape[3] * scale, alignCorners: false);
-        return up.Shape[2] == target[2] && up.Shape[3] == target[3] ? up : Resize.Bilinear(up, target[2], target[3], alignCorners: false);
+        var up = Functional.ResizeBilinear(x, x.Shape[2] * scale, x.Shape[3] * scale, alignCorners: false);
+        return up.Shape[2] == target[2] && up.Shape[3] == target[3] ? up : Functional.ResizeBilinear(up, target[2], target[3], alignCorners: false);
     }
 }

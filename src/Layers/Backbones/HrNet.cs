@@ -23,18 +23,21 @@ public sealed class HrNet : Module
     private readonly ResidualBlock[] _layer1;
     private readonly Conv2dLayer[]?[][] _transitions;
     private readonly HrModule[][] _stages;
+    private readonly bool _trainableNorm;
 
-    public HrNet(ParameterStore store, HrNetConfig config, string prefix)
+    /// <param name="trainableNorm">Trainable BatchNorms (<see cref="BatchNorm2d"/>) everywhere, for training from scratch.</param>
+    public HrNet(ParameterStore store, HrNetConfig config, string prefix, bool trainableNorm = false)
     {
-        _stem = Child(new HrNetMaskedStem(store, prefix, NormEps));
+        _trainableNorm = trainableNorm;
+        _stem = Child(new HrNetMaskedStem(store, prefix, NormEps, trainableNorm));
         _conv2 = Child(new Conv2dLayer(store, prefix + "conv2.weight", null, new ConvSpec(StemChannels, StemChannels, 3, 2, 1, Relu: true),
-            new BatchNormSpec(prefix + "bn2", NormEps)));
+            new BatchNormSpec(prefix + "bn2", NormEps, trainableNorm)));
         _layer1 = new ResidualBlock[config.Bottlenecks];
         for (int b = 0; b < config.Bottlenecks; b++)
         {
             int inChannels = b == 0 ? StemChannels : Layer1Channels;
             _layer1[b] = Child(new ResidualBlock(store, $"{prefix}layer1.{b}", NormEps, inChannels, Layer1Channels, 1,
-                Bottleneck.Chain(inChannels, Layer1Planes, Layer1Channels)));
+                Bottleneck.Chain(inChannels, Layer1Planes, Layer1Channels), trainableNorm));
         }
         int[] previous = [Layer1Channels];
         _transitions = new Conv2dLayer[]?[config.Stages.Length][];
@@ -45,7 +48,7 @@ public sealed class HrNet : Module
             _transitions[s] = Transition(store, $"{prefix}transition{s + 1}", previous, stage.Widths);
             _stages[s] = new HrModule[stage.Modules];
             for (int m = 0; m < stage.Modules; m++)
-                _stages[s][m] = Child(new HrModule(store, $"{prefix}stage{s + 2}.{m}", stage.Blocks, stage.Widths));
+                _stages[s][m] = Child(new HrModule(store, $"{prefix}stage{s + 2}.{m}", stage.Blocks, stage.Widths, trainableNorm));
             previous = stage.Widths;
         }
     }
@@ -105,7 +108,7 @@ public sealed class HrNet : Module
                 if (previous[i] != widths[i])
                 {
                     layers[i] = [Child(new Conv2dLayer(store, $"{prefix}.{i}.0.weight", null, new ConvSpec(previous[i], widths[i], 3, 1, 1, Relu: true),
-                        new BatchNormSpec($"{prefix}.{i}.1", NormEps)))];
+                        new BatchNormSpec($"{prefix}.{i}.1", NormEps, _trainableNorm)))];
                 }
                 continue;
             }
@@ -115,7 +118,7 @@ public sealed class HrNet : Module
             {
                 int outChannels = k == steps - 1 ? widths[i] : previous[^1];
                 layers[i]![k] = Child(new Conv2dLayer(store, $"{prefix}.{i}.{k}.0.weight", null, new ConvSpec(previous[^1], outChannels, 3, 2, 1, Relu: true),
-                    new BatchNormSpec($"{prefix}.{i}.{k}.1", NormEps)));
+                    new BatchNormSpec($"{prefix}.{i}.{k}.1", NormEps, _trainableNorm)));
             }
         }
         return layers;

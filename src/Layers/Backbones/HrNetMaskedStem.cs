@@ -10,7 +10,8 @@ namespace NativeSeg.Layers.Backbones;
 /// BPR's HRNetRefine stem input: <c>conv1</c> (3×3/2, 3→64) over the image channels plus <c>conv_mask</c> (3×3/2,
 /// 1→64) over the mask channel, summed, then BatchNorm <c>bn1</c> and ReLU. The sum of the two convs is one conv
 /// over the 4-channel input with the weights concatenated on the input axis, which is how it runs (the input is
-/// never split); compiling folds the BatchNorm into that fused conv.
+/// never split; the concatenation is on the tape, so training hands each stored weight its share of the gradient);
+/// compiling folds the BatchNorm into that fused conv.
 /// </summary>
 public sealed class HrNetMaskedStem : Module
 {
@@ -19,16 +20,18 @@ public sealed class HrNetMaskedStem : Module
     private readonly Parameter _image;
     private readonly Parameter _mask;
     private readonly string _prefix;
-    private FrozenBatchNorm2d? _norm;
+    private BatchNormModule? _norm;
     private Parameter? _fusedWeight;
     private Parameter? _fusedBias;
 
-    public HrNetMaskedStem(ParameterStore store, string prefix, double normEps)
+    /// <param name="trainableNorm">A trainable <c>bn1</c> (<see cref="BatchNorm2d"/>) rather than a frozen one.</param>
+    public HrNetMaskedStem(ParameterStore store, string prefix, double normEps, bool trainableNorm = false)
     {
         _prefix = prefix;
         _image = AddWeight(store, prefix + "conv1.weight", Channels, 3, 3, 3);
         _mask = AddWeight(store, prefix + "conv_mask.weight", Channels, 1, 3, 3);
-        _norm = Child(new FrozenBatchNorm2d(store, new BatchNormSpec(prefix + "bn1", normEps), Channels));
+        var norm = new BatchNormSpec(prefix + "bn1", normEps, trainableNorm);
+        _norm = trainableNorm ? Child<BatchNormModule>(new BatchNorm2d(store, norm, Channels)) : Child<BatchNormModule>(new FrozenBatchNorm2d(store, norm, Channels));
     }
 
     private static Kernels.Convolution.Conv2dParams Params(bool relu) => new() { Stride = 2, Padding = 1, FuseRelu = relu };
@@ -40,7 +43,7 @@ public sealed class HrNetMaskedStem : Module
             throw new ArgumentException($"{_prefix}stem: input {x.Shape} must be [N, 4, H, W] (image channels, then the mask)");
         if (_norm is null) return Functional.Conv2d(x, _fusedWeight!.Value, _fusedBias!.Value, Params(relu: true));
         using var scope = TensorScope.Begin();
-        using var weight = Concat.Forward([_image.Value, _mask.Value], 1);
+        var weight = Functional.Concat([_image.Value, _mask.Value], 1);
         var normalised = _norm.Forward(Functional.Conv2d(x, weight, null, Params(relu: false)));
         return scope.Keep(Functional.Relu(normalised));
     }

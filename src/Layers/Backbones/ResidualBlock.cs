@@ -34,8 +34,10 @@ public sealed class ResidualBlock : Module
     /// A block stored as torchvision and mmcv store one under <paramref name="prefix"/>: <c>conv{i}.weight</c>,
     /// BatchNorm <c>bn{i}</c>, and the projection as <c>downsample.0.weight</c> and BatchNorm <c>downsample.1</c>.
     /// </summary>
-    public ResidualBlock(ParameterStore store, string prefix, double normEps, int inChannels, int outChannels, int stride, ConvSpec[] chain)
-        : this(store, normEps, false, i => $"{prefix}.conv{i}.weight", i => $"{prefix}.bn{i}", $"{prefix}.downsample.0.weight", $"{prefix}.downsample.1",
+    /// <param name="trainableNorm">Trainable BatchNorms (<see cref="BatchNorm2d"/>) rather than frozen ones.</param>
+    public ResidualBlock(ParameterStore store, string prefix, double normEps, int inChannels, int outChannels, int stride, ConvSpec[] chain,
+        bool trainableNorm = false)
+        : this(store, normEps, trainableNorm, i => $"{prefix}.conv{i}.weight", i => $"{prefix}.bn{i}", $"{prefix}.downsample.0.weight", $"{prefix}.downsample.1",
             inChannels, outChannels, stride, chain)
     {
     }

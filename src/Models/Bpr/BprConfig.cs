@@ -8,15 +8,15 @@ namespace NativeSeg.Models.Bpr;
 /// 64-pixel patches kept by NMS at IoU 0.25, resized to the network's input side, ImageNet normalisation on the
 /// 0–255 RGB scale.
 /// </summary>
-public sealed record BprConfig(string Architecture, HrNetConfig Backbone, int InputSize)
+public sealed record BprConfig(string Architecture, HrNetConfig Backbone, int InputSize, string KeyList)
 {
     public const int DefaultPatchSize = 64;
 
     public const float DefaultIouThreshold = 0.25f;
 
-    public static BprConfig Hr18s { get; } = new("bpr-hr18s", HrNetConfig.W18Small, 128);
+    public static BprConfig Hr18s { get; } = new("bpr-hr18s", HrNetConfig.W18Small, 128, "keys_hr18s.txt");
 
-    public static BprConfig Hr48 { get; } = new("bpr-hr48", HrNetConfig.W48, 256);
+    public static BprConfig Hr48 { get; } = new("bpr-hr48", HrNetConfig.W48, 256, "keys_hr48.txt");
 
     public static IReadOnlyList<BprConfig> All { get; } = [Hr18s, Hr48];
 

@@ -28,6 +28,13 @@ public sealed class BprModel : IDisposable
 
     public string Architecture => Refiner.Network.Config.Architecture;
 
+    /// <summary>Whether a .safetensors file declares a BPR architecture (false for any other model).</summary>
+    public static bool Holds(string path)
+    {
+        using var file = SafetensorsFile.Open(path);
+        return file.Metadata.TryGetValue("architecture", out var name) && BprConfig.All.Any(c => c.Architecture == name);
+    }
+
     /// <summary>The architecture a .safetensors file says it holds, or a clear error when it is no BPR model.</summary>
     public static BprConfig Inspect(string path)
     {

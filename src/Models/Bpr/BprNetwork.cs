@@ -12,11 +12,12 @@ namespace NativeSeg.Models.Bpr;
 /// </summary>
 public sealed class BprNetwork : Module
 {
-    public BprNetwork(ParameterStore store, BprConfig config)
+    /// <param name="trainableNorm">Trainable BatchNorms everywhere (training); inference folds frozen ones.</param>
+    public BprNetwork(ParameterStore store, BprConfig config, bool trainableNorm = false)
     {
         Config = config;
-        Backbone = Child(new HrNet(store, config.Backbone, "backbone."));
-        Head = Child(new FcnHead(store, "decode_head.", config.Backbone.OutputWidths.Sum()));
+        Backbone = Child(new HrNet(store, config.Backbone, "backbone.", trainableNorm));
+        Head = Child(new FcnHead(store, "decode_head.", config.Backbone.OutputWidths.Sum(), trainableNorm));
     }
 
     public BprConfig Config { get; }

@@ -1,6 +1,5 @@
 using NativeSeg.Engine.Tensors;
-using NativeSeg.Kernels.Indexing;
-using NativeSeg.Kernels.Resampling;
+using NativeSeg.Layers.Autograd;
 using NativeSeg.Layers;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
@@ -20,10 +19,11 @@ public sealed class FcnHead : Module
     private readonly Conv2dLayer _conv;
     private readonly Conv2dLayer _classifier;
 
-    public FcnHead(ParameterStore store, string prefix, int channels)
+    /// <param name="trainableNorm">A trainable <c>convs.0.bn</c> (<see cref="BatchNorm2d"/>) rather than a frozen one.</param>
+    public FcnHead(ParameterStore store, string prefix, int channels, bool trainableNorm = false)
     {
         _conv = Child(new Conv2dLayer(store, prefix + "convs.0.conv.weight", null, new ConvSpec(channels, channels, 1, Relu: true),
-            new BatchNormSpec(prefix + "convs.0.bn", NormEps)));
+            new BatchNormSpec(prefix + "convs.0.bn", NormEps, trainableNorm)));
         _classifier = Child(new Conv2dLayer(store, prefix + "conv_seg", new ConvSpec(channels, Classes, 1, Bias: true)));
     }
 
@@ -32,8 +32,8 @@ public sealed class FcnHead : Module
     {
         using var scope = TensorScope.Begin();
         var first = branches[0];
-        var inputs = branches.Select((b, i) => i == 0 ? b : Resize.Bilinear(b, first.Shape[2], first.Shape[3], alignCorners: false)).ToArray();
-        var x = Concat.Forward(inputs, 1);
+        var inputs = branches.Select((b, i) => i == 0 ? b : Functional.ResizeBilinear(b, first.Shape[2], first.Shape[3], alignCorners: false)).ToArray();
+        var x = Functional.Concat(inputs, 1);
         return scope.Keep(_classifier.Forward(_conv.Forward(x)));
     }
 }

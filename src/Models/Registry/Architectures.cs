@@ -1,5 +1,6 @@
 using NativeSeg.Models.Bcnet;
 using NativeSeg.Models.BlendMask;
+using NativeSeg.Models.Bpr;
 using NativeSeg.Models.Conversion;
 using NativeSeg.Models.Inference;
 using NativeSeg.Models.MaskRcnn;
@@ -23,8 +24,7 @@ public static class Architectures
 {
     public static IReadOnlyList<RegisteredArchitecture> Registered { get; } =
     [
-        new(new KeyListArchitecture("bpr-hr18s", "keys_hr18s.txt", "bpr", key => key)),
-        new(new KeyListArchitecture("bpr-hr48", "keys_hr48.txt", "bpr", key => key)),
+        .. BprConfig.All.Select(c => new RegisteredArchitecture(new KeyListArchitecture(c.Architecture, c.KeyList, "bpr", key => key))),
         .. Family(MaskRcnnArchitecture.All, (path, options) => MaskRcnn.MaskRcnn.Load(path, options.Device, options.ScoreThreshold)),
         .. Family(BcnetArchitecture.All, (path, options) => Bcnet.Bcnet.Load(path, options.Device, options.ScoreThreshold)),
         .. Family(BlendMaskArchitecture.All, (path, options) => BlendMask.BlendMask.Load(path, options.Device, options.ScoreThreshold)),

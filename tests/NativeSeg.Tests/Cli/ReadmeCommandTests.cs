@@ -47,8 +47,12 @@ public partial class ReadmeCommandTests(ITestOutputHelper log)
         ("bench kernels --device cpu", "times every kernel at paper sizes for minutes; BenchKernelsCommandTests run the small sizes"),
         ("merge SHARDS...", "needs the shard files of a sharded run; SegmentShardTests and SlurmArrayTests run merge"),
         ("<command>", "is a template for the commands above"),
-        ("--model BPR.safetensors", "needs a converted BPR model, and none is shipped; RefineCommandTests run refine with hashed weights"),
-        ("--refine BPR.safetensors", "needs a converted BPR model, and none is shipped; RefineCommandTests run segment --refine with hashed weights"),
+        ("--model BPR.safetensors", "is a template (IMAGE..., COARSE.json, optional parts in brackets); RefineCommandTests and ShippedBprWeightsTests refine"),
+        ("--refine BPR.safetensors", "is a template (IMAGE...); RefineCommandTests run segment --refine"),
+        ("--images 400 --seed 31", "writes the BPR training set, whose segment run takes minutes and whose training most of an hour"),
+        ("--images 100 --seed 32", "writes the held-out split the BPR numbers were measured on"),
+        ("--json train/coarse.json", "segments the 400 BPR training images, minutes here; BprTrainCommandTests train BPR on coarse masks of their own"),
+        ("val/coarse05.json", "needs the held-out split above (refining it takes minutes); ShippedBprWeightsTests refine with the shipped weights"),
     ];
 
     public static List<string> Commands(string markdown)

@@ -80,9 +80,3 @@ public sealed record TrainingRun
         : ClipGradientNorm is { } clip && clip is not (> 0 and < double.PositiveInfinity) ? $"--clip-grad-norm must be a positive number, got {ClipGradientNorm}"
         : null;
 }
-
-/// <summary>One finished iteration, as the progress line and metrics.jsonl report it.</summary>
-public sealed record IterationReport(int Iteration, int Total, float LearningRate, double Loss, IReadOnlyList<(string Name, double Value)> Terms, double Seconds);
-
-/// <summary>A loss term that is NaN or infinite: training stops and the last checkpoint stays as it was.</summary>
-public sealed class TrainingDivergedException(string message) : Exception(message);
