@@ -17,15 +17,21 @@ public static class TrainingCheckpoint
 {
     public const string IterationKey = "train.iterations_done";
 
-    /// <summary>Writes the model alone: a file `segment` and `eval --model` load like any converted model.</summary>
+    /// <summary>
+    /// Writes the model alone: a file `segment` and `eval --model` load like any converted model, its source_format
+    /// "nativeseg train" whatever the starting file's was.
+    /// </summary>
     /// <param name="fp16">Store the weights as float16 (half the size, as a shipped model; loading widens them again).</param>
     public static void WriteModel(string path, Module model, IReadOnlyDictionary<string, string> modelMetadata, bool fp16 = false)
     {
         using var scope = TensorScope.Begin();
         var state = model.State().OrderBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(kv => fp16 ? new KeyValuePair<string, Tensor>(kv.Key, WeightsConverter.ToHalf(kv.Value.To(Device.Cpu))) : kv);
-        SafetensorsWriter.Write(path, state.ToList(), modelMetadata);
+        var metadata = new Dictionary<string, string>(modelMetadata, StringComparer.Ordinal) { [SourceFormatKey] = "nativeseg train" };
+        SafetensorsWriter.Write(path, state.ToList(), metadata);
     }
+
+    private const string SourceFormatKey = "source_format";
 
     public static void Write(string path, Module model, SgdOptimizer optimizer, IReadOnlyDictionary<string, string> modelMetadata, int iterationsDone)
     {

@@ -74,7 +74,6 @@ public static class MaskRcnnTrainer
                 TrainingCheckpoint.Write(run.CheckpointPath, model, optimizer, start.Metadata, i + 1);
         }
         var trained = MaskRcnnTrainingConfig.WithoutRunSettings(start.Metadata, out var removed);
-        trained["source_format"] = "nativeseg train";
         TrainingCheckpoint.WriteModel(run.FinalModelPath, model, trained, run.Fp16Model);
         log.WriteLine($"wrote {run.FinalModelPath}" + (removed.Count > 0
             ? $" (without this run's settings {string.Join(", ", removed)}: finetuning it freezes BatchNorm, stem and res2 by default)"
