@@ -1,3 +1,4 @@
+using NativeSeg.Models.Detection.Flavours;
 using System.Text.Json.Nodes;
 using NativeSeg.Models.Conversion;
 using NativeSeg.Layers.Backbones;
@@ -34,9 +35,9 @@ public sealed class BcnetArchitecture : IArchitecture
     }
 
     public static BcnetArchitecture R50 { get; } =
-        new(FcosR50Fpn, 50, PreprocessConfig.Detectron2() with { MinSize = 600, MaxSize = 900 });
+        new(FcosR50Fpn, 50, PreprocessConfig.For(DetectionFlavour.Detectron2) with { MinSize = 600, MaxSize = 900 });
 
-    public static BcnetArchitecture R101 { get; } = new(FcosR101Fpn, 101, PreprocessConfig.Detectron2());
+    public static BcnetArchitecture R101 { get; } = new(FcosR101Fpn, 101, PreprocessConfig.For(DetectionFlavour.Detectron2));
 
     public static IReadOnlyList<BcnetArchitecture> All { get; } = [R50, R101];
 

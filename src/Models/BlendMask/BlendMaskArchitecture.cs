@@ -1,3 +1,4 @@
+using NativeSeg.Models.Detection.Flavours;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -33,7 +34,7 @@ public sealed class BlendMaskArchitecture : IArchitecture
         Deformable = deformable;
         TopLevels = topLevels;
         BasisConvs = basisConvs;
-        Preprocess = PreprocessConfig.Detectron2() with { MinSize = minSize, MaxSize = maxSize };
+        Preprocess = PreprocessConfig.For(DetectionFlavour.Detectron2) with { MinSize = minSize, MaxSize = maxSize };
         _keys = new(() => KeyListArchitecture.Read(keyList).Where(k => MapKey(k.Key) == k.Key).ToDictionary(StringComparer.Ordinal));
         ConfigJson = new JsonObject { ["family"] = "blendmask", ["key_list"] = keyList }.ToJsonString();
     }

@@ -15,8 +15,8 @@ public sealed class RoiPooler(DetectorConfig config, int outputSize)
     public Tensor Pool(IReadOnlyList<Tensor> features, IReadOnlyList<BoxList> boxes)
     {
         using var device = BoxList.ToRois(boxes, features[0].Device);
-        using var levels = RoiAlignOp.AssignLevels(device, config.LevelRule);
+        using var levels = RoiAlignOp.AssignLevels(device, config.Flavour.LevelRule);
         // Through the tape-aware op: in training the pooled features carry gradients back to the pyramid.
-        return Functional.RoiAlign(features.Take(Scales.Length).ToList(), Scales, device, levels, config.Pooling(outputSize));
+        return Functional.RoiAlign(features.Take(Scales.Length).ToList(), Scales, device, levels, config.Flavour.Pooling(outputSize));
     }
 }

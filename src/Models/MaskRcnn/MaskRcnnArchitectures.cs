@@ -61,12 +61,7 @@ public static class MaskRcnnArchitectures
             Torchvision or TorchvisionResNet18 => MaskRcnnConfig.TorchvisionCoco(),
             _ => MaskRcnnConfig.MsRcnnCoco(),
         };
-        var preprocess = name switch
-        {
-            Detectron2 or Detectron2R101 or BcnetR50 or BcnetR101 => PreprocessConfig.Detectron2(),
-            Torchvision or TorchvisionResNet18 => PreprocessConfig.Torchvision(),
-            _ => PreprocessConfig.MaskRcnnBenchmark(),
-        };
+        var preprocess = PreprocessConfig.For(heads.Flavour);
         // torchvision's COCO weights run with FrozenBatchNorm2d eps 0 (overwrite_eps); models trained
         // from scratch with BatchNorm2d use 1e-5.
         double eps = Real(config, "norm_eps", 0, 1, file) ?? (name is Detectron2 or Detectron2R101 or BcnetR50 or BcnetR101 or TorchvisionResNet18 ? 1e-5 : 0);

@@ -1,3 +1,4 @@
+using NativeSeg.Models.Detection.Flavours;
 using System.Text.Json.Nodes;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;

@@ -1,3 +1,4 @@
+using NativeSeg.Models.Detection.Flavours;
 using System.Globalization;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Images;
@@ -69,7 +70,7 @@ public class BcnetWholeModelParityTests
         {
             int height = pixels.Shape[0], width = pixels.Shape[1];
             var image = new Image(width, height, 3, pixels.AsSpan<byte>().ToArray());
-            var preprocess = PreprocessConfig.Detectron2() with
+            var preprocess = PreprocessConfig.For(DetectionFlavour.Detectron2) with
             {
                 MinSize = int.Parse(meta["min_size"], CultureInfo.InvariantCulture),
                 MaxSize = int.Parse(meta["max_size"], CultureInfo.InvariantCulture),

@@ -1,5 +1,5 @@
 using NativeSeg.Engine.Tensors;
-using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.Flavours;
 
 namespace NativeSeg.Models.MaskRcnn.Training;
 
@@ -18,7 +18,7 @@ public static class ClassSpecificLayers
         var random = new Random(seed);
         int hidden = heads.BoxHidden, maskChannels = heads.MaskChannels;
         int classes = heads.ClassLogits, deltas = heads.BoxClasses * 4, maskOut = heads.MaskPredictorChannels;
-        bool torchvision = heads.Flavor == RcnnFlavor.Torchvision;
+        bool torchvision = heads.Flavour.LayerInit == LayerInit.PyTorchDefaults;
         float linearBound = 1f / MathF.Sqrt(hidden);
         // kaiming_normal_ with mode fan_out on a 1×1 conv: std = √2 / √(out channels · 1 · 1).
         float maskStd = torchvision ? MathF.Sqrt(2f / maskOut) : 0.001f;

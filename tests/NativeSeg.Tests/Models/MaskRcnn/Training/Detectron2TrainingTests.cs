@@ -1,3 +1,4 @@
+using NativeSeg.Models.Detection.Flavours;
 using System.Text.Json.Nodes;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Coco;
@@ -31,7 +32,7 @@ public sealed class Detectron2TrainingTests(ITestOutputHelper output)
     public void OneStepGivesDetectron2LossesAndGradientsAndSgdChangesThem()
     {
         using var model = LoadModel();
-        var losses = new MaskRcnnLosses(model, MaskRcnnTrainingConfig.For(RcnnFlavor.Detectron2));
+        var losses = new MaskRcnnLosses(model, MaskRcnnTrainingConfig.For(DetectionFlavour.Detectron2));
         Assert.Equal(Detectron2LossNames, losses.Names);
         using var batch = Batch();
         var images = Images();
@@ -82,7 +83,7 @@ public sealed class Detectron2TrainingTests(ITestOutputHelper output)
         float[] Run()
         {
             using var model = LoadModel();
-            return Step(model, new MaskRcnnLosses(model, MaskRcnnTrainingConfig.For(RcnnFlavor.Detectron2)), batch, images, seed: 1);
+            return Step(model, new MaskRcnnLosses(model, MaskRcnnTrainingConfig.For(DetectionFlavour.Detectron2)), batch, images, seed: 1);
         }
         float[] first = Run(), again = Run();
         output.WriteLine($"{Describe(Detectron2LossNames, first)} / {Describe(Detectron2LossNames, again)}");
