@@ -1,8 +1,8 @@
-using NativeSeg.Models.Detection.Flavours;
 using System.Text.Json.Nodes;
 using NativeSeg.Models.Conversion;
 using NativeSeg.Layers.Backbones;
 using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.Detection.MaskHeads;
 using NativeSeg.Models.Preprocessing;
 

@@ -1,8 +1,8 @@
-using NativeSeg.Models.Detection.Flavours;
 using System.Text.Json.Nodes;
 using NativeSeg.Layers.Backbones;
 using NativeSeg.Models.Conversion;
 using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.Detection.MaskHeads;
 
 namespace NativeSeg.Models.MaskRcnn;

@@ -1,8 +1,8 @@
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
-using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.Detection.MaskHeads;
 using NativeSeg.Models.Inference;
 

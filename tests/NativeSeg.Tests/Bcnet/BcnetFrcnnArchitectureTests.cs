@@ -1,6 +1,6 @@
-using NativeSeg.Models.Detection.Flavours;
 using System.Text.Json.Nodes;
 using NativeSeg.Models.Conversion;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.Detection;
 using NativeSeg.Models.Registry;

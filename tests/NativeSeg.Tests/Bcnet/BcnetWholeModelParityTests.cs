@@ -1,4 +1,3 @@
-using NativeSeg.Models.Detection.Flavours;
 using System.Globalization;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Images;
@@ -6,6 +5,7 @@ using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Bcnet;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.Fcos;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.Preprocessing;

@@ -1,9 +1,9 @@
-using NativeSeg.Models.Detection.Flavours;
 using System.Globalization;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.Preprocessing;
 using NativeSeg.Tests.Formats;
 using NativeSeg.Tests.Kernels.Convolution;

@@ -1,5 +1,5 @@
-using System.Text.Json.Nodes;
 using NativeSeg.Kernels.BoxIou;
+using NativeSeg.Models.Detection;
 using NativeSeg.Models.Detection.Flavours;
 
 namespace NativeSeg.Models.MaskRcnn.Training;
@@ -70,13 +70,13 @@ public sealed record MaskRcnnTrainingConfig
     public static MaskRcnnTrainingConfig For(DetectionFlavour flavour, string? configJson, string file)
     {
         var defaults = For(flavour);
-        var config = string.IsNullOrWhiteSpace(configJson) ? null : JsonNode.Parse(configJson) as JsonObject;
+        var config = ConfigFields.Parse(configJson, file);
         return defaults with
         {
-            TrainableBackboneLayers = MaskRcnnArchitectures.Integer(config, "trainable_backbone_layers", 0, 5, file) ?? defaults.TrainableBackboneLayers,
-            RpnPreNmsTopK = MaskRcnnArchitectures.Integer(config, "rpn_pre_nms_top_n_train", 1, MaxProposals, file) ?? defaults.RpnPreNmsTopK,
-            RpnPostNmsTopK = MaskRcnnArchitectures.Integer(config, "rpn_post_nms_top_n_train", 1, MaxProposals, file) ?? defaults.RpnPostNmsTopK,
-            RoiBatchSizePerImage = MaskRcnnArchitectures.Integer(config, "box_batch_size_per_image", 1, MaxProposals, file) ?? defaults.RoiBatchSizePerImage,
+            TrainableBackboneLayers = ConfigFields.Integer(config, "trainable_backbone_layers", 0, 5, file) ?? defaults.TrainableBackboneLayers,
+            RpnPreNmsTopK = ConfigFields.Integer(config, "rpn_pre_nms_top_n_train", 1, MaxProposals, file) ?? defaults.RpnPreNmsTopK,
+            RpnPostNmsTopK = ConfigFields.Integer(config, "rpn_post_nms_top_n_train", 1, MaxProposals, file) ?? defaults.RpnPostNmsTopK,
+            RoiBatchSizePerImage = ConfigFields.Integer(config, "box_batch_size_per_image", 1, MaxProposals, file) ?? defaults.RoiBatchSizePerImage,
         };
     }
 

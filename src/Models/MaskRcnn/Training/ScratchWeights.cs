@@ -1,9 +1,9 @@
-using NativeSeg.Models.Detection.Flavours;
 using System.Text.Json.Nodes;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Backbones;
 using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.Flavours;
 
 namespace NativeSeg.Models.MaskRcnn.Training;
 

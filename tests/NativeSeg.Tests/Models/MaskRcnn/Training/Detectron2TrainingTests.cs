@@ -1,4 +1,3 @@
-using NativeSeg.Models.Detection.Flavours;
 using System.Text.Json.Nodes;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Coco;
@@ -6,6 +5,7 @@ using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Autograd;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Optim;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.MaskRcnn.Training;
 using NativeSeg.Tests.Bcnet;
