@@ -14,6 +14,14 @@ public static class AnchorGenerator
 
     public const int PerCell = 3;
 
+    /// <summary>A level's cell anchors [3 × (x1, y1, x2, y2)]: the box <paramref name="box"/> makes for each aspect ratio h/w.</summary>
+    public static float[] Cell(Func<float, (float X1, float Y1, float X2, float Y2)> box)
+    {
+        var cell = new float[PerCell * 4];
+        for (int a = 0; a < PerCell; a++) (cell[a * 4], cell[a * 4 + 1], cell[a * 4 + 2], cell[a * 4 + 3]) = box(AspectRatios[a]);
+        return cell;
+    }
+
     /// <summary>All anchors of one level, [H·W·3 × 4] flattened.</summary>
     public static float[] Grid(float[] cell, (int H, int W) stride, int mapH, int mapW)
     {

@@ -21,20 +21,25 @@ public abstract class DetectionFlavour
 
     public static DetectionFlavour MaskRcnnBenchmark { get; } = new MaskRcnnBenchmarkFlavour();
 
-    /// <summary>The framework's own name, for messages.</summary>
-    public abstract string Name { get; }
+    /// <param name="name">The framework's own name, for messages.</param>
+    /// <param name="headNames">Its checkpoint names of the R-CNN heads.</param>
+    /// <param name="pixelMean">Its default pixel mean, in the network's channel order and <see cref="PixelValue"/>'s units.</param>
+    /// <param name="pixelStd">Its default pixel std, likewise.</param>
+    /// <param name="bgr">Whether its networks take BGR (the MSRA/Detectron weights) rather than RGB.</param>
+    protected DetectionFlavour(string name, HeadNames headNames, float[] pixelMean, float[] pixelStd, bool bgr) =>
+        (Name, HeadNames, PixelMean, PixelStd, Bgr) = (name, headNames, pixelMean, pixelStd, bgr);
+
+    public string Name { get; }
 
     public override string ToString() => Name;
 
     // ---- Input pipeline ----
 
-    /// <summary>Default pixel mean in the network's channel order and in the units <see cref="PixelValue"/> gives.</summary>
-    public abstract IReadOnlyList<float> PixelMean { get; }
+    public IReadOnlyList<float> PixelMean { get; }
 
-    public abstract IReadOnlyList<float> PixelStd { get; }
+    public IReadOnlyList<float> PixelStd { get; }
 
-    /// <summary>Whether the network takes BGR (the MSRA/Detectron weights) rather than RGB.</summary>
-    public abstract bool Bgr { get; }
+    public bool Bgr { get; }
 
     /// <summary>The test-time "shortest edge to min, longest at most max" size, rounded the framework's way.</summary>
     public abstract (int Height, int Width) ResizedSize(int height, int width, int minSize, int maxSize);
@@ -56,8 +61,8 @@ public abstract class DetectionFlavour
     /// <summary>Box arithmetic of the coder, NMS and clipping.</summary>
     public virtual BoxConvention Convention => BoxConvention.Detectron2;
 
-    /// <summary>NMS and box sides with the inclusive "+1" pixel arithmetic.</summary>
-    public virtual bool PlusOne => false;
+    /// <summary>NMS with the inclusive "+1" pixel arithmetic, as the box convention has it.</summary>
+    public bool PlusOne => Convention == BoxConvention.MaskRcnnBenchmark;
 
     /// <summary>The cell anchors [3 × (x1, y1, x2, y2)] of one level, centred on the cell's origin.</summary>
     public abstract float[] CellAnchors(int size, int stride);
@@ -83,7 +88,7 @@ public abstract class DetectionFlavour
     // ---- RoI heads and outputs ----
 
     /// <summary>Checkpoint names of the RPN, box, mask and MaskIoU heads.</summary>
-    public abstract HeadNames HeadNames { get; }
+    public HeadNames HeadNames { get; }
 
     public abstract LevelRule LevelRule { get; }
 

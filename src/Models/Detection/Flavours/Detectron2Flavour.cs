@@ -9,23 +9,15 @@ namespace NativeSeg.Models.Detection.Flavours;
 /// <summary>detectron2's conventions (and AdelaiDet's, which runs on it).</summary>
 public sealed class Detectron2Flavour : DetectionFlavour
 {
-    private static readonly HeadNames Names = new(
-        "proposal_generator.rpn_head.conv", "proposal_generator.rpn_head.objectness_logits", "proposal_generator.rpn_head.anchor_deltas",
-        "roi_heads.box_head.fc1", "roi_heads.box_head.fc2", "roi_heads.box_predictor.cls_score", "roi_heads.box_predictor.bbox_pred",
-        i => $"{HeadNames.MaskHeadModule}mask_fcn{i}", HeadNames.MaskHeadModule + "deconv", HeadNames.MaskHeadModule + "predictor");
-
+    // MSRA weights' statistics on BGR 0..255 (PIXEL_MEAN, PIXEL_STD, INPUT.FORMAT BGR).
     internal Detectron2Flavour()
+        : base("detectron2", new HeadNames(
+            "proposal_generator.rpn_head.conv", "proposal_generator.rpn_head.objectness_logits", "proposal_generator.rpn_head.anchor_deltas",
+            "roi_heads.box_head.fc1", "roi_heads.box_head.fc2", "roi_heads.box_predictor.cls_score", "roi_heads.box_predictor.bbox_pred",
+            i => $"{HeadNames.MaskHeadModule}mask_fcn{i}", HeadNames.MaskHeadModule + "deconv", HeadNames.MaskHeadModule + "predictor"),
+            pixelMean: [103.530f, 116.280f, 123.675f], pixelStd: [1f, 1f, 1f], bgr: true)
     {
     }
-
-    public override string Name => "detectron2";
-
-    /// <summary>MSRA weights' statistics on BGR 0..255 (PIXEL_MEAN, PIXEL_STD, INPUT.FORMAT BGR).</summary>
-    public override IReadOnlyList<float> PixelMean { get; } = [103.530f, 116.280f, 123.675f];
-
-    public override IReadOnlyList<float> PixelStd { get; } = [1f, 1f, 1f];
-
-    public override bool Bgr => true;
 
     public override (int Height, int Width) ResizedSize(int height, int width, int minSize, int maxSize) =>
         ResizeRules.Detectron2(height, width, minSize, maxSize);
@@ -33,26 +25,16 @@ public sealed class Detectron2Flavour : DetectionFlavour
     public override float PixelValue(byte value) => value;
 
     // DefaultAnchorGenerator: w = sqrt(size²/ratio), h = ratio·w in double, halved, unrounded.
-    public override float[] CellAnchors(int size, int stride)
+    public override float[] CellAnchors(int size, int stride) => AnchorGenerator.Cell(ratio =>
     {
-        var cell = new float[AnchorGenerator.PerCell * 4];
-        for (int a = 0; a < AnchorGenerator.PerCell; a++)
-        {
-            double ratio = AnchorGenerator.AspectRatios[a], w = Math.Sqrt((double)size * size / ratio), h = ratio * w;
-            cell[a * 4] = (float)(-w / 2);
-            cell[a * 4 + 1] = (float)(-h / 2);
-            cell[a * 4 + 2] = (float)(w / 2);
-            cell[a * 4 + 3] = (float)(h / 2);
-        }
-        return cell;
-    }
+        double w = Math.Sqrt((double)size * size / ratio), h = ratio * w;
+        return ((float)(-w / 2), (float)(-h / 2), (float)(w / 2), (float)(h / 2));
+    });
 
     /// <summary>find_top_rpn_proposals drops non-finite boxes and scores, then boxes left empty by the clip.</summary>
     public override bool KeepsProposal(ReadOnlySpan<float> decoded, float x1, float y1, float x2, float y2, float score) =>
         float.IsFinite(decoded[0]) && float.IsFinite(decoded[1]) && float.IsFinite(decoded[2]) && float.IsFinite(decoded[3])
         && float.IsFinite(score) && x2 - x1 > 0 && y2 - y1 > 0;
-
-    public override HeadNames HeadNames => Names;
 
     public override LevelRule LevelRule => LevelRule.Detectron2;
 

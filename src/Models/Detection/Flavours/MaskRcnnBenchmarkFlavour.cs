@@ -12,23 +12,15 @@ namespace NativeSeg.Models.Detection.Flavours;
 /// </summary>
 public sealed class MaskRcnnBenchmarkFlavour : DetectionFlavour
 {
-    private static readonly HeadNames Names = new(
-        "rpn.head.conv", "rpn.head.cls_logits", "rpn.head.bbox_pred",
-        "roi_heads.box.feature_extractor.fc6", "roi_heads.box.feature_extractor.fc7", "roi_heads.box.predictor.cls_score", "roi_heads.box.predictor.bbox_pred",
-        i => $"roi_heads.mask.feature_extractor.mask_fcn{i}", "roi_heads.mask.predictor.conv5_mask", "roi_heads.mask.predictor.mask_fcn_logits");
-
+    // TO_BGR255 with Detectron's means.
     internal MaskRcnnBenchmarkFlavour()
+        : base("maskrcnn-benchmark", new HeadNames(
+            "rpn.head.conv", "rpn.head.cls_logits", "rpn.head.bbox_pred",
+            "roi_heads.box.feature_extractor.fc6", "roi_heads.box.feature_extractor.fc7", "roi_heads.box.predictor.cls_score", "roi_heads.box.predictor.bbox_pred",
+            i => $"roi_heads.mask.feature_extractor.mask_fcn{i}", "roi_heads.mask.predictor.conv5_mask", "roi_heads.mask.predictor.mask_fcn_logits"),
+            pixelMean: [102.9801f, 115.9465f, 122.7717f], pixelStd: [1f, 1f, 1f], bgr: true)
     {
     }
-
-    public override string Name => "maskrcnn-benchmark";
-
-    /// <summary>TO_BGR255 with Detectron's means.</summary>
-    public override IReadOnlyList<float> PixelMean { get; } = [102.9801f, 115.9465f, 122.7717f];
-
-    public override IReadOnlyList<float> PixelStd { get; } = [1f, 1f, 1f];
-
-    public override bool Bgr => true;
 
     public override (int Height, int Width) ResizedSize(int height, int width, int minSize, int maxSize) =>
         ResizeRules.MaskRcnnBenchmark(height, width, minSize, maxSize);
@@ -38,24 +30,16 @@ public sealed class MaskRcnnBenchmarkFlavour : DetectionFlavour
 
     public override BoxConvention Convention => BoxConvention.MaskRcnnBenchmark;
 
-    public override bool PlusOne => true;
-
     // Detectron's generate_anchors: ratios applied to the stride×stride base box with numpy rounding of the side
     // lengths, then scaled by size/stride, inclusive "+1" coordinates.
     public override float[] CellAnchors(int size, int stride)
     {
-        var cell = new float[AnchorGenerator.PerCell * 4];
-        double baseCtr = 0.5 * (stride - 1), area = (double)stride * stride, scale = (double)size / stride;
-        for (int a = 0; a < AnchorGenerator.PerCell; a++)
+        double centre = 0.5 * (stride - 1), area = (double)stride * stride, scale = (double)size / stride;
+        return AnchorGenerator.Cell(ratio =>
         {
-            double ws = Math.Round(Math.Sqrt(area / AnchorGenerator.AspectRatios[a])), hs = Math.Round(ws * AnchorGenerator.AspectRatios[a]);
-            double w = ws * scale, h = hs * scale;
-            cell[a * 4] = (float)(baseCtr - 0.5 * (w - 1));
-            cell[a * 4 + 1] = (float)(baseCtr - 0.5 * (h - 1));
-            cell[a * 4 + 2] = (float)(baseCtr + 0.5 * (w - 1));
-            cell[a * 4 + 3] = (float)(baseCtr + 0.5 * (h - 1));
-        }
-        return cell;
+            double ws = Math.Round(Math.Sqrt(area / ratio)), hs = Math.Round(ws * ratio), w = ws * scale, h = hs * scale;
+            return ((float)(centre - 0.5 * (w - 1)), (float)(centre - 0.5 * (h - 1)), (float)(centre + 0.5 * (w - 1)), (float)(centre + 0.5 * (h - 1)));
+        });
     }
 
     /// <summary>The top-k ranks the objectness after its sigmoid.</summary>
@@ -69,8 +53,6 @@ public sealed class MaskRcnnBenchmarkFlavour : DetectionFlavour
 
     /// <summary>NMS per level keeping up to the post-NMS count of each, then all levels ranked together.</summary>
     public override bool CapsProposalsPerLevel => true;
-
-    public override HeadNames HeadNames => Names;
 
     public override LevelRule LevelRule => LevelRule.MaskRcnnBenchmark;
 

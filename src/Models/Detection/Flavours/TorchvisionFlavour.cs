@@ -8,23 +8,15 @@ namespace NativeSeg.Models.Detection.Flavours;
 /// <summary>torchvision 0.14's MaskRCNN and its detection references.</summary>
 public sealed class TorchvisionFlavour : DetectionFlavour
 {
-    private static readonly HeadNames Names = new(
-        "rpn.head.conv.0.0", "rpn.head.cls_logits", "rpn.head.bbox_pred",
-        "roi_heads.box_head.fc6", "roi_heads.box_head.fc7", "roi_heads.box_predictor.cls_score", "roi_heads.box_predictor.bbox_pred",
-        i => $"roi_heads.mask_head.{i - 1}.0", "roi_heads.mask_predictor.conv5_mask", "roi_heads.mask_predictor.mask_fcn_logits");
-
+    // ImageNet statistics on RGB in [0, 1].
     internal TorchvisionFlavour()
+        : base("torchvision", new HeadNames(
+            "rpn.head.conv.0.0", "rpn.head.cls_logits", "rpn.head.bbox_pred",
+            "roi_heads.box_head.fc6", "roi_heads.box_head.fc7", "roi_heads.box_predictor.cls_score", "roi_heads.box_predictor.bbox_pred",
+            i => $"roi_heads.mask_head.{i - 1}.0", "roi_heads.mask_predictor.conv5_mask", "roi_heads.mask_predictor.mask_fcn_logits"),
+            pixelMean: [0.485f, 0.456f, 0.406f], pixelStd: [0.229f, 0.224f, 0.225f], bgr: false)
     {
     }
-
-    public override string Name => "torchvision";
-
-    /// <summary>ImageNet statistics on RGB in [0, 1].</summary>
-    public override IReadOnlyList<float> PixelMean { get; } = [0.485f, 0.456f, 0.406f];
-
-    public override IReadOnlyList<float> PixelStd { get; } = [0.229f, 0.224f, 0.225f];
-
-    public override bool Bgr => false;
 
     public override (int Height, int Width) ResizedSize(int height, int width, int minSize, int maxSize) =>
         ResizeRules.Torchvision(height, width, minSize, maxSize);
@@ -37,20 +29,11 @@ public sealed class TorchvisionFlavour : DetectionFlavour
     public override bool FlipsBeforeResize => true;
 
     // AnchorGenerator.generate_anchors: float32 sqrt of the ratio, then round half to even.
-    public override float[] CellAnchors(int size, int stride)
+    public override float[] CellAnchors(int size, int stride) => AnchorGenerator.Cell(ratio =>
     {
-        var cell = new float[AnchorGenerator.PerCell * 4];
-        for (int a = 0; a < AnchorGenerator.PerCell; a++)
-        {
-            float hRatio = MathF.Sqrt(AnchorGenerator.AspectRatios[a]), wRatio = 1f / hRatio;
-            float ws = wRatio * size, hs = hRatio * size;
-            cell[a * 4] = MathF.Round(-ws / 2);
-            cell[a * 4 + 1] = MathF.Round(-hs / 2);
-            cell[a * 4 + 2] = MathF.Round(ws / 2);
-            cell[a * 4 + 3] = MathF.Round(hs / 2);
-        }
-        return cell;
-    }
+        float hRatio = MathF.Sqrt(ratio), wRatio = 1f / hRatio, ws = wRatio * size, hs = hRatio * size;
+        return (MathF.Round(-ws / 2), MathF.Round(-hs / 2), MathF.Round(ws / 2), MathF.Round(hs / 2));
+    });
 
     /// <summary>
     /// Padded image size // map size, which for p6 of an image whose p5 has odd sides is not 64 (800 // 13 = 61).
@@ -64,8 +47,6 @@ public sealed class TorchvisionFlavour : DetectionFlavour
     /// <summary>remove_small_boxes(1e-3), then score_thresh 0.</summary>
     public override bool KeepsProposal(ReadOnlySpan<float> decoded, float x1, float y1, float x2, float y2, float score) =>
         x2 - x1 >= 1e-3f && y2 - y1 >= 1e-3f && score >= 0;
-
-    public override HeadNames HeadNames => Names;
 
     public override LevelRule LevelRule => LevelRule.Torchvision;
 
