@@ -40,7 +40,10 @@ public sealed class DeformConv2dLayer : Module, IConvUnit
 
     public Tensor Forward(Tensor x)
     {
-        if (Tape.Current is { } tape && (tape.RequiresGrad(x) || Parameters().Any(p => tape.RequiresGrad(p.Value))))
+        // The tensors whose gradient would have to pass through the deformable conv: its input, its weight and the
+        // offset conv's (the norm after it records its own gradients).
+        if (Tape.Current is { } tape && (tape.RequiresGrad(x) || tape.RequiresGrad(_conv.Weight.Value)
+            || tape.RequiresGrad(_offset.Weight.Value) || tape.RequiresGrad(_offset.Bias?.Value)))
             throw new NotSupportedException($"deformable conv {_conv.Weight.Key}: training through deformable convolutions is not supported yet");
         using var scope = TensorScope.Begin();
         var predicted = _offset.Forward(x);

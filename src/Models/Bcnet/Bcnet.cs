@@ -1,6 +1,5 @@
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Images;
-using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Backbones;
 using NativeSeg.Layers.Modules;
@@ -47,19 +46,15 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
     public bool CanExplain => true;
 
     /// <param name="scoreThreshold">Replaces FCOS's candidate threshold on sigmoid(cls) (the config's 0.03).</param>
-    public static Bcnet Load(string path, Device device, float? scoreThreshold = null)
-    {
-        using var file = SafetensorsFile.Open(path);
-        var architecture = file.Metadata.TryGetValue("architecture", out var name)
-            ? BcnetArchitecture.Named(name)
-            : throw new NotSupportedException($"{path} has no 'architecture' in its metadata; convert checkpoints with `nativeseg convert`");
-        using var weights = Float32Weights.Load(file);
-        // The FPN width is the file's: converted checkpoints have 256, small test models fewer.
-        int channels = weights.Tensors.TryGetValue("backbone.fpn_output3.weight", out var output3) ? output3.Shape[0] : 256;
-        var config = new FcosConfig(Channels: channels);
-        if (scoreThreshold is { } s) config = config with { InferenceThreshold = s };
-        return Load(new ParameterStore(weights.Tensors, device), device, path, channels, architecture, config);
-    }
+    public static Bcnet Load(string path, Device device, float? scoreThreshold = null) =>
+        ConvertedModel.Open(path, BcnetArchitecture.Named, (architecture, _, weights) =>
+        {
+            // The FPN width is the file's: converted checkpoints have 256, small test models fewer.
+            int channels = weights.TryGetValue("backbone.fpn_output3.weight", out var output3) ? output3.Shape[0] : 256;
+            var config = new FcosConfig(Channels: channels);
+            if (scoreThreshold is { } s) config = config with { InferenceThreshold = s };
+            return Load(new ParameterStore(weights, device), device, path, channels, architecture, config);
+        });
 
     /// <summary>The model compiled for inference (the non-local blocks' BatchNorms and FCOS's scales folded).</summary>
     /// <param name="what">Names the weights' source in errors.</param>
@@ -70,14 +65,8 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
     {
         architecture ??= BcnetArchitecture.R50;
         var backbone = BackboneConfig.Detectron2() with { FpnChannels = channels, Depth = architecture.Depth };
-        var model = Build(() =>
-        {
-            var built = new Bcnet(architecture, store, backbone, config ?? new FcosConfig(Channels: channels));
-            var unused = store.Unused(n => n.EndsWith("num_batches_tracked", StringComparison.Ordinal));
-            if (unused.Count > 0)
-                throw new ArgumentException($"{what}: {unused.Count} tensors are not part of {architecture.Name}, e.g. {string.Join(", ", unused.Take(5))}");
-            return built;
-        });
+        var model = ConvertedModel.Checked(() => new Bcnet(architecture, store, backbone, config ?? new FcosConfig(Channels: channels)),
+            store, n => n.EndsWith("num_batches_tracked", StringComparison.Ordinal), what, architecture.Name);
         model.CompileForInference();
         return model;
     }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using NativeSeg.Models.Conversion;
 using NativeSeg.Layers.Backbones;
 using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.Detection.MaskHeads;
 using NativeSeg.Models.Preprocessing;
 
@@ -34,9 +35,9 @@ public sealed class BcnetArchitecture : IArchitecture
     }
 
     public static BcnetArchitecture R50 { get; } =
-        new(FcosR50Fpn, 50, PreprocessConfig.Detectron2() with { MinSize = 600, MaxSize = 900 });
+        new(FcosR50Fpn, 50, PreprocessConfig.For(DetectionFlavour.Detectron2) with { MinSize = 600, MaxSize = 900 });
 
-    public static BcnetArchitecture R101 { get; } = new(FcosR101Fpn, 101, PreprocessConfig.Detectron2());
+    public static BcnetArchitecture R101 { get; } = new(FcosR101Fpn, 101, PreprocessConfig.For(DetectionFlavour.Detectron2));
 
     public static IReadOnlyList<BcnetArchitecture> All { get; } = [R50, R101];
 

@@ -34,7 +34,7 @@ public static class MaskHeadCost
         {
             var store = new ParameterStore(weights, device);
             var config = MaskRcnnConfig.Detectron2Coco();
-            using var standard = new MaskHead(store, HeadNames.For(config.Flavor), config);
+            using var standard = new MaskHead(store, config.Flavour.HeadNames, config);
             using var bilayer = new BilayerMaskHead(store, Width);
             using var pooled = RandomTensors.Uniform(device, 7, 0, 1, rois, Width, Pooled, Pooled);
             var labels = Enumerable.Range(0, rois).Select(r => r % CocoClasses).ToList();

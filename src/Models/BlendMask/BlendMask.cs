@@ -1,6 +1,5 @@
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Images;
-using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
@@ -52,30 +51,20 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
     public bool CanExplain => true;
 
     /// <param name="scoreThreshold">Replaces FCOS's candidate threshold on sigmoid(cls)·sigmoid(ctr) (the released configs' 0.05).</param>
-    public static BlendMask Load(string path, Device device, float? scoreThreshold = null)
-    {
-        using var file = SafetensorsFile.Open(path);
-        var architecture = file.Metadata.TryGetValue("architecture", out var name)
-            ? BlendMaskArchitecture.Named(name)
-            : throw new NotSupportedException($"{path} has no 'architecture' in its metadata; convert checkpoints with `nativeseg convert`");
-        var (preprocess, fcos) = architecture.Settings(file.Metadata.GetValueOrDefault("config", "{}"), path);
-        if (scoreThreshold is { } s) fcos = fcos with { InferenceThreshold = s };
-        using var weights = Float32Weights.Load(file);
-        return Load(new ParameterStore(weights.Tensors, device), path, architecture, preprocess, fcos);
-    }
+    public static BlendMask Load(string path, Device device, float? scoreThreshold = null) =>
+        ConvertedModel.Open(path, BlendMaskArchitecture.Named, (architecture, metadata, weights) =>
+        {
+            var (preprocess, fcos) = architecture.Settings(metadata.GetValueOrDefault("config", "{}"), path);
+            if (scoreThreshold is { } s) fcos = fcos with { InferenceThreshold = s };
+            return Load(new ParameterStore(weights, device), path, architecture, preprocess, fcos);
+        });
 
     /// <summary>The model compiled for inference (every frozen BatchNorm folded into its conv).</summary>
     /// <param name="what">Names the weights' source in errors.</param>
     public static BlendMask Load(ParameterStore store, string what, BlendMaskArchitecture architecture, PreprocessConfig preprocess, FcosConfig fcos)
     {
-        var model = Build(() =>
-        {
-            var built = new BlendMask(architecture, store, preprocess, fcos);
-            var unused = store.Unused(n => architecture.MapKey(n) is null);
-            if (unused.Count > 0)
-                throw new ArgumentException($"{what}: {unused.Count} tensors are not part of {architecture.Name}, e.g. {string.Join(", ", unused.Take(5))}");
-            return built;
-        });
+        var model = ConvertedModel.Checked(() => new BlendMask(architecture, store, preprocess, fcos),
+            store, n => architecture.MapKey(n) is null, what, architecture.Name);
         model.CompileForInference();
         return model;
     }

@@ -1,8 +1,8 @@
-using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using NativeSeg.Layers.Backbones;
 using NativeSeg.Models.Conversion;
+using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.Fcos;
 using NativeSeg.Models.Preprocessing;
 
@@ -33,7 +33,7 @@ public sealed class BlendMaskArchitecture : IArchitecture
         Deformable = deformable;
         TopLevels = topLevels;
         BasisConvs = basisConvs;
-        Preprocess = PreprocessConfig.Detectron2() with { MinSize = minSize, MaxSize = maxSize };
+        Preprocess = PreprocessConfig.For(DetectionFlavour.Detectron2) with { MinSize = minSize, MaxSize = maxSize };
         _keys = new(() => KeyListArchitecture.Read(keyList).Where(k => MapKey(k.Key) == k.Key).ToDictionary(StringComparer.Ordinal));
         ConfigJson = new JsonObject { ["family"] = "blendmask", ["key_list"] = keyList }.ToJsonString();
     }
@@ -96,49 +96,14 @@ public sealed class BlendMaskArchitecture : IArchitecture
     /// </summary>
     public (PreprocessConfig Preprocess, FcosConfig Fcos) Settings(string configJson, string what)
     {
-        JsonObject config;
-        try
-        {
-            config = JsonNode.Parse(string.IsNullOrWhiteSpace(configJson) ? "{}" : configJson) as JsonObject
-                ?? throw new InvalidDataException($"{what}: the model config is not a JSON object");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{what}: the model config is not valid JSON: {e.Message}", e);
-        }
+        var config = ConfigFields.Parse(configJson, what);
         var preprocess = Preprocess with
         {
-            MinSize = Size(config, "min_size", Preprocess.MinSize, what),
-            MaxSize = Size(config, "max_size", Preprocess.MaxSize, what),
+            MinSize = ConfigFields.Integer(config, "min_size", 1, ConfigFields.MaxImageSize, what) ?? Preprocess.MinSize,
+            MaxSize = ConfigFields.Integer(config, "max_size", 1, ConfigFields.MaxImageSize, what) ?? Preprocess.MaxSize,
         };
         var fcos = Fcos;
-        if (config["score_thresh"] is { } threshold)
-        {
-            float value = Number(threshold, "score_thresh", what);
-            if (!(value is >= 0 and <= 1)) throw new InvalidDataException($"{what}: config score_thresh {value.ToString(CultureInfo.InvariantCulture)} is outside [0, 1]");
-            fcos = fcos with { InferenceThreshold = value };
-        }
+        if (ConfigFields.Real(config, "score_thresh", 0, 1, what) is { } threshold) fcos = fcos with { InferenceThreshold = (float)threshold };
         return (preprocess, fcos);
-    }
-
-    private static int Size(JsonObject config, string field, int fallback, string what)
-    {
-        if (config[field] is not { } node) return fallback;
-        float value = Number(node, field, what);
-        if (value != MathF.Floor(value) || value is < 1 or > 8192)
-            throw new InvalidDataException($"{what}: config {field} {value.ToString(CultureInfo.InvariantCulture)} must be a whole number of pixels in 1..8192");
-        return (int)value;
-    }
-
-    private static float Number(JsonNode node, string field, string what)
-    {
-        try
-        {
-            return node.GetValue<float>();
-        }
-        catch (Exception e) when (e is InvalidOperationException or FormatException)
-        {
-            throw new InvalidDataException($"{what}: config {field} must be a number, got {node.ToJsonString()}", e);
-        }
     }
 }

@@ -1,19 +1,18 @@
-using NativeSeg.Kernels.BoxCoder;
-using NativeSeg.Kernels.MaskPaste;
-using NativeSeg.Kernels.RoiAlign;
+using NativeSeg.Models.Detection.Flavours;
 
 namespace NativeSeg.Models.Detection;
 
 /// <summary>
 /// What the shared detection stages (proposals, Fast R-CNN outputs, RoI pooling, postprocessing and paste) read
-/// of a model: its framework flavour, its class layout and its test-time thresholds. The class layout is given by
+/// of a model: its framework flavour (<see cref="DetectionFlavour"/>), its class layout and its test-time thresholds. The class layout is given by
 /// the number of classification logits and where background sits; box deltas and mask channels are indexed by the
 /// logit index in every layout (bg-first layouts carry an unused background slot, bg-last ones stop before it).
 /// A family's own config derives from it and adds its heads' settings.
 /// </summary>
 public record DetectorConfig
 {
-    public required RcnnFlavor Flavor { get; init; }
+    /// <summary>Whose conventions every shared stage follows.</summary>
+    public required DetectionFlavour Flavour { get; init; }
 
     /// <summary>Classification logits, background included: 81 (detectron2, maskrcnn-benchmark), 91 (torchvision COCO).</summary>
     public required int ClassLogits { get; init; }
@@ -41,21 +40,6 @@ public record DetectorConfig
     /// <summary>Rows of the class-specific box regression: one per logit when background has a slot, else one per foreground class.</summary>
     public int BoxClasses => BackgroundFirst ? ClassLogits : ClassLogits - 1;
 
-    public BoxConvention Convention => Flavor == RcnnFlavor.MaskRcnnBenchmark ? BoxConvention.MaskRcnnBenchmark : BoxConvention.Detectron2;
-
-    public LevelRule LevelRule => Flavor switch
-    {
-        RcnnFlavor.Detectron2 => LevelRule.Detectron2,
-        RcnnFlavor.Torchvision => LevelRule.Torchvision,
-        _ => LevelRule.MaskRcnnBenchmark,
-    };
-
-    /// <summary>detectron2 pools with ROIAlignV2 (aligned, adaptive sampling); the others with the legacy kernel, 2 samples per bin side.</summary>
-    public RoiAlignOptions Pooling(int size) =>
-        Flavor == RcnnFlavor.Detectron2 ? new RoiAlignOptions(size, size, 0, true) : new RoiAlignOptions(size, size, 2, false);
-
-    public PasteMethod Paste => Flavor == RcnnFlavor.Detectron2 ? PasteMethod.Detectron2 : PasteMethod.Torchvision;
-
     /// <summary>The 80 COCO category ids in contiguous order (detectron2's thing_dataset_id_to_contiguous_id, inverted).</summary>
     public static IReadOnlyList<long> Coco80 { get; } =
     [
@@ -67,6 +51,6 @@ public record DetectorConfig
     /// <summary>A detectron2 COCO detector's outputs: 80 foreground logits then background, pasted the detectron2 way.</summary>
     public static DetectorConfig Detectron2CocoOutputs() => new()
     {
-        Flavor = RcnnFlavor.Detectron2, ClassLogits = 81, BackgroundFirst = false, CategoryIds = [.. Coco80, -1],
+        Flavour = DetectionFlavour.Detectron2, ClassLogits = 81, BackgroundFirst = false, CategoryIds = [.. Coco80, -1],
     };
 }

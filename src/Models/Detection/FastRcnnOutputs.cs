@@ -34,10 +34,10 @@ public sealed class FastRcnnOutputs(DetectorConfig config)
 
     private Detections ForImage(Tensor probs, Tensor deltas, BoxList proposals, (int H, int W) size)
     {
-        bool benchmark = config.Flavor == RcnnFlavor.MaskRcnnBenchmark;
+        var flavour = config.Flavour;
         int classes = config.ClassLogits, boxClasses = config.BoxClasses, rois = proposals.Count;
         using var reference = Tensor.FromArray(proposals.Boxes, rois, 4);
-        using var decoded = BoxCoderOp.Decode(deltas, reference, BoxWeights.RoiHeads, config.Convention, size);
+        using var decoded = BoxCoderOp.Decode(deltas, reference, BoxWeights.RoiHeads, flavour.Convention, size);
         var boxes = decoded.AsSpan<float>();
         var scores = probs.AsSpan<float>();
 
@@ -52,7 +52,7 @@ public sealed class FastRcnnOutputs(DetectorConfig config)
                 float s = scores[r * classes + j];
                 if (!(s > config.ScoreThreshold)) continue;
                 var b = boxes.Slice((r * boxClasses + j) * 4, 4);
-                if (config.Flavor == RcnnFlavor.Torchvision && !(b[2] - b[0] >= 1e-2f && b[3] - b[1] >= 1e-2f)) continue;
+                if (!flavour.KeepsDetectionBox(b)) continue;
                 candBoxes.AddRange([b[0], b[1], b[2], b[3]]);
                 candScores.Add(s);
                 candLabels.Add(j);
@@ -62,25 +62,12 @@ public sealed class FastRcnnOutputs(DetectorConfig config)
         using var nmsBoxes = Tensor.FromArray(candBoxes.ToArray(), m, 4);
         using var nmsScores = Tensor.FromArray(candScores.ToArray(), m);
         using var nmsLabels = Tensor.FromArray(candLabels.ToArray(), m);
-        using var order = NmsOp.Batched(nmsBoxes, nmsScores, nmsLabels, config.NmsThreshold, plusOne: benchmark);
-        var keep = order.AsSpan<long>().ToArray().Select(i => (int)i).ToList();
-        keep = benchmark ? BenchmarkOrder(keep, candScores, candLabels) : keep.Take(config.DetectionsPerImage).ToList();
+        using var order = NmsOp.Batched(nmsBoxes, nmsScores, nmsLabels, config.NmsThreshold, plusOne: flavour.PlusOne);
+        var keep = flavour.CapDetections([.. order.AsSpan<long>().ToArray().Select(i => (int)i)], candScores, candLabels, config.DetectionsPerImage);
 
         var outBoxes = new float[keep.Count * 4];
         for (int i = 0; i < keep.Count; i++)
             for (int c = 0; c < 4; c++) outBoxes[i * 4 + c] = candBoxes[keep[i] * 4 + c];
         return new Detections(outBoxes, keep.Select(i => candScores[i]).ToArray(), keep.Select(i => (int)candLabels[i]).ToArray());
-    }
-
-    /// <summary>
-    /// maskrcnn-benchmark concatenates class by class and, above the cap, keeps every score at least the
-    /// cap-th largest (kthvalue), so ties can keep more than the cap.
-    /// </summary>
-    private List<int> BenchmarkOrder(List<int> kept, List<float> scores, List<long> labels)
-    {
-        var byClass = kept.OrderBy(i => labels[i]).ToList();
-        if (byClass.Count <= config.DetectionsPerImage) return byClass;
-        float threshold = byClass.Select(i => scores[i]).OrderByDescending(s => s).ElementAt(config.DetectionsPerImage - 1);
-        return byClass.Where(i => scores[i] >= threshold).ToList();
     }
 }

@@ -23,7 +23,7 @@ public sealed class InstancePostprocessor(DetectorConfig config, Device device)
         for (int i = 0; i < d.Count; i++)
         {
             float x1 = d.Boxes[i * 4] * sx, y1 = d.Boxes[i * 4 + 1] * sy, x2 = d.Boxes[i * 4 + 2] * sx, y2 = d.Boxes[i * 4 + 3] * sy;
-            if (config.Flavor == RcnnFlavor.Detectron2)
+            if (config.Flavour.ClipsOutputBoxes)
             {
                 // detector_postprocess: clip to the output size, then drop boxes left empty.
                 x1 = Clip(x1, geometry.OriginalWidth);
@@ -44,7 +44,7 @@ public sealed class InstancePostprocessor(DetectorConfig config, Device device)
         using var hostBoxes = Tensor.FromArray(boxes.ToArray(), kept.Count, 4);
         using var masks = hostMasks.To(device);
         using var boxTensor = hostBoxes.To(device);
-        var rles = MaskRleEncoder.Encode(masks, boxTensor, geometry.OriginalHeight, geometry.OriginalWidth, config.Paste);
+        var rles = MaskRleEncoder.Encode(masks, boxTensor, geometry.OriginalHeight, geometry.OriginalWidth, config.Flavour.Paste);
         var result = new List<(SegmentedInstance, int)>(kept.Count);
         for (int k = 0; k < kept.Count; k++)
         {
@@ -56,13 +56,8 @@ public sealed class InstancePostprocessor(DetectorConfig config, Device device)
         return result;
     }
 
-    /// <summary>
-    /// torchvision divides the float32 sizes; detectron2 and maskrcnn-benchmark divide in Python floats and
-    /// multiply the float32 boxes by the result.
-    /// </summary>
-    public (float X, float Y) Scales(ImageGeometry g) => config.Flavor == RcnnFlavor.Torchvision
-        ? ((float)g.OriginalWidth / g.Width, (float)g.OriginalHeight / g.Height)
-        : ((float)((double)g.OriginalWidth / g.Width), (float)((double)g.OriginalHeight / g.Height));
+    /// <summary>The flavour's batch-to-original scales (x, y).</summary>
+    public (float X, float Y) Scales(ImageGeometry g) => config.Flavour.OutputScales(g);
 
     private static float Clip(float v, float hi) => v < 0 ? 0 : v > hi ? hi : v;
 }

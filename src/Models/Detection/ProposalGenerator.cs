@@ -8,7 +8,8 @@ namespace NativeSeg.Models.Detection;
 
 /// <summary>
 /// Turns the RPN head's outputs into at most <see cref="DetectorConfig.RpnPostNmsTopK"/> proposals per
-/// image: per-level top-k, decode, clip, small-box removal and NMS that never merges levels. The head
+/// image: per-level top-k, decode, clip, small-box removal and NMS that never merges levels, each by the
+/// flavour's rule. The head
 /// outputs come to the host once; what follows is bookkeeping over a few thousand boxes, which the CPU
 /// twins of the kernels handle without a device round trip per step.
 /// </summary>
@@ -28,7 +29,7 @@ public sealed class ProposalGenerator(DetectorConfig config)
 
     private BoxList ForImage(int n, IReadOnlyList<(Tensor Logits, Tensor Deltas)> levels, float[][] logits, float[][] deltas, IReadOnlyList<float[]> anchors, (int H, int W) size)
     {
-        bool benchmark = config.Flavor == RcnnFlavor.MaskRcnnBenchmark;
+        var flavour = config.Flavour;
         var selAnchors = new List<float>();
         var selDeltas = new List<float>();
         var selScores = new List<float>();
@@ -43,7 +44,7 @@ public sealed class ProposalGenerator(DetectorConfig config)
                 for (int k = 0; k < a; k++)
                 {
                     float v = logits[l][(n * a + k) * hw + c];
-                    scores[c * a + k] = benchmark ? Sigmoid(v) : v;
+                    scores[c * a + k] = flavour.RankingScore(v);
                 }
             int topK = Math.Min(count, config.RpnPreNmsTopK);
             using var input = Tensor.FromArray(scores, count);
@@ -61,7 +62,7 @@ public sealed class ProposalGenerator(DetectorConfig config)
                         selAnchors.Add(anchors[l][i * 4 + c]);
                         selDeltas.Add(deltas[l][((n * a + k) * 4 + c) * hw + cell]);
                     }
-                    selScores.Add(config.Flavor == RcnnFlavor.Torchvision ? Sigmoid(val[j]) : val[j]);
+                    selScores.Add(flavour.ProposalScore(val[j]));
                     selLevels.Add(l);
                 }
             }
@@ -70,26 +71,18 @@ public sealed class ProposalGenerator(DetectorConfig config)
         int m = selScores.Count;
         using var anchorTensor = Tensor.FromArray(selAnchors.ToArray(), m, 4);
         using var deltaTensor = Tensor.FromArray(selDeltas.ToArray(), m, 4);
-        using var decoded = BoxCoderOp.Decode(deltaTensor, anchorTensor, BoxWeights.Rpn, config.Convention, clipTo: null);
+        using var decoded = BoxCoderOp.Decode(deltaTensor, anchorTensor, BoxWeights.Rpn, flavour.Convention, clipTo: null);
         var boxes = decoded.AsSpan<float>();
 
         var keptBoxes = new List<float>(m * 4);
         var keptScores = new List<float>(m);
         var keptLevels = new List<long>(m);
-        float maxX = benchmark ? size.W - 1 : size.W, maxY = benchmark ? size.H - 1 : size.H;
+        float maxX = flavour.ClipLimit(size.W), maxY = flavour.ClipLimit(size.H);
         for (int i = 0; i < m; i++)
         {
             var b = boxes.Slice(i * 4, 4);
-            if (config.Flavor == RcnnFlavor.Detectron2 && !(float.IsFinite(b[0]) && float.IsFinite(b[1]) && float.IsFinite(b[2]) && float.IsFinite(b[3]) && float.IsFinite(selScores[i])))
-                continue;
             float x1 = Clip(b[0], maxX), y1 = Clip(b[1], maxY), x2 = Clip(b[2], maxX), y2 = Clip(b[3], maxY);
-            bool keep = config.Flavor switch
-            {
-                RcnnFlavor.Detectron2 => x2 - x1 > 0 && y2 - y1 > 0,
-                RcnnFlavor.Torchvision => x2 - x1 >= 1e-3f && y2 - y1 >= 1e-3f && selScores[i] >= 0,
-                _ => x2 - x1 + 1 >= 0 && y2 - y1 + 1 >= 0,
-            };
-            if (!keep) continue;
+            if (!flavour.KeepsProposal(b, x1, y1, x2, y2, selScores[i])) continue;
             keptBoxes.AddRange([x1, y1, x2, y2]);
             keptScores.Add(selScores[i]);
             keptLevels.Add(selLevels[i]);
@@ -99,23 +92,20 @@ public sealed class ProposalGenerator(DetectorConfig config)
         using var nmsBoxes = Tensor.FromArray(keptBoxes.ToArray(), kept, 4);
         using var nmsScores = Tensor.FromArray(keptScores.ToArray(), kept);
         using var nmsLevels = Tensor.FromArray(keptLevels.ToArray(), kept);
-        using var order = NmsOp.Batched(nmsBoxes, nmsScores, nmsLevels, config.RpnNmsThreshold, plusOne: benchmark);
+        using var order = NmsOp.Batched(nmsBoxes, nmsScores, nmsLevels, config.RpnNmsThreshold, plusOne: flavour.PlusOne);
         var outBoxes = new List<float>();
         var outScores = new List<float>();
-        // maskrcnn-benchmark runs NMS per level keeping up to the post-NMS count of each, then ranks all
-        // levels together; the batched NMS's score order makes the per-level caps a running count.
+        // With per-level caps, the batched NMS's score order makes each level's cap a running count.
         var perLevel = new int[levels.Count];
         foreach (long i in order.AsSpan<long>())
         {
             if (outScores.Count == config.RpnPostNmsTopK) break;
-            if (benchmark && perLevel[keptLevels[(int)i]]++ >= config.RpnPostNmsTopK) continue;
+            if (flavour.CapsProposalsPerLevel && perLevel[keptLevels[(int)i]]++ >= config.RpnPostNmsTopK) continue;
             for (int c = 0; c < 4; c++) outBoxes.Add(keptBoxes[(int)i * 4 + c]);
             outScores.Add(keptScores[(int)i]);
         }
         return new BoxList([.. outBoxes], [.. outScores]);
     }
-
-    private static float Sigmoid(float v) => 1f / (1f + MathF.Exp(-v));
 
     /// <summary>torch.clamp(v, 0, hi): NaN passes through (and is removed by the size test that follows).</summary>
     private static float Clip(float v, float hi) => v < 0 ? 0 : v > hi ? hi : v;

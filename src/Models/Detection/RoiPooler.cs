@@ -15,9 +15,9 @@ public sealed class RoiPooler(DetectorConfig config, int outputSize)
     public Tensor Pool(IReadOnlyList<Tensor> features, IReadOnlyList<BoxList> boxes)
     {
         using var device = BoxList.ToRois(boxes, features[0].Device);
-        using var levels = RoiAlignOp.AssignLevels(device, config.LevelRule);
+        using var levels = RoiAlignOp.AssignLevels(device, config.Flavour.LevelRule);
         // Through the tape-aware op: in training the pooled features carry gradients back to the pyramid.
-        return Functional.RoiAlign(features.Take(Scales.Length).ToList(), Scales, device, levels, config.Pooling(outputSize));
+        return Functional.RoiAlign(features.Take(Scales.Length).ToList(), Scales, device, levels, config.Flavour.Pooling(outputSize));
     }
 
     /// <param name="rois">[R, 5] (image index, x1, y1, x2, y2) already on the features' device (<see cref="DeviceRois.Of"/>).</param>

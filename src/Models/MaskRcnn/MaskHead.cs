@@ -2,6 +2,7 @@ using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.Detection.MaskHeads;
 
 namespace NativeSeg.Models.MaskRcnn;

@@ -4,6 +4,7 @@ using NativeSeg.Kernels.Pooling;
 using NativeSeg.Layers;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
+using NativeSeg.Models.Detection.Flavours;
 
 namespace NativeSeg.Models.MaskRcnn;
 

@@ -72,15 +72,7 @@ public sealed class MaskRcnn : Module, IInstanceSegmenter, IOcclusionExplainer
     public static MaskRcnn Create(MaskRcnnSetup setup, IReadOnlyDictionary<string, Tensor> weights, Device device, string what)
     {
         var store = new ParameterStore(weights, device);
-        return Build(() =>
-        {
-            var model = new MaskRcnn(setup, store);
-            var unused = store.Unused(n => n.EndsWith("num_batches_tracked", StringComparison.Ordinal));
-            // Build frees the half-loaded model when this throws.
-            if (unused.Count > 0)
-                throw new ArgumentException($"{what}: {unused.Count} tensors are not part of {setup.Architecture}, e.g. {string.Join(", ", unused.Take(5))}");
-            return model;
-        });
+        return ConvertedModel.Checked(() => new MaskRcnn(setup, store), store, n => n.EndsWith("num_batches_tracked", StringComparison.Ordinal), what, setup.Architecture);
     }
 
     /// <summary>The model compiled for inference: every frozen BatchNorm folded into its convolution.</summary>

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using NativeSeg.Layers.Backbones;
 using NativeSeg.Models.Conversion;
 using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.Detection.MaskHeads;
 
 namespace NativeSeg.Models.MaskRcnn;
@@ -70,7 +71,7 @@ public sealed class MaskRcnnArchitecture : IArchitecture
             Conv(b.FpnOutput(level), fpn, fpn, 3);
         }
 
-        var h = HeadNames.For(setup.Heads.Flavor);
+        var h = setup.Heads.Flavour.HeadNames;
         var c = setup.Heads;
         Conv(h.RpnConv, fpn, fpn, 3);
         Conv(h.RpnLogits, AnchorGenerator.PerCell, fpn, 1);

@@ -1,6 +1,6 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using NativeSeg.Layers.Backbones;
+using NativeSeg.Models.Detection;
 using NativeSeg.Models.Preprocessing;
 
 namespace NativeSeg.Models.MaskRcnn;
@@ -53,7 +53,7 @@ public static class MaskRcnnArchitectures
             throw new NotSupportedException($"{file} has no 'architecture' in its metadata; convert checkpoints with `nativeseg convert`");
         if (!Knows(name))
             throw new NotSupportedException($"{file} holds a '{name}' model; this runner takes Mask R-CNN ({string.Join(", ", Names)})");
-        JsonObject? config = metadata.TryGetValue("config", out var json) && !string.IsNullOrWhiteSpace(json) ? JsonNode.Parse(json) as JsonObject : null;
+        var config = ConfigFields.Parse(metadata.GetValueOrDefault("config"), file);
         bool bilayer = name is BcnetR50 or BcnetR101 || MaskHead(config, file) == "bilayer";
         var heads = name switch
         {
@@ -61,15 +61,10 @@ public static class MaskRcnnArchitectures
             Torchvision or TorchvisionResNet18 => MaskRcnnConfig.TorchvisionCoco(),
             _ => MaskRcnnConfig.MsRcnnCoco(),
         };
-        var preprocess = name switch
-        {
-            Detectron2 or Detectron2R101 or BcnetR50 or BcnetR101 => PreprocessConfig.Detectron2(),
-            Torchvision or TorchvisionResNet18 => PreprocessConfig.Torchvision(),
-            _ => PreprocessConfig.MaskRcnnBenchmark(),
-        };
+        var preprocess = PreprocessConfig.For(heads.Flavour);
         // torchvision's COCO weights run with FrozenBatchNorm2d eps 0 (overwrite_eps); models trained
         // from scratch with BatchNorm2d use 1e-5.
-        double eps = Real(config, "norm_eps", 0, 1, file) ?? (name is Detectron2 or Detectron2R101 or BcnetR50 or BcnetR101 or TorchvisionResNet18 ? 1e-5 : 0);
+        double eps = ConfigFields.Real(config, "norm_eps", 0, 1, file) ?? (name is Detectron2 or Detectron2R101 or BcnetR50 or BcnetR101 or TorchvisionResNet18 ? 1e-5 : 0);
         var backbone = name switch
         {
             Detectron2 or BcnetR50 => BackboneConfig.Detectron2() with { NormEps = eps },
@@ -81,8 +76,8 @@ public static class MaskRcnnArchitectures
         };
         if (bilayer) heads = heads with { BilayerMask = true, ClassAgnosticMask = true };
         if (Norm(config, file) == "BN") backbone = backbone with { TrainableNorm = true };
-        if (Integer(config, "min_size", 1, MaxImageSize, file) is { } min) preprocess = preprocess with { MinSize = min };
-        if (Integer(config, "max_size", 1, MaxImageSize, file) is { } max) preprocess = preprocess with { MaxSize = max };
+        if (ConfigFields.Integer(config, "min_size", 1, ConfigFields.MaxImageSize, file) is { } min) preprocess = preprocess with { MinSize = min };
+        if (ConfigFields.Integer(config, "max_size", 1, ConfigFields.MaxImageSize, file) is { } max) preprocess = preprocess with { MaxSize = max };
         if (PixelStatistics(config, "image_mean", file) is { } mean) preprocess = preprocess with { PixelMean = mean };
         if (PixelStatistics(config, "image_std", file) is { } std)
         {
@@ -91,14 +86,14 @@ public static class MaskRcnnArchitectures
                 throw new FormatException($"{file}: config image_std {config!["image_std"]!.ToJsonString()} must have every value above 0");
             preprocess = preprocess with { PixelStd = std };
         }
-        if (Real(config, "score_thresh", 0, 1, file) is { } score) heads = heads with { ScoreThreshold = (float)score };
-        if (Integer(config, "fpn_channels", 1, MaxWidth, file) is { } fpn)
+        if (ConfigFields.Real(config, "score_thresh", 0, 1, file) is { } score) heads = heads with { ScoreThreshold = (float)score };
+        if (ConfigFields.Integer(config, "fpn_channels", 1, MaxWidth, file) is { } fpn)
         {
             backbone = backbone with { FpnChannels = fpn };
             heads = heads with { FeatureChannels = fpn, MaskChannels = bilayer ? fpn : heads.MaskChannels };
         }
-        if (Integer(config, "box_representation", 1, MaxWidth, file) is { } hidden) heads = heads with { BoxHidden = hidden };
-        if (Integer(config, "mask_conv_dim", 1, MaxWidth, file) is { } maskDim) heads = heads with { MaskChannels = maskDim };
+        if (ConfigFields.Integer(config, "box_representation", 1, MaxWidth, file) is { } hidden) heads = heads with { BoxHidden = hidden };
+        if (ConfigFields.Integer(config, "mask_conv_dim", 1, MaxWidth, file) is { } maskDim) heads = heads with { MaskChannels = maskDim };
         if (config?["cls_agnostic_mask"] is JsonValue agnostic)
         {
             if (!bilayer) throw new FormatException($"{file}: cls_agnostic_mask is a setting of the bilayer mask head ({BcnetR50}, {BcnetR101} or \"mask_head\": \"bilayer\")");
@@ -107,7 +102,7 @@ public static class MaskRcnnArchitectures
         if (bilayer && heads.MaskChannels != heads.FeatureChannels)
             throw new FormatException($"{file}: the bilayer head needs mask_conv_dim ({heads.MaskChannels}) equal to the FPN width ({heads.FeatureChannels})");
         IReadOnlyDictionary<long, string>? names = null;
-        if (Integer(config, "num_classes", 2, MaxClasses, file) is { } classes)
+        if (ConfigFields.Integer(config, "num_classes", 2, MaxClasses, file) is { } classes)
         {
             int foreground = classes - 1;
             var ids = Numbers(config, "category_ids")?.Select(v => (long)v).ToArray() ?? [.. Enumerable.Range(1, foreground).Select(i => (long)i)];
@@ -146,13 +141,6 @@ public static class MaskRcnnArchitectures
     };
 
     /// <summary>
-    /// The largest min_size and max_size, in pixels: four times the largest upstream test size (detectron2's Cityscapes
-    /// configs, 2048), while an 8192-pixel square input already needs 4 GiB for the stem's activations alone; beyond
-    /// it a config is broken, and the resize would only fail later as an out-of-memory abort.
-    /// </summary>
-    private const int MaxImageSize = 8192;
-
-    /// <summary>
     /// The largest fpn_channels, box_representation and mask_conv_dim: four times the widest upstream layer (the
     /// 1024-wide box head), where the box head's first layer alone is already 200 MB of weights at 256 FPN channels.
     /// </summary>
@@ -163,26 +151,6 @@ public static class MaskRcnnArchitectures
     /// class-specific box regressor is already 160 MB; fewer than 2 leaves no foreground category.
     /// </summary>
     private const int MaxClasses = 10000;
-
-    /// <summary>A config integer in [min, max], or null when the config does not set it.</summary>
-    internal static int? Integer(JsonObject? config, string key, int min, int max, string file)
-    {
-        if (Number(config, key, file) is not { } value) return null;
-        if (!(value >= min && value <= max))
-            throw new FormatException($"{file}: config {key} {Show(value)} is outside {min}..{max}");
-        if (value != Math.Floor(value))
-            throw new FormatException($"{file}: config {key} {Show(value)} is not an integer in {min}..{max}");
-        return (int)value;
-    }
-
-    /// <summary>A config number in [min, max] (NaN is outside), or null when the config does not set it.</summary>
-    private static double? Real(JsonObject? config, string key, double min, double max, string file)
-    {
-        if (Number(config, key, file) is not { } value) return null;
-        if (!(value >= min && value <= max))
-            throw new FormatException($"{file}: config {key} {Show(value)} is outside {Show(min)}..{Show(max)}");
-        return value;
-    }
 
     /// <summary>image_mean or image_std: one finite number per RGB channel, or null when the config does not set it.</summary>
     private static float[]? PixelStatistics(JsonObject? config, string key, string file)
@@ -198,14 +166,4 @@ public static class MaskRcnnArchitectures
 
     private static float[]? Numbers(JsonObject? config, string key) =>
         config?[key] is JsonArray values ? [.. values.Select(v => v!.GetValue<float>())] : null;
-
-    private static double? Number(JsonObject? config, string key, string file)
-    {
-        if (config?[key] is not { } node) return null;
-        if (node is JsonValue v && (v.TryGetValue<double>(out var d) || double.TryParse(v.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out d)))
-            return d;
-        throw new FormatException($"{file}: config {key} is {node.ToJsonString()}; it takes a number");
-    }
-
-    private static string Show(double value) => value.ToString(CultureInfo.InvariantCulture);
 }

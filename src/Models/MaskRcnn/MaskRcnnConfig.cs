@@ -1,4 +1,5 @@
 using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.Flavours;
 
 namespace NativeSeg.Models.MaskRcnn;
 
@@ -32,18 +33,18 @@ public sealed record MaskRcnnConfig : DetectorConfig
     /// <summary>detectron2 COCO: 80 foreground logits then background.</summary>
     public static MaskRcnnConfig Detectron2Coco() => new()
     {
-        Flavor = RcnnFlavor.Detectron2, ClassLogits = 81, BackgroundFirst = false, CategoryIds = [.. Coco80, -1],
+        Flavour = DetectionFlavour.Detectron2, ClassLogits = 81, BackgroundFirst = false, CategoryIds = [.. Coco80, -1],
     };
 
     /// <summary>torchvision COCO: 91 slots, logit i is COCO category i (ten unused ids still take part in the softmax).</summary>
     public static MaskRcnnConfig TorchvisionCoco() => new()
     {
-        Flavor = RcnnFlavor.Torchvision, ClassLogits = 91, BackgroundFirst = true, CategoryIds = [.. Enumerable.Range(0, 91).Select(i => (long)i)],
+        Flavour = DetectionFlavour.Torchvision, ClassLogits = 91, BackgroundFirst = true, CategoryIds = [.. Enumerable.Range(0, 91).Select(i => (long)i)],
     };
 
     /// <summary>Mask Scoring R-CNN (maskrcnn-benchmark COCO): background then the 80 classes in category-id order.</summary>
     public static MaskRcnnConfig MsRcnnCoco() => new()
     {
-        Flavor = RcnnFlavor.MaskRcnnBenchmark, ClassLogits = 81, BackgroundFirst = true, CategoryIds = [-1, .. Coco80], MaskIou = true,
+        Flavour = DetectionFlavour.MaskRcnnBenchmark, ClassLogits = 81, BackgroundFirst = true, CategoryIds = [-1, .. Coco80], MaskIou = true,
     };
 }

@@ -2,6 +2,7 @@ using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.Detection.MaskHeads;
 using NativeSeg.Models.Inference;
 
@@ -30,7 +31,7 @@ public sealed class MaskRcnnHeads : Module
     public MaskRcnnHeads(ParameterStore store, MaskRcnnConfig config)
     {
         Config = config;
-        var names = HeadNames.For(config.Flavor);
+        var names = config.Flavour.HeadNames;
         _rpn = Child(new RpnHead(store, names, config.FeatureChannels));
         _box = Child(new BoxHead(store, names, config));
         _bilayer = config.BilayerMask
@@ -63,8 +64,8 @@ public sealed class MaskRcnnHeads : Module
         {
             outputs.Add(_rpn.Forward(features[l]));
             int h = features[l].Shape[2], w = features[l].Shape[3];
-            var stride = AnchorGenerator.Stride(Config.Flavor, NominalStrides[l], padded.H, padded.W, h, w);
-            var cell = AnchorGenerator.CellAnchors(Config.Flavor, AnchorGenerator.Sizes[l], NominalStrides[l]);
+            var stride = Config.Flavour.AnchorStride(NominalStrides[l], padded.H, padded.W, h, w);
+            var cell = Config.Flavour.CellAnchors(AnchorGenerator.Sizes[l], NominalStrides[l]);
             anchors.Add(AnchorGenerator.Grid(cell, stride, h, w));
         }
         return new RpnOutputs(outputs, anchors);

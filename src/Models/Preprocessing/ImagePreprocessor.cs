@@ -19,11 +19,8 @@ public static class ImagePreprocessor
         var rgb = image.ToRgb();
         var (height, width) = config.ResizedSize(rgb.Height, rgb.Width);
         Tensor normalised;
-        if (config.Flavour == PreprocessFlavour.Torchvision) normalised = NormaliseAndResize(rgb, config, height, width);
-        else
-        {
-            normalised = Normalise(PillowResize.Bilinear(rgb, width, height), config);
-        }
+        if (config.Flavour.ResizesNormalisedImage) normalised = NormaliseAndResize(rgb, config, height, width);
+        else normalised = Normalise(PillowResize.Bilinear(rgb, width, height), config);
         using (normalised)
         {
             using var padded = Pad(normalised, config.SizeDivisibility);
@@ -64,19 +61,10 @@ public static class ImagePreprocessor
         int from = config.Bgr ? 2 - c : c;
         float mean = config.PixelMean[c], std = config.PixelStd[c];
         var lookup = new float[256];
-        for (int v = 0; v < 256; v++) lookup[v] = (Value((byte)v, config.Flavour) - mean) / std;
+        for (int v = 0; v < 256; v++) lookup[v] = (config.Flavour.PixelValue((byte)v) - mean) / std;
         var src = rgb.Pixels;
         for (int i = 0; i < channel.Length; i++) channel[i] = lookup[src[i * 3 + from]];
     }
-
-    // Each in float32, as torch computes it: to_tensor divides by 255, maskrcnn-benchmark multiplies back
-    // (not always giving the integer back).
-    private static float Value(byte v, PreprocessFlavour flavour) => flavour switch
-    {
-        PreprocessFlavour.Detectron2 => v,
-        PreprocessFlavour.Torchvision => v / 255f,
-        _ => v / 255f * 255f,
-    };
 
     /// <summary>Zeros on the bottom and right up to the next multiple of <paramref name="divisibility"/>, after normalisation.</summary>
     private static Tensor Pad(Tensor x, int divisibility)

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using NativeSeg.Models.Conversion;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.Detection;
 using NativeSeg.Models.Registry;
@@ -103,7 +104,7 @@ public class BcnetFrcnnArchitectureTests
         var setup = MaskRcnnArchitectures.FromMetadata(new Dictionary<string, string> { ["architecture"] = arch.Name, ["config"] = arch.ConfigJson }, "m");
         Assert.True(setup.Heads.BilayerMask);
         Assert.True(setup.Heads.ClassAgnosticMask);
-        Assert.Equal(RcnnFlavor.Torchvision, setup.Heads.Flavor);
+        Assert.Equal(DetectionFlavour.Torchvision, setup.Heads.Flavour);
 
         var error = Assert.Throws<FormatException>(() => MaskRcnnArchitecture.Configured(MaskRcnnArchitectures.Torchvision, new JsonObject { ["mask_head"] = "double" }));
         Assert.Contains("\"standard\" or \"bilayer\"", error.Message);

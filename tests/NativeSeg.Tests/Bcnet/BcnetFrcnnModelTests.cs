@@ -5,6 +5,7 @@ using NativeSeg.Kernels.RoiAlign;
 using NativeSeg.Layers.Backbones;
 using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Bcnet;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.Inference;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.Preprocessing;

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Tests.Layers;
 using NativeSeg.Tests.Models;

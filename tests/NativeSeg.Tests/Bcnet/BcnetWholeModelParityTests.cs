@@ -5,6 +5,7 @@ using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Bcnet;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.Fcos;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.Preprocessing;
@@ -69,7 +70,7 @@ public class BcnetWholeModelParityTests
         {
             int height = pixels.Shape[0], width = pixels.Shape[1];
             var image = new Image(width, height, 3, pixels.AsSpan<byte>().ToArray());
-            var preprocess = PreprocessConfig.Detectron2() with
+            var preprocess = PreprocessConfig.For(DetectionFlavour.Detectron2) with
             {
                 MinSize = int.Parse(meta["min_size"], CultureInfo.InvariantCulture),
                 MaxSize = int.Parse(meta["max_size"], CultureInfo.InvariantCulture),

@@ -2,6 +2,7 @@ using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Kernels;
 using NativeSeg.Layers;
+using NativeSeg.Layers.Autograd;
 using NativeSeg.Layers.Parameters;
 
 namespace NativeSeg.Tests.Layers;
@@ -10,7 +11,7 @@ namespace NativeSeg.Tests.Layers;
 /// detectron2's modulated deformable unit: the offset conv's 27 channels are 18 interleaved (dy, dx) offsets then 9
 /// mask logits. With a zero offset conv whose bias gives offsets (0, 0) and masks sigmoid(b), the unit must equal the
 /// plain conv-BatchNorm-ReLU unit with its weight scaled by sigmoid(b), raw and compiled; an offset in the mask's
-/// channels instead of the offsets' must change it.
+/// channels instead of the offsets' must change it. Training through it is refused.
 /// </summary>
 public class DeformConv2dLayerTests
 {
@@ -46,6 +47,31 @@ public class DeformConv2dLayerTests
         using var a = ((IConvUnit)moved).Forward(x);
         using var b = ((IConvUnit)still).Forward(x);
         Assert.NotEqual(a.AsSpan<float>().ToArray(), b.AsSpan<float>().ToArray());
+    }
+
+    /// <summary>
+    /// The deformable conv has no backward: a tape that needs a gradient through it (its weight's, or the offset conv's,
+    /// which reaches it through the offsets) is refused naming the layer, while a tape training nothing of it runs.
+    /// </summary>
+    [Theory]
+    [InlineData("conv.weight", true)]
+    [InlineData("offset.", true)]
+    [InlineData("conv.norm.", false)]
+    public void ATapeNeedingItsGradientIsRefused(string trained, bool refused)
+    {
+        using var x = RandomTensors.Uniform(Device.Cpu, 8, -1, 1, 1, C, 6, 7);
+        using var unit = Unit(Weights(0.7f, 1f), deformableUnit: true, compiled: false);
+        using var tape = Tape.Record(unit.TrainableParameters().Where(p => p.Key.StartsWith(trained, StringComparison.Ordinal)));
+        if (refused)
+        {
+            var error = Assert.Throws<NotSupportedException>(() => ((IConvUnit)unit).Forward(x));
+            Assert.Contains("deformable conv conv.weight", error.Message);
+        }
+        else
+        {
+            using var y = ((IConvUnit)unit).Forward(x);
+            Assert.Equal(new Shape(1, K, 6, 7), y.Shape);
+        }
     }
 
     /// <summary>Conv weight (times <paramref name="weightScale"/>), BatchNorm, and an offset conv of zeros whose mask-logit bias is <paramref name="maskLogit"/>.</summary>

@@ -3,6 +3,7 @@ using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.Preprocessing;
 using NativeSeg.Tests.Formats;
 using NativeSeg.Tests.Kernels.Convolution;
@@ -87,7 +88,7 @@ public class PreprocessFixtureTests
     {
         using var file = SafetensorsFile.Open(FixturePaths.Fixture("preprocess_pipeline.safetensors"));
         var meta = file.Metadata[name].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-        var config = (name == "mrcnn" ? PreprocessConfig.MaskRcnnBenchmark() : PreprocessConfig.Torchvision()) with { MinSize = meta[2], MaxSize = meta[3] };
+        var config = (name == "mrcnn" ? PreprocessConfig.For(DetectionFlavour.MaskRcnnBenchmark) : PreprocessConfig.For(DetectionFlavour.Torchvision)) with { MinSize = meta[2], MaxSize = meta[3] };
         using var result = ImagePreprocessor.Run(Pattern(meta[0], meta[1]), config, Device.Cpu);
         using var expected = file.Load(name + ".x");
         if (file.Contains(name + ".size"))
@@ -106,7 +107,7 @@ public class PreprocessFixtureTests
     public void Detectron2PipelineMatches()
     {
         using var file = SafetensorsFile.Open(FixturePaths.Fixture("preprocess_pipeline.safetensors"));
-        using var result = ImagePreprocessor.Run(Pattern(480, 640), PreprocessConfig.Detectron2(), Device.Cpu);
+        using var result = ImagePreprocessor.Run(Pattern(480, 640), PreprocessConfig.For(DetectionFlavour.Detectron2), Device.Cpu);
         Assert.Equal((800, 1067, 800, 1088), (result.Height, result.Width, result.PaddedHeight, result.PaddedWidth));
         using var rows = file.Load("d2_rows");
         var expected = rows.AsSpan<float>();

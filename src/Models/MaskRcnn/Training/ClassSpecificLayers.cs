@@ -1,5 +1,5 @@
 using NativeSeg.Engine.Tensors;
-using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.Flavours;
 
 namespace NativeSeg.Models.MaskRcnn.Training;
 
@@ -18,16 +18,16 @@ public static class ClassSpecificLayers
         var random = new Random(seed);
         int hidden = heads.BoxHidden, maskChannels = heads.MaskChannels;
         int classes = heads.ClassLogits, deltas = heads.BoxClasses * 4, maskOut = heads.MaskPredictorChannels;
-        bool torchvision = heads.Flavor == RcnnFlavor.Torchvision;
+        bool pytorchDefaults = heads.Flavour.LayerInit == LayerInit.PyTorchDefaults;
         float linearBound = 1f / MathF.Sqrt(hidden);
         // kaiming_normal_ with mode fan_out on a 1×1 conv: std = √2 / √(out channels · 1 · 1).
-        float maskStd = torchvision ? MathF.Sqrt(2f / maskOut) : 0.001f;
+        float maskStd = pytorchDefaults ? MathF.Sqrt(2f / maskOut) : 0.001f;
         return new Dictionary<string, Tensor>(StringComparer.Ordinal)
         {
-            [names.ClassScore + ".weight"] = torchvision ? Uniform(random, linearBound, classes, hidden) : Normal(random, 0.01f, classes, hidden),
-            [names.ClassScore + ".bias"] = torchvision ? Uniform(random, linearBound, classes) : Zeros(classes),
-            [names.BoxDeltas + ".weight"] = torchvision ? Uniform(random, linearBound, deltas, hidden) : Normal(random, 0.001f, deltas, hidden),
-            [names.BoxDeltas + ".bias"] = torchvision ? Uniform(random, linearBound, deltas) : Zeros(deltas),
+            [names.ClassScore + ".weight"] = pytorchDefaults ? Uniform(random, linearBound, classes, hidden) : Normal(random, 0.01f, classes, hidden),
+            [names.ClassScore + ".bias"] = pytorchDefaults ? Uniform(random, linearBound, classes) : Zeros(classes),
+            [names.BoxDeltas + ".weight"] = pytorchDefaults ? Uniform(random, linearBound, deltas, hidden) : Normal(random, 0.001f, deltas, hidden),
+            [names.BoxDeltas + ".bias"] = pytorchDefaults ? Uniform(random, linearBound, deltas) : Zeros(deltas),
             [names.MaskPredictor + ".weight"] = Normal(random, maskStd, maskOut, maskChannels, 1, 1),
             [names.MaskPredictor + ".bias"] = Zeros(maskOut),
         };

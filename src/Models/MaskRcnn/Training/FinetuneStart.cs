@@ -30,7 +30,7 @@ public sealed record FinetuneStart(MaskRcnn Model, IReadOnlyDictionary<string, s
         metadata["config"] = WithCategories(metadata.GetValueOrDefault("config"), [.. categories.OrderBy(c => c.Id)]);
         var retargeted = MaskRcnnArchitectures.FromMetadata(metadata, path);
         using var scope = TensorScope.Begin();
-        var fresh = ClassSpecificLayers.Initialise(retargeted.Heads, HeadNames.For(retargeted.Heads.Flavor), seed);
+        var fresh = ClassSpecificLayers.Initialise(retargeted.Heads, retargeted.Heads.Flavour.HeadNames, seed);
         foreach (var (key, value) in fresh) tensors[key] = value;
         return new(MaskRcnn.Create(retargeted, tensors, device, path), metadata, [.. fresh.Keys.Order(StringComparer.Ordinal)]);
     }

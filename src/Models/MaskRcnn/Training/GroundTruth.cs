@@ -1,5 +1,5 @@
 using NativeSeg.Engine.Formats.Coco;
-using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.Flavours;
 
 namespace NativeSeg.Models.MaskRcnn.Training;
 
@@ -32,29 +32,24 @@ public sealed record GroundTruth
     /// <summary>
     /// The instances both flavours train on from COCO annotations of one image: crowd regions dropped
     /// (torchvision's ConvertCocoPolysToMask and detectron2's DatasetMapper both filter iscrowd), the bbox
-    /// turned into corners and clipped to the image, and boxes left empty dropped — torchvision keeps
-    /// x2 &gt; x1 and y2 &gt; y1 with float32 corners, detectron2 keeps sides &gt; 1e-5 with corners summed in double.
+    /// turned into corners and clipped to the image, and boxes left empty dropped, by the flavour's corner arithmetic
+    /// and emptiness rule (<see cref="DetectionFlavour.GroundTruthCorners"/>, <see cref="DetectionFlavour.KeepsGroundTruthBox"/>).
     /// </summary>
     public static GroundTruth FromCoco(IEnumerable<CocoAnnotation> annotations, int height, int width, MaskRcnnConfig model)
     {
         var boxes = new List<float>();
         var classes = new List<int>();
         var masks = new List<CocoSegmentation>();
-        bool detectron2 = model.Flavor == RcnnFlavor.Detectron2;
+        var flavour = model.Flavour;
         foreach (var a in annotations)
         {
             if (a.IsCrowd) continue;
             var box = a.Box ?? throw new ArgumentException($"annotation {a.Id} has no bbox; training needs one per instance");
             var mask = a.Segmentation ?? throw new ArgumentException($"annotation {a.Id} has no segmentation; Mask R-CNN training needs one per instance");
-            float x1, y1, x2, y2;
-            if (detectron2)
-                (x1, y1, x2, y2) = ((float)box.X, (float)box.Y, (float)(box.X + box.Width), (float)(box.Y + box.Height));
-            else
-                (x1, y1, x2, y2) = ((float)box.X, (float)box.Y, (float)box.X + (float)box.Width, (float)box.Y + (float)box.Height);
+            var (x1, y1, x2, y2) = flavour.GroundTruthCorners(box);
             (x1, x2) = (Math.Clamp(x1, 0, width), Math.Clamp(x2, 0, width));
             (y1, y2) = (Math.Clamp(y1, 0, height), Math.Clamp(y2, 0, height));
-            bool empty = detectron2 ? !(x2 - x1 > 1e-5f && y2 - y1 > 1e-5f) : !(x2 > x1 && y2 > y1);
-            if (empty) continue;
+            if (!flavour.KeepsGroundTruthBox(x1, y1, x2, y2)) continue;
             int logit = Array.IndexOf(model.CategoryIds, a.CategoryId);
             if (logit < 0 || logit == model.BackgroundIndex)
                 throw new ArgumentException($"annotation {a.Id} has category {a.CategoryId}, which is not one of the model's classes");

@@ -27,9 +27,7 @@ public sealed class MaskRcnnLosses(MaskRcnn model, MaskRcnnTrainingConfig config
     private readonly MaskRcnnConfig _heads = model.Setup.Heads;
 
     /// <summary>The loss names in the flavour's own spelling, in the order <see cref="Compute"/> returns them.</summary>
-    public IReadOnlyList<string> Names => config.Flavor == RcnnFlavor.Detectron2
-        ? ["loss_rpn_cls", "loss_rpn_loc", "loss_cls", "loss_box_reg", "loss_mask"]
-        : ["loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg", "loss_mask"];
+    public IReadOnlyList<string> Names => config.Flavour.LossNames;
 
     /// <summary>
     /// The losses of a batch [N, 3, H, W] (normalised and padded) whose images are <paramref name="images"/>; each a
@@ -59,7 +57,7 @@ public sealed class MaskRcnnLosses(MaskRcnn model, MaskRcnnTrainingConfig config
             return (Targets: targets, Indices: sampling.Anchors(n, targets, config));
         }).ToList();
         int total = sampled.Sum(s => s.Indices.Positive.Length + s.Indices.Negative.Length);
-        float normaliser = config.Flavor == RcnnFlavor.Detectron2 ? config.RpnBatchSizePerImage * images.Count : Math.Max(total, 1);
+        float normaliser = config.Flavour.RpnLossNormaliser(config.RpnBatchSizePerImage, images.Count, total);
         var objectness = new List<Tensor>();
         var boxes = new List<Tensor>();
         int levelStart = 0;
@@ -148,7 +146,7 @@ public sealed class MaskRcnnLosses(MaskRcnn model, MaskRcnnTrainingConfig config
             float[] fgBoxes = [.. fg.SelectMany(i => t.Boxes.AsSpan(i * 4, 4).ToArray())];
             boxes.Add(new BoxList(fgBoxes, new float[fg.Length]));
             foreach (int i in fg) channels.Add((long)(channels.Count * classes + t.Classes[i]));
-            maskTargets.AddRange(MaskTargets.Build(images[n].Truth, fgBoxes, [.. fg.Select(i => t.MatchedGt[i])], config.Flavor, side));
+            maskTargets.AddRange(MaskTargets.Build(images[n].Truth, fgBoxes, [.. fg.Select(i => t.MatchedGt[i])], config.Flavour.MaskTargets, side));
         }
         int rois = boxes.Sum(b => b.Count);
         // No foreground RoI: upstream returns mask_logits.sum() · 0, a zero loss with zero gradients.

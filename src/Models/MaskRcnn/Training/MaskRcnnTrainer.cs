@@ -31,7 +31,7 @@ public static class MaskRcnnTrainer
             log.WriteLine($"the annotations have categories the model does not ({string.Join(", ", set.Categories.Select(c => c.Name))}): " +
                 $"re-initialised {string.Join(", ", start.Reinitialised)}; everything else keeps the model's weights");
         var setup = model.Setup;
-        var trainingConfig = MaskRcnnTrainingConfig.For(setup.Heads.Flavor, start.Metadata.GetValueOrDefault("config"), run.ModelPath);
+        var trainingConfig = MaskRcnnTrainingConfig.For(setup.Heads.Flavour, start.Metadata.GetValueOrDefault("config"), run.ModelPath);
         model.Backbone.Body.FreezeThrough(trainingConfig.LastFrozenStage);
         // Trainable BatchNorms (a config with "norm": "BN") normalise with batch statistics, as torch's train() mode.
         foreach (var norm in model.Modules().OfType<BatchNorm2d>()) norm.Training = true;

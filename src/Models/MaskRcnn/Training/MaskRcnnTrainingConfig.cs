@@ -1,18 +1,8 @@
-using System.Text.Json.Nodes;
 using NativeSeg.Kernels.BoxIou;
 using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.Flavours;
 
 namespace NativeSeg.Models.MaskRcnn.Training;
-
-/// <summary>Order of the sampled proposals handed to the heads.</summary>
-public enum SampleOrder
-{
-    /// <summary>Ascending box index (torchvision selects with a boolean mask).</summary>
-    IndexOrder,
-
-    /// <summary>Sampled positives then sampled negatives, each in draw order (detectron2's torch.cat).</summary>
-    PositivesFirst,
-}
 
 /// <summary>
 /// How ground truth becomes training targets, kept apart from <see cref="MaskRcnnConfig"/> so inference configs
@@ -20,7 +10,7 @@ public enum SampleOrder
 /// </summary>
 public sealed record MaskRcnnTrainingConfig
 {
-    public required RcnnFlavor Flavor { get; init; }
+    public required DetectionFlavour Flavour { get; init; }
 
     public Matcher RpnMatcher { get; init; } = Matcher.RpnAnchors;
 
@@ -61,32 +51,32 @@ public sealed record MaskRcnnTrainingConfig
     public int LastFrozenStage => 5 - TrainableBackboneLayers;
 
     /// <summary>Smooth-L1 beta of the box losses: torchvision 1/9, detectron2 SMOOTH_L1_BETA 0 (an L1 loss).</summary>
-    public float BoxLossBeta => Flavor == RcnnFlavor.Detectron2 ? 0f : 1f / 9;
+    public float BoxLossBeta => Flavour.BoxLossBeta;
 
-    public IouZeroArea IouZeroArea => Flavor == RcnnFlavor.Detectron2 ? IouZeroArea.Zero : IouZeroArea.Divide;
+    public IouZeroArea IouZeroArea => Flavour.IouZeroArea;
 
-    public SampleOrder SampleOrder => Flavor == RcnnFlavor.Detectron2 ? SampleOrder.PositivesFirst : SampleOrder.IndexOrder;
+    public SampleOrder SampleOrder => Flavour.SampleOrder;
 
     /// <summary>Defaults for a model's flavour; maskrcnn-benchmark models are inference-only here.</summary>
-    public static MaskRcnnTrainingConfig For(RcnnFlavor flavor) => flavor == RcnnFlavor.MaskRcnnBenchmark
-        ? throw new NotSupportedException("training targets are implemented for the torchvision and detectron2 flavours, not maskrcnn-benchmark")
-        : new() { Flavor = flavor, RpnPostNmsTopK = flavor == RcnnFlavor.Detectron2 ? 1000 : 2000 };
+    public static MaskRcnnTrainingConfig For(DetectionFlavour flavour) => flavour.Trains
+        ? new() { Flavour = flavour, RpnPostNmsTopK = flavour.TrainingRpnPostNmsTopK }
+        : throw new NotSupportedException($"training targets are implemented for the torchvision and detectron2 flavours, not {flavour.Name}");
 
     /// <summary>
     /// The flavour's defaults with the training settings a model's config JSON sets, under torchvision's MaskRCNN
     /// argument names: trainable_backbone_layers, rpn_pre_nms_top_n_train, rpn_post_nms_top_n_train,
     /// box_batch_size_per_image (a small model on simple images trains faster with fewer proposals and samples).
     /// </summary>
-    public static MaskRcnnTrainingConfig For(RcnnFlavor flavor, string? configJson, string file)
+    public static MaskRcnnTrainingConfig For(DetectionFlavour flavour, string? configJson, string file)
     {
-        var defaults = For(flavor);
-        var config = string.IsNullOrWhiteSpace(configJson) ? null : JsonNode.Parse(configJson) as JsonObject;
+        var defaults = For(flavour);
+        var config = ConfigFields.Parse(configJson, file);
         return defaults with
         {
-            TrainableBackboneLayers = MaskRcnnArchitectures.Integer(config, "trainable_backbone_layers", 0, 5, file) ?? defaults.TrainableBackboneLayers,
-            RpnPreNmsTopK = MaskRcnnArchitectures.Integer(config, "rpn_pre_nms_top_n_train", 1, MaxProposals, file) ?? defaults.RpnPreNmsTopK,
-            RpnPostNmsTopK = MaskRcnnArchitectures.Integer(config, "rpn_post_nms_top_n_train", 1, MaxProposals, file) ?? defaults.RpnPostNmsTopK,
-            RoiBatchSizePerImage = MaskRcnnArchitectures.Integer(config, "box_batch_size_per_image", 1, MaxProposals, file) ?? defaults.RoiBatchSizePerImage,
+            TrainableBackboneLayers = ConfigFields.Integer(config, "trainable_backbone_layers", 0, 5, file) ?? defaults.TrainableBackboneLayers,
+            RpnPreNmsTopK = ConfigFields.Integer(config, "rpn_pre_nms_top_n_train", 1, MaxProposals, file) ?? defaults.RpnPreNmsTopK,
+            RpnPostNmsTopK = ConfigFields.Integer(config, "rpn_post_nms_top_n_train", 1, MaxProposals, file) ?? defaults.RpnPostNmsTopK,
+            RoiBatchSizePerImage = ConfigFields.Integer(config, "box_batch_size_per_image", 1, MaxProposals, file) ?? defaults.RoiBatchSizePerImage,
         };
     }
 

@@ -1,18 +1,18 @@
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Kernels.RoiAlign;
-using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.Flavours;
 using RoiAlignOp = NativeSeg.Kernels.RoiAlign.RoiAlign;
 
 namespace NativeSeg.Models.MaskRcnn.Training;
 
 /// <summary>
 /// Mask-head targets: each foreground RoI's matched GT mask cut out by the RoI and resized to size × size,
-/// as each flavour makes them.
+/// by the flavour's <see cref="MaskTargetRule"/>.
 /// <list type="bullet">
-/// <item>torchvision (project_masks_on_boxes): RoIAlign of the full-image binary mask, aligned=False, adaptive
+/// <item><see cref="MaskTargetRule.PooledSoft"/>, torchvision (project_masks_on_boxes): RoIAlign of the full-image binary mask, aligned=False, adaptive
 /// sampling; the averaged values stay soft (its BCE takes float targets).</item>
-/// <item>detectron2, polygon GT (PolygonMasks.crop_and_resize): polygons shifted to the box, scaled by
+/// <item><see cref="MaskTargetRule.RasterisedPolygons"/>, detectron2, polygon GT (PolygonMasks.crop_and_resize): polygons shifted to the box, scaled by
 /// size / max(side, 0.1) in double, rasterised at size × size the pycocotools way; binary.</item>
 /// <item>detectron2, RLE GT (BitMasks.crop_and_resize): RoIAlign aligned=True, adaptive sampling, then ≥ 0.5.</item>
 /// </list>
@@ -20,15 +20,14 @@ namespace NativeSeg.Models.MaskRcnn.Training;
 public static class MaskTargets
 {
     /// <summary>float32 values [R, size, size] for RoIs <paramref name="boxes"/> [R, 4] matched to GT <paramref name="matchedGt"/> [R].</summary>
-    public static float[] Build(GroundTruth gt, float[] boxes, int[] matchedGt, RcnnFlavor flavor, int size)
+    public static float[] Build(GroundTruth gt, float[] boxes, int[] matchedGt, MaskTargetRule rule, int size)
     {
         if (boxes.Length != matchedGt.Length * 4) throw new ArgumentException($"{boxes.Length} box values for {matchedGt.Length} matched GT indices; boxes must be [R, 4]");
         if (size <= 0) throw new ArgumentOutOfRangeException(nameof(size), size, "the mask size must be positive");
         foreach (int g in matchedGt)
             if (g < 0 || g >= gt.Count) throw new ArgumentException($"matched GT index {g} is outside the image's {gt.Count} instances", nameof(matchedGt));
         if (matchedGt.Length == 0) return [];
-        if (flavor == RcnnFlavor.Torchvision) return Pool(gt, boxes, matchedGt, size, aligned: false, threshold: false);
-        if (flavor != RcnnFlavor.Detectron2) throw new NotSupportedException($"mask targets are implemented for torchvision and detectron2, not {flavor}");
+        if (rule == MaskTargetRule.PooledSoft) return Pool(gt, boxes, matchedGt, size, aligned: false, threshold: false);
 
         var targets = new float[matchedGt.Length * size * size];
         var bitmaskRows = new List<int>();

@@ -1,5 +1,6 @@
 using NativeSeg.Engine.Randomness;
 using NativeSeg.Kernels.BoxCoder;
+using NativeSeg.Models.Detection.Flavours;
 
 namespace NativeSeg.Models.MaskRcnn.Training;
 

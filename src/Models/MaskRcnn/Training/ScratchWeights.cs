@@ -3,6 +3,7 @@ using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Backbones;
 using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.Flavours;
 
 namespace NativeSeg.Models.MaskRcnn.Training;
 
@@ -21,10 +22,10 @@ public static class ScratchWeights
     {
         var configured = MaskRcnnArchitecture.Configured(architecture, config);
         var setup = MaskRcnnArchitectures.FromMetadata(new Dictionary<string, string> { ["architecture"] = architecture, ["config"] = configured.ConfigJson }, path);
-        if (setup.Heads.Flavor != RcnnFlavor.Torchvision || setup.Heads.BilayerMask || setup.Heads.MaskIou)
+        if (!setup.Heads.Flavour.Trains || setup.Heads.Flavour.LayerInit != LayerInit.PyTorchDefaults || setup.Heads.BilayerMask || setup.Heads.MaskIou)
             throw new NotSupportedException($"{architecture}: initialising from scratch follows torchvision's rules and is implemented for the torchvision Mask R-CNNs, without a bilayer head");
         // The training settings too, so a broken one fails here rather than when training starts.
-        MaskRcnnTrainingConfig.For(setup.Heads.Flavor, configured.ConfigJson, path);
+        MaskRcnnTrainingConfig.For(setup.Heads.Flavour, configured.ConfigJson, path);
         using var scope = TensorScope.Begin();
         var tensors = Draw(setup, configured.ExpectedKeys, seed);
         var metadata = new Dictionary<string, string>
@@ -68,7 +69,7 @@ public static class ScratchWeights
     private static Dictionary<string, Rule> Rules(MaskRcnnSetup setup)
     {
         var b = BackboneNames.For(setup.Backbone);
-        var h = HeadNames.For(setup.Heads.Flavor);
+        var h = setup.Heads.Flavour.HeadNames;
         var rules = new Dictionary<string, Rule>(StringComparer.Ordinal)
         {
             [h.RpnConv] = Rule.Rpn, [h.RpnLogits] = Rule.Rpn, [h.RpnDeltas] = Rule.Rpn,

@@ -9,10 +9,8 @@ internal static class AugmentedImage
 {
     public static PreprocessedImage Build(Image image, PreprocessConfig config, bool flip)
     {
-        // torchvision's reference transforms flip the decoded image before GeneralizedRCNNTransform resizes it;
-        // detectron2 (and maskrcnn-benchmark) resize first and flip the resized image. Resampling is not exactly
-        // mirror-symmetric in floating point, so the order decides the last bits.
-        bool flipFirst = config.Flavour == PreprocessFlavour.Torchvision;
+        // Resampling is not exactly mirror-symmetric in floating point, so the order decides the last bits.
+        bool flipFirst = config.Flavour.FlipsBeforeResize;
         if (flip && flipFirst)
         {
             var pixels = (byte[])image.Pixels.Clone();

@@ -1,7 +1,6 @@
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.MaskRcnn.Training;
-using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Models.Training.Data;
 
@@ -9,9 +8,9 @@ namespace NativeSeg.Models.Training.Data;
 internal static class GroundTruthTransform
 {
     public static GroundTruth Apply(IEnumerable<CocoAnnotation> annotations, int height, int width, int newHeight, int newWidth, bool flip, MaskRcnnConfig model) =>
-        model.Flavor == RcnnFlavor.Torchvision
-            ? Torchvision(annotations, height, width, newHeight, newWidth, flip, model)
-            : Detectron2(annotations, height, width, newHeight, newWidth, flip, model);
+        model.Flavour.ResizesAnnotations
+            ? Detectron2(annotations, height, width, newHeight, newWidth, flip, model)
+            : Torchvision(annotations, height, width, newHeight, newWidth, flip, model);
 
     /// <summary>
     /// torchvision's references: ConvertCocoPolysToMask builds float32 boxes and binary masks at the original size,

@@ -1,3 +1,4 @@
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.Detection;
 
@@ -9,7 +10,7 @@ public class AnchorGeneratorTests
     [Fact]
     public void Detectron2CellAnchorsAreUnrounded()
     {
-        var cell = AnchorGenerator.CellAnchors(RcnnFlavor.Detectron2, 32, 4);
+        var cell = DetectionFlavour.Detectron2.CellAnchors(32, 4);
         float[] expected = [-22.6274f, -11.3137f, 22.6274f, 11.3137f, -16, -16, 16, 16, -11.3137f, -22.6274f, 11.3137f, 22.6274f];
         for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], cell[i], 3);
     }
@@ -17,7 +18,7 @@ public class AnchorGeneratorTests
     [Fact]
     public void TorchvisionCellAnchorsAreRounded()
     {
-        Assert.Equal([-23, -11, 23, 11, -16, -16, 16, 16, -11, -23, 11, 23], AnchorGenerator.CellAnchors(RcnnFlavor.Torchvision, 32, 4));
+        Assert.Equal([-23, -11, 23, 11, -16, -16, 16, 16, -11, -23, 11, 23], DetectionFlavour.Torchvision.CellAnchors(32, 4));
     }
 
     [Theory]
@@ -28,14 +29,14 @@ public class AnchorGeneratorTests
     [InlineData(512, 64, new float[] { -332, -152, 395, 215, -224, -224, 287, 287, -148, -328, 211, 391 })]
     public void MaskRcnnBenchmarkCellAnchorsAreQuantised(int size, int stride, float[] expected)
     {
-        Assert.Equal(expected, AnchorGenerator.CellAnchors(RcnnFlavor.MaskRcnnBenchmark, size, stride));
+        Assert.Equal(expected, DetectionFlavour.MaskRcnnBenchmark.CellAnchors(size, stride));
     }
 
     [Fact]
     public void TorchvisionStrideIsPaddedSizeOverMapSize()
     {
-        Assert.Equal((61, 64), AnchorGenerator.Stride(RcnnFlavor.Torchvision, 64, 800, 1088, 13, 17));
-        Assert.Equal((64, 64), AnchorGenerator.Stride(RcnnFlavor.Detectron2, 64, 800, 1088, 13, 17));
+        Assert.Equal((61, 64), DetectionFlavour.Torchvision.AnchorStride(64, 800, 1088, 13, 17));
+        Assert.Equal((64, 64), DetectionFlavour.Detectron2.AnchorStride(64, 800, 1088, 13, 17));
     }
 
     [Fact]

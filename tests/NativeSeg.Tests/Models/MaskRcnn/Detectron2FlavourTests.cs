@@ -4,6 +4,7 @@ using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Backbones;
 using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Conversion;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Tests.Formats;
 using NativeSeg.Tests.Layers;
@@ -63,8 +64,8 @@ public sealed class Detectron2FlavourTests : IDisposable
     public void RpnHeadOutputsAreIdentical()
     {
         using var feature = Tensor.FromArray(HashedWeights.Uniform("d2.feature", 256 * 12 * 20, 1.0), 1, 256, 12, 20);
-        using var tv = new RpnHead(new ParameterStore(_tvHeads, Device.Cpu), HeadNames.For(RcnnFlavor.Torchvision));
-        using var d2 = new RpnHead(new ParameterStore(_d2Heads, Device.Cpu), HeadNames.For(RcnnFlavor.Detectron2));
+        using var tv = new RpnHead(new ParameterStore(_tvHeads, Device.Cpu), DetectionFlavour.Torchvision.HeadNames);
+        using var d2 = new RpnHead(new ParameterStore(_d2Heads, Device.Cpu), DetectionFlavour.Detectron2.HeadNames);
         var (tvLogits, tvDeltas) = tv.Forward(feature);
         var (d2Logits, d2Deltas) = d2.Forward(feature);
         using (tvLogits)
@@ -82,8 +83,8 @@ public sealed class Detectron2FlavourTests : IDisposable
     {
         const int rois = 6;
         using var pooled = Tensor.FromArray(HashedWeights.Uniform("d2.pooled7", rois * 256 * 49, 1.0), rois, 256, 7, 7);
-        using var tv = new BoxHead(new ParameterStore(_tvHeads, Device.Cpu), HeadNames.For(RcnnFlavor.Torchvision), MaskRcnnConfig.TorchvisionCoco());
-        using var d2 = new BoxHead(new ParameterStore(_d2Heads, Device.Cpu), HeadNames.For(RcnnFlavor.Detectron2), MaskRcnnConfig.Detectron2Coco());
+        using var tv = new BoxHead(new ParameterStore(_tvHeads, Device.Cpu), DetectionFlavour.Torchvision.HeadNames, MaskRcnnConfig.TorchvisionCoco());
+        using var d2 = new BoxHead(new ParameterStore(_d2Heads, Device.Cpu), DetectionFlavour.Detectron2.HeadNames, MaskRcnnConfig.Detectron2Coco());
         var (tvLogits, tvDeltas) = tv.Forward(pooled);
         var (d2Logits, d2Deltas) = d2.Forward(pooled);
         using (tvLogits)
@@ -109,8 +110,8 @@ public sealed class Detectron2FlavourTests : IDisposable
     {
         const int rois = 4;
         using var pooled = Tensor.FromArray(HashedWeights.Uniform("d2.pooled14", rois * 256 * 196, 1.0), rois, 256, 14, 14);
-        using var tv = new MaskHead(new ParameterStore(_tvHeads, Device.Cpu), HeadNames.For(RcnnFlavor.Torchvision), MaskRcnnConfig.TorchvisionCoco());
-        using var d2 = new MaskHead(new ParameterStore(_d2Heads, Device.Cpu), HeadNames.For(RcnnFlavor.Detectron2), MaskRcnnConfig.Detectron2Coco());
+        using var tv = new MaskHead(new ParameterStore(_tvHeads, Device.Cpu), DetectionFlavour.Torchvision.HeadNames, MaskRcnnConfig.TorchvisionCoco());
+        using var d2 = new MaskHead(new ParameterStore(_d2Heads, Device.Cpu), DetectionFlavour.Detectron2.HeadNames, MaskRcnnConfig.Detectron2Coco());
         int[] d2Labels = [0, 11, 45, 79];
         using var a = tv.Forward(pooled, d2Labels.Select(j => Detectron2Renaming.ClassSlots[j]).ToList());
         using var b = d2.Forward(pooled, d2Labels);
@@ -127,7 +128,7 @@ public sealed class Detectron2FlavourTests : IDisposable
         TinyMaskRcnn.Write(path, MaskRcnnArchitectures.Detectron2, Detectron2Weights);
         var image = ImageFile.Read(FixturePaths.Fixture("exif_o1.jpg"));
         using var model = MaskRcnnModel.Load(path, Device.Cpu);
-        Assert.Equal(RcnnFlavor.Detectron2, model.Setup.Heads.Flavor);
+        Assert.Equal(DetectionFlavour.Detectron2, model.Setup.Heads.Flavour);
         var instances = model.Segment([image])[0];
         Assert.NotEmpty(instances);
         foreach (var i in instances)

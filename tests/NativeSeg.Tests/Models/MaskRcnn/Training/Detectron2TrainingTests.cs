@@ -5,6 +5,7 @@ using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Autograd;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Optim;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.MaskRcnn.Training;
 using NativeSeg.Tests.Bcnet;
@@ -31,7 +32,7 @@ public sealed class Detectron2TrainingTests(ITestOutputHelper output)
     public void OneStepGivesDetectron2LossesAndGradientsAndSgdChangesThem()
     {
         using var model = LoadModel();
-        var losses = new MaskRcnnLosses(model, MaskRcnnTrainingConfig.For(RcnnFlavor.Detectron2));
+        var losses = new MaskRcnnLosses(model, MaskRcnnTrainingConfig.For(DetectionFlavour.Detectron2));
         Assert.Equal(Detectron2LossNames, losses.Names);
         using var batch = Batch();
         var images = Images();
@@ -82,7 +83,7 @@ public sealed class Detectron2TrainingTests(ITestOutputHelper output)
         float[] Run()
         {
             using var model = LoadModel();
-            return Step(model, new MaskRcnnLosses(model, MaskRcnnTrainingConfig.For(RcnnFlavor.Detectron2)), batch, images, seed: 1);
+            return Step(model, new MaskRcnnLosses(model, MaskRcnnTrainingConfig.For(DetectionFlavour.Detectron2)), batch, images, seed: 1);
         }
         float[] first = Run(), again = Run();
         output.WriteLine($"{Describe(Detectron2LossNames, first)} / {Describe(Detectron2LossNames, again)}");

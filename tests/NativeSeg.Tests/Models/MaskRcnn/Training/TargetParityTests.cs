@@ -1,4 +1,5 @@
 using NativeSeg.Engine.Formats.Coco;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.MaskRcnn.Training;
 using NativeSeg.Models.Detection;
@@ -65,7 +66,7 @@ public class TargetParityTests
     public void TorchvisionMaskTargetsMatchProjectMasksOnBoxes()
     {
         var targets = MaskTargets.Build(TrainingFixture.GroundTruth(), TrainingFixture.Floats("mask.boxes"),
-            AsInts(TrainingFixture.Longs("mask.matched")), RcnnFlavor.Torchvision, 28);
+            AsInts(TrainingFixture.Longs("mask.matched")), DetectionFlavour.Torchvision.MaskTargets, 28);
         double error = TrainingFixture.RelativeError(TrainingFixture.Floats("mask.torchvision"), targets);
         Assert.True(error <= 1e-4, $"mask targets relative error {error:G3}");
     }
@@ -74,7 +75,7 @@ public class TargetParityTests
     public void Detectron2BitmaskTargetsMatchCropAndResize()
     {
         var targets = MaskTargets.Build(TrainingFixture.GroundTruth(), TrainingFixture.Floats("mask.boxes"),
-            AsInts(TrainingFixture.Longs("mask.matched")), RcnnFlavor.Detectron2, 28);
+            AsInts(TrainingFixture.Longs("mask.matched")), DetectionFlavour.Detectron2.MaskTargets, 28);
         Assert.Equal(TrainingFixture.Bytes("mask.detectron2_bitmask").Select(b => (float)b), targets);
     }
 
@@ -87,7 +88,7 @@ public class TargetParityTests
             new PolygonSegmentation([[10, 20, 66, 20, 66, 48, 10, 48]]),
             new PolygonSegmentation([[10, 20, 38, 20, 38, 48, 10, 48]]),
         ]);
-        var targets = MaskTargets.Build(gt, [10, 20, 66, 48, 10, 20, 66, 48], [0, 1], RcnnFlavor.Detectron2, 28);
+        var targets = MaskTargets.Build(gt, [10, 20, 66, 48, 10, 20, 66, 48], [0, 1], DetectionFlavour.Detectron2.MaskTargets, 28);
         Assert.All(targets[..784], v => Assert.Equal(1f, v));
         for (int y = 0; y < 28; y++)
             for (int x = 0; x < 28; x++)

@@ -1,6 +1,7 @@
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.MaskRcnn.Training;
 using NativeSeg.Tests.Formats;
@@ -37,9 +38,9 @@ internal static class TrainingFixture
         return new GroundTruth(Height, Width, Floats("gt.boxes"), [.. labels.Select(l => (int)l)], segmentations);
     }
 
-    public static MaskRcnnTrainingConfig Torchvision => MaskRcnnTrainingConfig.For(RcnnFlavor.Torchvision);
+    public static MaskRcnnTrainingConfig Torchvision => MaskRcnnTrainingConfig.For(DetectionFlavour.Torchvision);
 
-    public static MaskRcnnTrainingConfig Detectron2 => MaskRcnnTrainingConfig.For(RcnnFlavor.Detectron2);
+    public static MaskRcnnTrainingConfig Detectron2 => MaskRcnnTrainingConfig.For(DetectionFlavour.Detectron2);
 
     /// <summary>max |a − b| / max(1, max |expected|), NaN only where both are NaN.</summary>
     public static double RelativeError(float[] expected, float[] actual)

@@ -5,6 +5,7 @@ using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Autograd;
 using NativeSeg.Layers.Optim;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.MaskRcnn.Training;
 using NativeSeg.Tests.Formats;
@@ -35,7 +36,7 @@ public sealed class TrainingStepParityTests(ITestOutputHelper output)
     {
         using var fixture = new StepFixture("training_step_r18.safetensors");
         using var model = fixture.LoadModel();
-        var losses = new MaskRcnnLosses(model, MaskRcnnTrainingConfig.For(RcnnFlavor.Torchvision));
+        var losses = new MaskRcnnLosses(model, MaskRcnnTrainingConfig.For(DetectionFlavour.Torchvision));
         using var optimizer = new SgdOptimizer(model.TrainableParameters(), fixture.Number("momentum"), fixture.Number("weight_decay"));
         float[] expected = fixture.Floats("losses");
         int steps = (int)fixture.Number("steps");
@@ -62,7 +63,7 @@ public sealed class TrainingStepParityTests(ITestOutputHelper output)
     {
         using var fixture = new StepFixture(file);
         using var model = fixture.LoadModel();
-        var losses = new MaskRcnnLosses(model, MaskRcnnTrainingConfig.For(RcnnFlavor.Torchvision));
+        var losses = new MaskRcnnLosses(model, MaskRcnnTrainingConfig.For(DetectionFlavour.Torchvision));
         using var scope = TensorScope.Begin();
         using var tape = Tape.Record(model.TrainableParameters());
         var sampling = new ReplayedSampling(fixture, 0);

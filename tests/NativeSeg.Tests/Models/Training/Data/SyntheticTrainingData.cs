@@ -1,5 +1,6 @@
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Formats.Images;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.Synthetic;
 using NativeSeg.Tests.Formats;
@@ -44,9 +45,12 @@ internal sealed class SyntheticTrainingData : IDisposable
         CocoJson.WriteDataset(stream, Dataset);
     }
 
-    public static MaskRcnnConfig Model(RcnnFlavor flavor) => flavor == RcnnFlavor.Torchvision
-        ? new() { Flavor = flavor, ClassLogits = Classes + 1, BackgroundFirst = true, CategoryIds = [0, .. Enumerable.Range(1, Classes).Select(i => (long)i)] }
-        : new() { Flavor = flavor, ClassLogits = Classes + 1, BackgroundFirst = false, CategoryIds = [.. Enumerable.Range(1, Classes).Select(i => (long)i), -1] };
+    public static MaskRcnnConfig Model(DetectionFlavour flavor) => flavor == DetectionFlavour.Torchvision
+        ? new() { Flavour = flavor, ClassLogits = Classes + 1, BackgroundFirst = true, CategoryIds = [0, .. Enumerable.Range(1, Classes).Select(i => (long)i)] }
+        : new() { Flavour = flavor, ClassLogits = Classes + 1, BackgroundFirst = false, CategoryIds = [.. Enumerable.Range(1, Classes).Select(i => (long)i), -1] };
+
+    /// <summary>The flavours NativeSeg trains, for theories over both.</summary>
+    public static TheoryData<DetectionFlavour> TrainingFlavours => [DetectionFlavour.Torchvision, DetectionFlavour.Detectron2];
 
     public void Dispose() => _folder.Dispose();
 }

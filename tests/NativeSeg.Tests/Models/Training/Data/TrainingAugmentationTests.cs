@@ -1,5 +1,6 @@
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Formats.Images;
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.Preprocessing;
 using NativeSeg.Models.Training.Data;
@@ -30,7 +31,7 @@ public class TrainingAugmentationTests
         return new Image(W, H, 3, pixels);
     }
 
-    private static PreprocessConfig Preprocess(RcnnFlavor flavor) => flavor == RcnnFlavor.Torchvision ? PreprocessConfig.Torchvision() : PreprocessConfig.Detectron2();
+    private static PreprocessConfig Preprocess(DetectionFlavour flavor) => flavor == DetectionFlavour.Torchvision ? PreprocessConfig.For(DetectionFlavour.Torchvision) : PreprocessConfig.For(DetectionFlavour.Detectron2);
 
     private static byte[] Mask(CocoSegmentation s, int h, int w) => s.ToRle(h, w).ToRowMajor();
 
@@ -43,9 +44,8 @@ public class TrainingAugmentationTests
     }
 
     [Theory]
-    [InlineData(RcnnFlavor.Torchvision)]
-    [InlineData(RcnnFlavor.Detectron2)]
-    public void FlipMirrorsImageBoxesAndMasksTogether(RcnnFlavor flavor)
+    [MemberData(nameof(SyntheticTrainingData.TrainingFlavours), MemberType = typeof(SyntheticTrainingData))]
+    public void FlipMirrorsImageBoxesAndMasksTogether(DetectionFlavour flavor)
     {
         var augmentation = new TrainingAugmentation([H], 1000, flip: true);
         var model = SyntheticTrainingData.Model(flavor);
@@ -62,7 +62,7 @@ public class TrainingAugmentationTests
             Assert.Equal(Mirrored(Mask(plain.Truth.Masks[i], H, W), H, W), Mask(flipped.Truth.Masks[i], H, W));
         }
         // detectron2 keeps polygons as polygons; torchvision trains on the rasterised masks.
-        if (flavor == RcnnFlavor.Detectron2) Assert.IsType<PolygonSegmentation>(flipped.Truth.Masks[0]);
+        if (flavor == DetectionFlavour.Detectron2) Assert.IsType<PolygonSegmentation>(flipped.Truth.Masks[0]);
         else Assert.IsType<RleSegmentation>(flipped.Truth.Masks[0]);
 
         var p = plain.Input.Input.AsSpan<float>();
@@ -75,9 +75,8 @@ public class TrainingAugmentationTests
     }
 
     [Theory]
-    [InlineData(RcnnFlavor.Torchvision)]
-    [InlineData(RcnnFlavor.Detectron2)]
-    public void ResizeScalesBoxesAndMasksByTheSizeRatio(RcnnFlavor flavor)
+    [MemberData(nameof(SyntheticTrainingData.TrainingFlavours), MemberType = typeof(SyntheticTrainingData))]
+    public void ResizeScalesBoxesAndMasksByTheSizeRatio(DetectionFlavour flavor)
     {
         var augmentation = new TrainingAugmentation([100], 1000, flip: false);
         var model = SyntheticTrainingData.Model(flavor);
@@ -86,7 +85,7 @@ public class TrainingAugmentationTests
         Assert.Equal((100, 150), (sample.Truth.Height, sample.Truth.Width));
         float[] expected = [4 * 2.5f, 6 * 2.5f, 30 * 2.5f, 33 * 2.5f, 40 * 2.5f, 5 * 2.5f, 51 * 2.5f, 25 * 2.5f];
         Assert.Equal(expected, sample.Truth.Boxes);
-        Assert.Equal([0, 1], flavor == RcnnFlavor.Torchvision ? sample.Truth.Classes.Select(c => c - 1) : sample.Truth.Classes);
+        Assert.Equal([0, 1], flavor == DetectionFlavour.Torchvision ? sample.Truth.Classes.Select(c => c - 1) : sample.Truth.Classes);
         // The box-shaped RLE mask covers the scaled box: 2.5 × 11 by 2.5 × 20 pixels, give or take the nearest sampling.
         var box = sample.Truth.Masks[1].ToRle(100, 150).ToBox();
         Assert.InRange(box.X, 99, 101);

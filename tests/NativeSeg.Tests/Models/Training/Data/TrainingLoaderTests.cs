@@ -1,3 +1,4 @@
+using NativeSeg.Models.Detection.Flavours;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Models.Preprocessing;
 using NativeSeg.Models.Training.Data;
@@ -9,8 +10,8 @@ public class TrainingLoaderTests
 {
     private static readonly TrainingAugmentation Augmentation = new([40, 56, 64], 100, flip: true);
 
-    private static TrainingLoader Loader(CocoTrainingSet set, RcnnFlavor flavor, int workers, long start = 0, ulong seed = 11) =>
-        new(set, Augmentation, flavor == RcnnFlavor.Torchvision ? PreprocessConfig.Torchvision() : PreprocessConfig.Detectron2(),
+    private static TrainingLoader Loader(CocoTrainingSet set, DetectionFlavour flavor, int workers, long start = 0, ulong seed = 11) =>
+        new(set, Augmentation, flavor == DetectionFlavour.Torchvision ? PreprocessConfig.For(DetectionFlavour.Torchvision) : PreprocessConfig.For(DetectionFlavour.Detectron2),
             SyntheticTrainingData.Model(flavor), batchSize: 2, seed, workers, startIteration: start);
 
     private static void AssertSame(TrainingBatch a, TrainingBatch b)
@@ -31,9 +32,8 @@ public class TrainingLoaderTests
     }
 
     [Theory]
-    [InlineData(RcnnFlavor.Torchvision)]
-    [InlineData(RcnnFlavor.Detectron2)]
-    public void BatchesDoNotDependOnWorkersOrStartIteration(RcnnFlavor flavor)
+    [MemberData(nameof(SyntheticTrainingData.TrainingFlavours), MemberType = typeof(SyntheticTrainingData))]
+    public void BatchesDoNotDependOnWorkersOrStartIteration(DetectionFlavour flavor)
     {
         using var data = new SyntheticTrainingData(images: 5);
         var set = CocoTrainingSet.Open(data.AnnotationsPath, data.Folder);
@@ -71,17 +71,16 @@ public class TrainingLoaderTests
     {
         using var data = new SyntheticTrainingData(images: 5);
         var set = CocoTrainingSet.Open(data.AnnotationsPath, data.Folder);
-        using var a = Loader(set, RcnnFlavor.Torchvision, workers: 1, seed: 1);
-        using var b = Loader(set, RcnnFlavor.Torchvision, workers: 1, seed: 2);
+        using var a = Loader(set, DetectionFlavour.Torchvision, workers: 1, seed: 1);
+        using var b = Loader(set, DetectionFlavour.Torchvision, workers: 1, seed: 2);
         var plansA = Enumerable.Range(0, 5).SelectMany(_ => { using var batch = a.Next(); return batch.Samples.Select(s => s.Plan); }).ToList();
         var plansB = Enumerable.Range(0, 5).SelectMany(_ => { using var batch = b.Next(); return batch.Samples.Select(s => s.Plan); }).ToList();
         Assert.NotEqual(plansA, plansB);
     }
 
     [Theory]
-    [InlineData(RcnnFlavor.Torchvision)]
-    [InlineData(RcnnFlavor.Detectron2)]
-    public void PaddingIsZeroAfterNormalisationAndAMultipleOf32(RcnnFlavor flavor)
+    [MemberData(nameof(SyntheticTrainingData.TrainingFlavours), MemberType = typeof(SyntheticTrainingData))]
+    public void PaddingIsZeroAfterNormalisationAndAMultipleOf32(DetectionFlavour flavor)
     {
         using var data = new SyntheticTrainingData(images: 4, width: 90, height: 50);
         var set = CocoTrainingSet.Open(data.AnnotationsPath, data.Folder);
@@ -100,7 +99,7 @@ public class TrainingLoaderTests
                 var s = batch.Samples[b];
                 Assert.Equal((s.Height, s.Width), (s.Truth.Height, s.Truth.Width));
                 // torchvision floors size × float32 scale, which can land a pixel short (375×500 → 799×1066).
-                Assert.InRange(Math.Min(s.Height, s.Width), s.Plan.MinSize - (flavor == RcnnFlavor.Torchvision ? 1 : 0), s.Plan.MinSize);
+                Assert.InRange(Math.Min(s.Height, s.Width), s.Plan.MinSize - (flavor == DetectionFlavour.Torchvision ? 1 : 0), s.Plan.MinSize);
                 int nonZeroInside = 0;
                 for (int c = 0; c < 3; c++)
                     for (int y = 0; y < ph; y++)
@@ -121,7 +120,7 @@ public class TrainingLoaderTests
         using var data = new SyntheticTrainingData(images: 1);
         var set = CocoTrainingSet.Open(data.AnnotationsPath, data.Folder);
         File.WriteAllBytes(set.ImagePath(0), [1, 2, 3, 4]);
-        using var loader = Loader(set, RcnnFlavor.Torchvision, workers: 2);
+        using var loader = Loader(set, DetectionFlavour.Torchvision, workers: 2);
         var e = Assert.Throws<TrainingDataException>(() => loader.Next());
         Assert.Contains(set.ImagePath(0), e.Message);
         Assert.Contains("not a PNG or JPEG", e.Message);
@@ -132,8 +131,8 @@ public class TrainingLoaderTests
     {
         using var data = new SyntheticTrainingData(images: 1);
         var set = CocoTrainingSet.Open(data.AnnotationsPath, data.Folder);
-        var model = SyntheticTrainingData.Model(RcnnFlavor.Detectron2) with { ClassLogits = 3, CategoryIds = [1, 2, -1] };
-        var e = Assert.Throws<TrainingDataException>(() => new TrainingLoader(set, Augmentation, PreprocessConfig.Detectron2(), model, 1, 0, 1));
+        var model = SyntheticTrainingData.Model(DetectionFlavour.Detectron2) with { ClassLogits = 3, CategoryIds = [1, 2, -1] };
+        var e = Assert.Throws<TrainingDataException>(() => new TrainingLoader(set, Augmentation, PreprocessConfig.For(DetectionFlavour.Detectron2), model, 1, 0, 1));
         Assert.Contains("category 3 ('triangle') is not one of the model's classes", e.Message);
     }
 
@@ -142,7 +141,7 @@ public class TrainingLoaderTests
     {
         using var data = new SyntheticTrainingData(images: 3);
         var set = CocoTrainingSet.Open(data.AnnotationsPath, data.Folder);
-        var loader = Loader(set, RcnnFlavor.Detectron2, workers: 3);
+        var loader = Loader(set, DetectionFlavour.Detectron2, workers: 3);
         using (loader.Next()) { }
         loader.Dispose();
         Assert.Throws<ObjectDisposedException>(() => loader.Next());
