@@ -20,13 +20,13 @@ namespace NativeSeg.Models.Detection;
 /// </summary>
 public sealed class DeviceBoxPostprocess(DetectorConfig config)
 {
-    public static bool Supports(DetectorConfig config) => config.Flavor == RcnnFlavor.Torchvision && config.BoxClasses == config.ClassLogits;
+    public static bool Supports(DetectorConfig config) => config.Flavour.HasDevicePipeline && config.BoxClasses == config.ClassLogits;
 
     /// <param name="logits">[Σ capacity, classes] for all images' padded proposals, image after image.</param>
     /// <param name="deltas">[Σ capacity, 4·classes].</param>
     public IReadOnlyList<DeviceDetections> Infer(Tensor logits, Tensor deltas, IReadOnlyList<DeviceBoxes> proposals, IReadOnlyList<(int H, int W)> imageSizes)
     {
-        if (!Supports(config)) throw new NotSupportedException($"the device box head postprocess reproduces torchvision's, not {config.Flavor}'s");
+        if (!Supports(config)) throw new NotSupportedException($"the device box head postprocess reproduces torchvision's, not {config.Flavour}'s");
         var result = new List<DeviceDetections>(proposals.Count);
         int start = 0;
         for (int n = 0; n < proposals.Count; n++)
@@ -44,7 +44,7 @@ public sealed class DeviceBoxPostprocess(DetectorConfig config)
     {
         int rows = proposals.Capacity, classes = config.ClassLogits, n = rows * classes, top = config.DetectionsPerImage;
         var probs = SoftmaxOp.LastDim(logits);
-        var boxes = BoxCoderOp.Decode(deltas, proposals.Boxes, BoxWeights.RoiHeads, config.Convention, clipTo: (size.H, size.W));
+        var boxes = BoxCoderOp.Decode(deltas, proposals.Boxes, BoxWeights.RoiHeads, config.Flavour.Convention, clipTo: (size.H, size.W));
         var small = BoxCoderOp.KeepMask(boxes, 1e-2f);
         var rule = new CandidateRule(config.ScoreThreshold, Strict: true, classes, config.BackgroundIndex);
         var (filtered, labels) = CandidatesOp.Filter(probs, small, null, proposals.Count, rule);

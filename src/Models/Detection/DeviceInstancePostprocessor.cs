@@ -14,13 +14,13 @@ namespace NativeSeg.Models.Detection;
 /// </summary>
 public sealed class DeviceInstancePostprocessor(DetectorConfig config, InstancePostprocessor host)
 {
-    public static bool Supports(DetectorConfig config) => config.Flavor == RcnnFlavor.Torchvision && config.Paste == PasteMethod.Torchvision;
+    public static bool Supports(DetectorConfig config) => config.Flavour.HasDevicePipeline;
 
     /// <param name="masks">Each slot's mask probabilities [capacity, M, M] on the device.</param>
     /// <param name="clock">Times the paste and the copies back when benchmarking; null in ordinary use.</param>
     public IReadOnlyList<SegmentedInstance> Run(DeviceDetections detections, Tensor masks, ImageGeometry geometry, StageClock? clock = null)
     {
-        if (!Supports(config)) throw new NotSupportedException($"the device paste reproduces torchvision's, not {config.Flavor}'s");
+        if (!Supports(config)) throw new NotSupportedException($"the device paste reproduces torchvision's, not {config.Flavour}'s");
         using var scope = TensorScope.Begin();
         var device = masks.Device;
         var (sx, sy) = host.Scales(geometry);

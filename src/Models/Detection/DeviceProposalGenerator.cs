@@ -20,14 +20,14 @@ namespace NativeSeg.Models.Detection;
 public sealed class DeviceProposalGenerator(DetectorConfig config)
 {
     /// <summary>The RPNs this generator reproduces; others take the host path.</summary>
-    public static bool Supports(DetectorConfig config) => config.Flavor == RcnnFlavor.Torchvision;
+    public static bool Supports(DetectorConfig config) => config.Flavour.HasDevicePipeline;
 
     /// <param name="levels">Per FPN level the head's logits [N, A, H, W] and deltas [N, 4A, H, W], on the device.</param>
     /// <param name="anchors">Per level the anchors from <see cref="AnchorGenerator.Grid"/>.</param>
     /// <param name="imageSizes">Per image its unpadded (height, width) in the batch.</param>
     public IReadOnlyList<DeviceBoxes> Generate(IReadOnlyList<(Tensor Logits, Tensor Deltas)> levels, IReadOnlyList<float[]> anchors, IReadOnlyList<(int H, int W)> imageSizes)
     {
-        if (!Supports(config)) throw new NotSupportedException($"the device RPN reproduces torchvision's, not {config.Flavor}'s");
+        if (!Supports(config)) throw new NotSupportedException($"the device RPN reproduces torchvision's, not {config.Flavour}'s");
         using var scope = TensorScope.Begin();
         var device = levels[0].Logits.Device;
         var perLevel = new List<(Tensor Values, Tensor Indices, Tensor Deltas, Tensor Anchors)>(levels.Count);
@@ -74,7 +74,7 @@ public sealed class DeviceProposalGenerator(DetectorConfig config)
         using var allScores = Concat.Forward(scores, 0);
         using var hostLevels = Tensor.FromArray(levelIds.ToArray(), m);
         using var levelTensor = hostLevels.To(device);
-        var boxes = BoxCoderOp.Decode(allDeltas, allAnchors, BoxWeights.Rpn, config.Convention, clipTo: (size.H, size.W));
+        var boxes = BoxCoderOp.Decode(allDeltas, allAnchors, BoxWeights.Rpn, config.Flavour.Convention, clipTo: (size.H, size.W));
         using var small = BoxCoderOp.KeepMask(boxes, 1e-3f);
         var (filtered, classes) = CandidatesOp.Filter(allScores, small, levelTensor, null, new CandidateRule(0, Strict: false));
         var (order, _) = NmsOp.BatchedPadded(boxes, filtered, classes, config.RpnNmsThreshold);

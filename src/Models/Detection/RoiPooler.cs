@@ -23,7 +23,7 @@ public sealed class RoiPooler(DetectorConfig config, int outputSize)
     /// <param name="rois">[R, 5] (image index, x1, y1, x2, y2) already on the features' device (<see cref="DeviceRois.Of"/>).</param>
     public Tensor Pool(IReadOnlyList<Tensor> features, Tensor rois)
     {
-        using var levels = RoiAlignOp.AssignLevels(rois, config.LevelRule);
-        return RoiAlignOp.Forward(features.Take(Scales.Length).ToList(), Scales, rois, levels, config.Pooling(outputSize));
+        using var levels = RoiAlignOp.AssignLevels(rois, config.Flavour.LevelRule);
+        return RoiAlignOp.Forward(features.Take(Scales.Length).ToList(), Scales, rois, levels, config.Flavour.Pooling(outputSize));
     }
 }

@@ -118,6 +118,12 @@ public abstract class DetectionFlavour
     public virtual (float X, float Y) OutputScales(ImageGeometry g) =>
         ((float)((double)g.OriginalWidth / g.Width), (float)((double)g.OriginalHeight / g.Height));
 
+    /// <summary>
+    /// Whether the device-resident stages (DeviceProposalGenerator, DeviceBoxPostprocess, DeviceInstancePostprocessor)
+    /// reproduce this framework's proposal, box and paste rules; other flavours run those stages on the host.
+    /// </summary>
+    public virtual bool HasDevicePipeline => false;
+
     // ---- Training ----
 
     /// <summary>Whether NativeSeg trains models of this flavour; the training members below throw when not.</summary>

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using NativeSeg.Kernels.BoxIou;
 using NativeSeg.Models.Detection;
 using NativeSeg.Models.Detection.Flavours;
@@ -81,7 +82,7 @@ public sealed record MaskRcnnTrainingConfig
     }
 
     /// <summary>
-    /// The config settings that shape a training run and not the model: the ones <see cref="For(RcnnFlavor, string?, string)"/>
+    /// The config settings that shape a training run and not the model: the ones <see cref="For(DetectionFlavour, string?, string)"/>
     /// reads, and "norm" (BatchNorm and FrozenBN fold to the same inference transform).
     /// </summary>
     public static IReadOnlyList<string> RunSettings { get; } =
