@@ -14,7 +14,7 @@ Usage: /usr/bin/python3 build/bench-maskrcnn-ort.py [--rounds R] [--threads T] [
    RLE masks at the 0.5 threshold).
 3. R rounds, each: `nativeseg segment IMAGES --score-thresh 0 --device cpu` (NATIVESEG_THREADS=T; it also
    writes overlays) then the ONNX Runtime console on the same images, each timed as a whole process from
-   start to exit. Prints every round and the medians.
+   start to exit, in wall and CPU time (all threads). Prints every round and the medians.
 
 The images default to four of ../shared/data/coco_mini_val2017 with different sizes and aspect ratios.
 """
@@ -22,6 +22,7 @@ import argparse
 import importlib.util
 import json
 import os
+import resource
 import shlex
 import statistics
 import subprocess
@@ -70,13 +71,20 @@ def build_ort_console(work):
     return os.path.join(out, "bench-maskrcnn-ort")
 
 
+def child_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(command, env=None):
-    start = time.perf_counter()
+    """Wall seconds and CPU seconds (all threads) of one whole process: on a shared machine the CPU time is the
+    fairer comparison, the wall time being mostly the wait for a core."""
+    start, cpu = time.perf_counter(), child_cpu_seconds()
     proc = subprocess.run(command, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"{shlex.join(command)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return seconds
+    return seconds, child_cpu_seconds() - cpu
 
 
 def detections(json_path):
@@ -113,12 +121,13 @@ def main():
     for r in range(args.rounds):
         ours_all.append(timed(ours_command, env))
         ort_all.append(timed(ort_command))
-        print(f"round {r + 1}: nativeseg {ours_all[-1]:.2f} s ({detections(ours_json)} detections), "
-              f"onnxruntime {ort_all[-1]:.2f} s ({detections(ort_json)} detections), "
-              f"ratio {ours_all[-1] / ort_all[-1]:.2f}; load average {os.getloadavg()[0]:.2f}")
-    n, o = statistics.median(ours_all), statistics.median(ort_all)
-    print(f"median of {args.rounds} rounds: nativeseg {n:.2f} s, onnxruntime {o:.2f} s, nativeseg/onnxruntime = {n / o:.2f}")
-
+        (ow, oc), (tw, tc) = ours_all[-1], ort_all[-1]
+        print(f"round {r + 1}: nativeseg {ow:.2f} s wall, {oc:.2f} s CPU ({detections(ours_json)} detections); "
+              f"onnxruntime {tw:.2f} s wall, {tc:.2f} s CPU ({detections(ort_json)} detections); "
+              f"ratio {ow / tw:.2f} wall, {oc / tc:.2f} CPU; load average {os.getloadavg()[0]:.2f}")
+    for i, what in enumerate(("wall", "CPU")):
+        n, o = statistics.median(t[i] for t in ours_all), statistics.median(t[i] for t in ort_all)
+        print(f"median of {args.rounds} rounds, {what}: nativeseg {n:.2f} s, onnxruntime {o:.2f} s, nativeseg/onnxruntime = {n / o:.2f}")
 
 if __name__ == "__main__":
     main()

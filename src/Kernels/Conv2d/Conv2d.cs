@@ -125,13 +125,14 @@ public static partial class Conv2d
 
     /// <summary>
     /// Auto runs Winograd only with prepared filters, i.e. in models compiled for inference: training keeps the direct
-    /// sum, whose ReLU masks and gradients match torch's to the training parity tests' tolerance.
+    /// sum, whose ReLU masks and gradients match torch's to the training parity tests' tolerance. Small maps stay
+    /// direct too (<see cref="Conv2dWinograd.PaysOn"/>).
     /// </summary>
     private static CpuConvAlgorithm Choose(in Conv2dGeometry g, CpuConvAlgorithm algorithm, bool prepared)
     {
         switch (algorithm)
         {
-            case CpuConvAlgorithm.Auto when prepared:
+            case CpuConvAlgorithm.Auto when prepared && Conv2dWinograd.PaysOn(g):
                 Check.That(Conv2dWinograd.Computes(g), Op, $"Winograd filters were given for a conv Winograd does not compute: {g}");
                 return CpuConvAlgorithm.Winograd;
             case CpuConvAlgorithm.Auto:

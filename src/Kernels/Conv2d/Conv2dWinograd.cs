@@ -15,8 +15,7 @@ namespace NativeSeg.Kernels.Convolution;
 /// path the relative error (max |difference| / max |output|) was 1.3e-5 at 256 channels (Conv2dWinogradTests).
 /// Each worker takes a panel of 48 output tiles (<see cref="PanelKernel.Nr"/>): transforms their 6×6 input tiles
 /// for every channel into V[36][C][48], runs the 36 per-frequency products M = U·V with the AVX-512 micro-kernel
-/// 8 filters at a time, and turns each 8-filter block back into 4×4 output tiles with bias and ReLU as it
-/// stores. A worker's buffers are 36·C·48 floats (1.8 MB at 256 channels); nothing of image size is allocated.
+/// 8 filters at a time, and turns M back into 4×4 output tiles with bias and ReLU as it stores. A worker's buffers are 36·(C + K)·48 floats (3.5 MB at 256 channels); nothing of image size is allocated.
 /// CPU only: on a GPU cuDNN picks its own algorithm, Winograd included.
 /// </summary>
 internal static unsafe class Conv2dWinograd
@@ -33,6 +32,9 @@ internal static unsafe class Conv2dWinograd
     /// </summary>
     private const int MinChannels = 16;
 
+    /// <summary>Fewest output tiles for <see cref="PaysOn"/>: eight panels, between the measured break-even and gain.</summary>
+    private const int MinTiles = 8 * Nr;
+
     /// <summary>A worker's scratch: one channel's input windows [36][48], or one filter's column pass [6·4][48] and tiles [16][48].</summary>
     private const int ScratchFloats = (Alpha * M + M * M) * Nr;
 
@@ -44,6 +46,13 @@ internal static unsafe class Conv2dWinograd
 
     /// <summary>Whether compiled models use this algorithm for the geometry: it computes it, and the channels make it pay.</summary>
     public static bool Applies(in Conv2dGeometry g) => Computes(g) && g.C >= MinChannels && g.K >= MinChannels;
+
+    /// <summary>
+    /// Whether the map has tiles enough to pay for streaming the transformed filters (36·C·K floats) once per panel
+    /// of 48 tiles. Measured at 256 channels (`bench kernels`, process CPU time): 221 tiles (res4 at 800×1088) were
+    /// no faster than the direct path, 1,600 and 3,400 (the mask head, FPN P2) took 0.55 of its time.
+    /// </summary>
+    public static bool PaysOn(in Conv2dGeometry g) => (long)g.N * ((g.OutH + M - 1) / M) * ((g.OutW + M - 1) / M) >= MinTiles;
 
     /// <summary>Filters per block of the packed transform.</summary>
     public static int FilterBlocks(int filters) => (filters + Mr - 1) / Mr;
@@ -99,15 +108,15 @@ internal static unsafe class Conv2dWinograd
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Work(in Conv2dGeometry g, in Plan plan, float* x, float* packed, float* bias, float* y, bool relu, int splits, int start, int end)
     {
-        long vFloats = (long)Points * g.C * Nr;
-        float* v = (float*)NativeMemory.AlignedAlloc((nuint)((vFloats + Points * Mr * Nr + ScratchFloats) * sizeof(float)), 64);
+        long vFloats = (long)Points * g.C * Nr, mFloats = (long)Points * plan.FilterBlocks * Mr * Nr;
+        float* v = (float*)NativeMemory.AlignedAlloc((nuint)((vFloats + mFloats + ScratchFloats) * sizeof(float)), 64);
         try
         {
             for (int unit = start; unit < end; unit++)
             {
                 int split = unit % splits;
                 int mb0 = plan.FilterBlocks * split / splits, mb1 = plan.FilterBlocks * (split + 1) / splits;
-                Panel(g, plan, x, packed, bias, y, relu, unit / splits, mb0, mb1, v, v + vFloats, v + vFloats + Points * Mr * Nr);
+                Panel(g, plan, x, packed, bias, y, relu, unit / splits, mb0, mb1, v, v + vFloats, v + vFloats + mFloats);
             }
         }
         finally
@@ -118,7 +127,9 @@ internal static unsafe class Conv2dWinograd
 
     /// <summary>
     /// Filter blocks [mb0, mb1) of one panel of tiles, through the worker's buffers: <paramref name="v"/> the
-    /// transformed input [36][C][48], <paramref name="m"/> one filter block's products [36][8][48].
+    /// transformed input [36][C][48], <paramref name="m"/> the products [36][K rounded up to 8][48]. Frequencies run
+    /// outermost so each one's 48-tile slice of V (48 KB at 256 channels) stays in L1 for all filter blocks, where
+    /// filter blocks outermost would stream all of V from L3 once per block.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Panel(in Conv2dGeometry g, in Plan plan, float* x, float* packed, float* bias, float* y, bool relu,
@@ -139,17 +150,14 @@ internal static unsafe class Conv2dWinograd
             col[j] = inImage % plan.TilesW * M;
         }
         TransformInput(g, x, image[..width], row[..width], col[..width], v, scratch);
+        int pointStride = plan.FilterBlocks * Mr * Nr;
+        for (int xi = 0; xi < Points; xi++)
         for (int mb = mb0; mb < mb1; mb++)
+            PanelKernel.Run(g.C, packed + ((long)xi * plan.FilterBlocks + mb) * g.C * Mr, v + (long)xi * g.C * Nr, m + (long)xi * pointStride + mb * Mr * Nr, Nr, null, false);
+        for (int k = mb0 * Mr; k < Math.Min(mb1 * Mr, g.K); k++)
         {
-            for (int xi = 0; xi < Points; xi++)
-                PanelKernel.Run(g.C, packed + ((long)xi * plan.FilterBlocks + mb) * g.C * Mr, v + (long)xi * g.C * Nr, m + xi * Mr * Nr, Nr, null, false);
-            int filters = Math.Min(Mr, g.K - mb * Mr);
-            for (int i = 0; i < filters; i++)
-            {
-                int k = mb * Mr + i;
-                TransformOutput(g, m + i * Nr, scratch, bias == null ? 0f : bias[k], relu,
-                    y + (long)k * g.OutH * g.OutW, image[..width], row[..width], col[..width]);
-            }
+            TransformOutput(g, m + k * Nr, pointStride, scratch, bias == null ? 0f : bias[k], relu,
+                y + (long)k * g.OutH * g.OutW, image[..width], row[..width], col[..width]);
         }
     }
 
@@ -208,18 +216,18 @@ internal static unsafe class Conv2dWinograd
     }
 
     /// <summary>
-    /// One filter's 4×4 output tiles: Aᵀ m A of its 36 frequency values per tile (m[ξ·8·48 + j]), plus bias, then
+    /// One filter's 4×4 output tiles: Aᵀ m A of its 36 frequency values per tile (m[ξ·pointStride + j]), plus bias, then
     /// ReLU, stored where they fall inside the output plane <paramref name="plane"/> of image 0 (image strides added).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformOutput(in Conv2dGeometry g, float* m, float* scratch, float bias, bool relu, float* plane,
+    private static void TransformOutput(in Conv2dGeometry g, float* m, int pointStride, float* scratch, float bias, bool relu, float* plane,
         ReadOnlySpan<long> image, ReadOnlySpan<int> row, ReadOnlySpan<int> col)
     {
         float* columns = scratch;
         float* tile = scratch + Alpha * M * Nr;
         for (int lane = 0; lane < Nr; lane += 16)
         {
-            for (int b = 0; b < Alpha; b++) WinogradF43.Output(m + b * Mr * Nr + lane, Alpha * Mr * Nr, columns + b * Nr + lane, Alpha * Nr);
+            for (int b = 0; b < Alpha; b++) WinogradF43.Output(m + b * pointStride + lane, Alpha * pointStride, columns + b * Nr + lane, Alpha * Nr);
             for (int u = 0; u < M; u++) WinogradF43.Output(columns + u * Alpha * Nr + lane, Nr, tile + u * M * Nr + lane, Nr);
             var shift = Vector512.Create(bias);
             for (int e = 0; e < M * M; e++)
