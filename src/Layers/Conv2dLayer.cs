@@ -9,12 +9,14 @@ namespace NativeSeg.Layers;
 /// <summary>
 /// A convolution, optionally followed by a BatchNorm (frozen, or trainable) and a ReLU (the conv-norm-act unit of ResNets and
 /// heads). Built raw, so it can be trained; <see cref="Module.CompileForInference"/> folds the BatchNorm into the
-/// weight and bias, after which the whole unit is one kernel call with the ReLU fused in its epilogue.
+/// weight and bias, after which the whole unit is one kernel call with the ReLU fused in its epilogue, and on the
+/// CPU transforms a 3×3 stride-1 weight for Winograd once (<see cref="WinogradFilters"/>).
 /// </summary>
 public sealed class Conv2dLayer : Module, IConvUnit
 {
     private readonly string _biasKey;
     private BatchNormModule? _norm;
+    private WinogradFilters? _winograd;
 
     /// <summary>A conv whose weight and bias keys are given outright, optionally followed by a BatchNorm.</summary>
     public Conv2dLayer(ParameterStore store, string weightKey, string? biasKey, ConvSpec spec, BatchNormSpec? norm = null)
@@ -53,14 +55,26 @@ public sealed class Conv2dLayer : Module, IConvUnit
 
     public Tensor Forward(Tensor x)
     {
-        if (_norm is null) return Functional.Conv2d(x, Weight.Value, Bias?.Value, ConvParams with { FuseRelu = Spec.Relu });
+        if (_norm is null) return Functional.Conv2d(x, Weight.Value, Bias?.Value, ConvParams with { FuseRelu = Spec.Relu }, _winograd);
         using var scope = TensorScope.Begin();
         var normalised = _norm.Forward(Functional.Conv2d(x, Weight.Value, Bias?.Value, ConvParams));
         return scope.Keep(Spec.Relu ? Functional.Relu(normalised) : normalised);
     }
 
-    /// <summary>Folds the BatchNorm's eval-mode transform into the weight and bias (w·scale, b·scale + shift).</summary>
+    /// <summary>
+    /// Folds the BatchNorm's eval-mode transform into the weight and bias (w·scale, b·scale + shift), then prepares the
+    /// final weight's Winograd transform where the CPU path would use one. A compiled module is not trained, so the
+    /// weight stays what the transform was made from.
+    /// </summary>
     protected override void Compile()
+    {
+        Fold();
+        _winograd = WinogradFilters.TryPrepare(Weight.Value, ConvParams);
+    }
+
+    protected override void OnDispose() => _winograd?.Dispose();
+
+    private void Fold()
     {
         if (_norm is null) return;
         var n = _norm;

@@ -5,9 +5,11 @@ using NativeSeg.Engine.Tensors;
 namespace NativeSeg.Kernels.Convolution;
 
 /// <summary>
-/// 2-D convolution (NCHW input, KCRS weight, torch semantics), float32. CPU: an AVX-512 implicit GEMM
-/// (<see cref="Conv2dImplicitGemm"/>) where the CPU has it, else im2col over blocks of output rows plus
-/// OpenBLAS SGEMM per group; bias and ReLU fused either way. CUDA: cuDNN when the runtime has it, else
+/// 2-D convolution (NCHW input, KCRS weight, torch semantics), float32. CPU: Winograd F(4×4, 3×3)
+/// (<see cref="Conv2dWinograd"/>) when the weight's transform is given (<see cref="WinogradFilters"/>, which
+/// compiled models prepare for 3×3 stride-1 ungrouped convs with enough channels), else an AVX-512 implicit
+/// GEMM (<see cref="Conv2dImplicitGemm"/>) where the CPU has it, else im2col over blocks of output rows plus
+/// OpenBLAS SGEMM per group; bias and ReLU fused in the store every way. CUDA: cuDNN when the runtime has it, else
 /// the same im2col + device GEMM with our kernels.
 /// </summary>
 public static partial class Conv2d
@@ -29,6 +31,17 @@ public static partial class Conv2d
         Forward(x, weight, bias, p, x.Device.IsCpu ? CpuColumnBudgetBytes : CudaColumnBudgetBytes);
 
     public static Tensor Forward(Tensor x, Tensor weight, Tensor? bias = null) => Forward(x, weight, bias, Conv2dParams.Default);
+
+    /// <summary>As <see cref="Forward(Tensor, Tensor, Tensor?, Conv2dParams)"/>, with the weight's Winograd transform prepared beforehand (null: none).</summary>
+    public static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p, WinogradFilters? winograd)
+    {
+        if (winograd is not null)
+        {
+            Check.That(winograd.WeightShape == weight.Shape, Op,
+                $"Winograd filters prepared from a {winograd.WeightShape} weight cannot run weight {weight.Shape}");
+        }
+        return Forward(x, weight, bias, p, x.Device.IsCpu ? CpuColumnBudgetBytes : CudaColumnBudgetBytes, CpuConvAlgorithm.Auto, winograd);
+    }
 
     /// <summary>The geometry <see cref="Forward(Tensor, Tensor, Tensor?, Conv2dParams)"/> would use; validates the arguments.</summary>
     public static Conv2dGeometry Geometry(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p)
@@ -77,26 +90,69 @@ public static partial class Conv2d
     }
 
     /// <summary>
-    /// <paramref name="implicitGemm"/> false forces the im2col + OpenBLAS path on CPUs with AVX-512,
-    /// so tests cover both CPU paths on any machine.
+    /// <paramref name="algorithm"/> forces one CPU path, so tests and benchmarks cover each on any machine that has
+    /// it (a forced path the CPU lacks, or Winograd for a geometry it does not compute, is an error); CUDA ignores it.
+    /// <paramref name="winograd"/>: the weight's prepared transform, else Winograd transforms it per call.
     /// </summary>
-    internal static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p, long columnBudgetBytes, bool implicitGemm = true)
+    internal static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p, long columnBudgetBytes,
+        CpuConvAlgorithm algorithm = CpuConvAlgorithm.Auto, WinogradFilters? winograd = null)
     {
         var g = Geometry(x, weight, bias, p);
         var y = Tensor.Empty(new Shape(g.N, g.K, g.OutH, g.OutW), DType.Float32, x.Device);
         if (y.Numel == 0) return y;
-        if (x.Device.IsCpu && implicitGemm && Conv2dImplicitGemm.IsSupported)
+        if (!x.Device.IsCpu)
         {
-            unsafe
-            {
-                Conv2dImplicitGemm.Run(g, (float*)x.Pointer, (float*)weight.Pointer, bias is null ? null : (float*)bias.Pointer, (float*)y.Pointer, p.FuseRelu);
-            }
+            RunCuda(new Plan(g, columnBudgetBytes), x, weight, bias, y, p.FuseRelu);
             return y;
         }
-        var plan = new Plan(g, columnBudgetBytes);
-        if (x.Device.IsCpu) RunCpu(plan, x, weight, bias, y, p.FuseRelu);
-        else RunCuda(plan, x, weight, bias, y, p.FuseRelu);
+        switch (Choose(g, algorithm, winograd is not null))
+        {
+            case CpuConvAlgorithm.Winograd:
+                RunWinograd(g, x, weight, bias, y, p.FuseRelu, winograd);
+                break;
+            case CpuConvAlgorithm.ImplicitGemm:
+                unsafe
+                {
+                    Conv2dImplicitGemm.Run(g, (float*)x.Pointer, (float*)weight.Pointer, bias is null ? null : (float*)bias.Pointer, (float*)y.Pointer, p.FuseRelu);
+                }
+                break;
+            default:
+                RunCpu(new Plan(g, columnBudgetBytes), x, weight, bias, y, p.FuseRelu);
+                break;
+        }
         return y;
+    }
+
+    /// <summary>
+    /// Auto runs Winograd only with prepared filters, i.e. in models compiled for inference: training keeps the direct
+    /// sum, whose ReLU masks and gradients match torch's to the training parity tests' tolerance. Small maps stay
+    /// direct too (<see cref="Conv2dWinograd.PaysOn"/>).
+    /// </summary>
+    private static CpuConvAlgorithm Choose(in Conv2dGeometry g, CpuConvAlgorithm algorithm, bool prepared)
+    {
+        switch (algorithm)
+        {
+            case CpuConvAlgorithm.Auto when prepared && Conv2dWinograd.PaysOn(g):
+                Check.That(Conv2dWinograd.Computes(g), Op, $"Winograd filters were given for a conv Winograd does not compute: {g}");
+                return CpuConvAlgorithm.Winograd;
+            case CpuConvAlgorithm.Auto:
+                return Conv2dImplicitGemm.IsSupported ? CpuConvAlgorithm.ImplicitGemm : CpuConvAlgorithm.Columns;
+            case CpuConvAlgorithm.Winograd:
+                Check.That(Conv2dWinograd.Computes(g), Op, $"Winograd needs AVX-512 and a 3x3 stride-1 dilation-1 ungrouped conv, got {g}");
+                return algorithm;
+            case CpuConvAlgorithm.ImplicitGemm:
+                Check.That(Conv2dImplicitGemm.IsSupported, Op, "the implicit GEMM needs AVX-512, which this CPU lacks");
+                return algorithm;
+            default:
+                return algorithm;
+        }
+    }
+
+    private static unsafe void RunWinograd(in Conv2dGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y, bool relu, WinogradFilters? prepared)
+    {
+        using var perCall = prepared is null ? WinogradFilters.Prepare(weight) : null;
+        var filters = prepared ?? perCall!;
+        Conv2dWinograd.Run(g, (float*)x.Pointer, (float*)filters.Packed.Pointer, bias is null ? null : (float*)bias.Pointer, (float*)y.Pointer, relu);
     }
 
     /// <summary>

@@ -3,10 +3,15 @@ using NativeSeg.Engine.Tensors;
 
 namespace NativeSeg.Kernels.Convolution;
 
-/// <summary>conv2d with bias (+ReLU where the model fuses it) at the shapes of ResNet-50-FPN Mask R-CNN.</summary>
+/// <summary>
+/// conv2d with bias (+ReLU where the model fuses it) at the shapes of ResNet-50-FPN Mask R-CNN. The 3×3 stride-1
+/// cases run twice: on the direct path and, as "-winograd", with the weight's Winograd transform prepared as compiled
+/// models prepare it (CPU with AVX-512 only; CUDA and other CPUs run the direct path), so the two algorithms are
+/// compared at the same sizes.
+/// </summary>
 internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
 {
-    public sealed record Size(string Name, int N, int C, int H, int W, int K, int R, int Stride, int Padding, int Groups, bool Relu)
+    public sealed record Size(string Name, int N, int C, int H, int W, int K, int R, int Stride, int Padding, int Groups, bool Relu, bool Winograd = false)
     {
         public Conv2dParams Params => new() { Stride = Stride, Padding = Padding, Groups = Groups, FuseRelu = Relu };
     }
@@ -27,8 +32,11 @@ internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
             new("stem-7x7-s2", 1, 3, 800, 1088, 64, 7, 2, 3, 1, true),
             new("res2-1x1-256-64", 1, 256, 200, 272, 64, 1, 1, 0, 1, true),
             new("fpn-3x3-256", 1, 256, 200, 272, 256, 3, 1, 1, 1, false),
+            new("fpn-3x3-256-winograd", 1, 256, 200, 272, 256, 3, 1, 1, 1, false, true),
             new("res4-3x3-256", 1, 256, 50, 68, 256, 3, 1, 1, 1, true),
+            new("res4-3x3-256-winograd", 1, 256, 50, 68, 256, 3, 1, 1, 1, true, true),
             new("mask-head-3x3-256", 100, 256, 14, 14, 256, 3, 1, 1, 1, true),
+            new("mask-head-3x3-256-winograd", 100, 256, 14, 14, 256, 3, 1, 1, 1, true, true),
         ],
         BenchmarkPreset.Large =>
         [
@@ -52,22 +60,33 @@ internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
     protected override BenchmarkCase Setup(Device device, Size s, int copies)
     {
         var p = s.Params;
-        return Case(device, copies, [s.N, s.C, s.H, s.W], [s.K, s.C / s.Groups, s.R, s.R], s.K, (x, w, b) => Conv2d.Forward(x, w, b, p));
+        int[] xShape = [s.N, s.C, s.H, s.W], wShape = [s.K, s.C / s.Groups, s.R, s.R];
+        if (!s.Winograd) return Case(device, copies, xShape, wShape, s.K, (x, w, b) => Conv2d.Forward(x, w, b, p));
+        // Each copy's weight is transformed once, outside the timed runs, as a compiled model does at load.
+        return Case(device, copies, xShape, wShape, s.K, w => WinogradFilters.TryPrepare(w, p), (x, w, b, prepared) => Conv2d.Forward(x, w, b, p, prepared));
     }
 
     /// <summary>Per copy a random input, weight and bias (seeded by copy), run through <paramref name="forward"/>; conv_transpose2d's benchmark shares it.</summary>
-    internal static BenchmarkCase Case(Device device, int copies, int[] xShape, int[] wShape, int biasLength, Func<Tensor, Tensor, Tensor, Tensor> forward)
+    internal static BenchmarkCase Case(Device device, int copies, int[] xShape, int[] wShape, int biasLength, Func<Tensor, Tensor, Tensor, Tensor> forward) =>
+        Case(device, copies, xShape, wShape, biasLength, _ => null, (x, w, b, _) => forward(x, w, b));
+
+    /// <summary>As above, each copy's weight prepared once by <paramref name="prepare"/> (null: not prepared) before the runs.</summary>
+    private static BenchmarkCase Case(Device device, int copies, int[] xShape, int[] wShape, int biasLength,
+        Func<Tensor, WinogradFilters?> prepare, Func<Tensor, Tensor, Tensor, WinogradFilters?, Tensor> forward)
     {
         var xs = new Tensor[copies];
         var ws = new Tensor[copies];
         var bs = new Tensor[copies];
+        var prepared = new WinogradFilters?[copies];
         for (int i = 0; i < copies; i++)
         {
             xs[i] = RandomTensors.Uniform(device, 10 * i + 1, -1, 1, xShape);
             ws[i] = RandomTensors.Uniform(device, 10 * i + 2, -0.05f, 0.05f, wShape);
             bs[i] = RandomTensors.Uniform(device, 10 * i + 3, -1, 1, biasLength);
+            prepared[i] = prepare(ws[i]);
         }
-        return new BenchmarkCase(copies, i => forward(xs[i], ws[i], bs[i]).Dispose(), [.. xs, .. ws, .. bs]);
+        return new BenchmarkCase(copies, i => forward(xs[i], ws[i], bs[i], prepared[i]).Dispose(),
+            [.. xs, .. ws, .. bs, .. prepared.OfType<WinogradFilters>()]);
     }
 
     private static Conv2dGeometry Geometry(Size s) =>

@@ -13,6 +13,9 @@ internal static class Conv2dChecks
         new Case("conv2d/1x1-direct", [3, 8, 5, 7], [6, 8, 1, 1], true, Conv2dParams.Default),
         new Case("conv2d/1x1-stride2", [1, 4, 9, 9], [5, 4, 1, 1], true, new() { Stride = 2 }),
         new Case("conv2d/no-padding-edge", [1, 2, 3, 3], [3, 2, 3, 3], true, new() { FuseRelu = true }),
+        // The CPU's Winograd path, with the weight prepared as compiled models prepare it, on 400 tiles (enough for it to
+        // be used): partial 4×4 tiles, 20 filters (not a multiple of 8).
+        new Case("conv2d/winograd-3x3", [1, 16, 62, 98], [20, 16, 3, 3], true, new() { Padding = 1, FuseRelu = true }, winograd: true),
         new Case("conv2d/batch0", [0, 4, 6, 6], [4, 4, 3, 3], true, new() { Padding = 1 }),
         // Budgets of one column row: the CPU blocks by output rows, CUDA too; then several images per block.
         new Case("conv2d/row-blocks", [2, 3, 11, 9], [5, 3, 3, 3], true, new() { Padding = 1, FuseRelu = true }, 3 * 9 * 9 * sizeof(float)),
@@ -29,7 +32,7 @@ internal static class Conv2dChecks
         new BackwardCase("conv2d_backward/image-blocks", [5, 3, 6, 5], [4, 3, 3, 3], new() { Padding = 1 }, 2 * 27 * 30 * sizeof(float)),
     ];
 
-    private sealed class Case(string name, int[] input, int[] weight, bool bias, Conv2dParams p, long? budgetBytes = null) : KernelCheck
+    private sealed class Case(string name, int[] input, int[] weight, bool bias, Conv2dParams p, long? budgetBytes = null, bool winograd = false) : KernelCheck
     {
         public override string Name => name;
 
@@ -38,7 +41,8 @@ internal static class Conv2dChecks
             using var x = RandomTensors.Uniform(device, 1, -1, 1, input);
             using var w = RandomTensors.Uniform(device, 2, -1, 1, weight);
             using var b = bias ? RandomTensors.Uniform(device, 3, -1, 1, weight[0]) : null;
-            var y = budgetBytes is long budget ? Conv2d.Forward(x, w, b, p, budget) : Conv2d.Forward(x, w, b, p);
+            using var prepared = winograd ? WinogradFilters.TryPrepare(w, p) : null;
+            var y = budgetBytes is long budget ? Conv2d.Forward(x, w, b, p, budget) : Conv2d.Forward(x, w, b, p, prepared);
             return [RandomTensors.ToCpu(y)];
         }
     }

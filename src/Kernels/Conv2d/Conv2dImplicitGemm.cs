@@ -19,13 +19,13 @@ namespace NativeSeg.Kernels.Convolution;
 /// </summary>
 internal static unsafe class Conv2dImplicitGemm
 {
-    private const int Mr = 8;
-    private const int Nr = 48;
+    private const int Mr = PanelKernel.Mr;
+    private const int Nr = PanelKernel.Nr;
 
     /// <summary>How many channels ahead the column gather prefetches its input rows.</summary>
     private const int PrefetchChannels = 4;
 
-    public static bool IsSupported => Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
+    public static bool IsSupported => PanelKernel.IsSupported;
 
     /// <summary>
     /// Strides (in floats) of the operands, so callers can run on views: conv2d passes its contiguous
@@ -103,17 +103,17 @@ internal static unsafe class Conv2dImplicitGemm
                     if (pieceCount == 1 || pieces[pieceCount - 1].Image == pieces[0].Image)
                     {
                         float* c = y + pieces[0].Image * strides.YImage + m0 * pq + pieces[0].Pixel;
-                        if (width == Nr && rows == Mr) Kernel(kdim, a, panel, c, pq, b, relu);
+                        if (width == Nr && rows == Mr) PanelKernel.Run(kdim, a, panel, c, pq, b, relu);
                         else
                         {
-                            Kernel(kdim, a, panel, tile, Nr, b, relu);
+                            PanelKernel.Run(kdim, a, panel, tile, Nr, b, relu);
                             for (int i = 0; i < rows; i++)
                                 new ReadOnlySpan<float>(tile + i * Nr, width).CopyTo(new Span<float>(c + i * pq, width));
                         }
                     }
                     else
                     {
-                        Kernel(kdim, a, panel, tile, Nr, b, relu);
+                        PanelKernel.Run(kdim, a, panel, tile, Nr, b, relu);
                         foreach (var piece in pieces[..pieceCount])
                         {
                             float* c = y + piece.Image * strides.YImage + m0 * pq + piece.Pixel;
@@ -246,70 +246,5 @@ internal static unsafe class Conv2dImplicitGemm
             for (int i = first; i <= last; i += 16) Sse.Prefetch0(row + i);
             Sse.Prefetch0(row + last);
         }
-    }
-
-    /// <summary>
-    /// c[8 × 48] (row stride ldc) = a[k × 8]ᵀ · b[k × 48] + bias, then ReLU: 24 accumulators, one
-    /// broadcast and three FMAs per filter per tap, the sum never leaving registers.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel(int k, float* a, float* b, float* c, long ldc, float* bias, bool relu)
-    {
-        Vector512<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
-        Vector512<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
-        Vector512<float> c40 = default, c41 = default, c42 = default, c50 = default, c51 = default, c52 = default;
-        Vector512<float> c60 = default, c61 = default, c62 = default, c70 = default, c71 = default, c72 = default;
-        for (int t = 0; t < k; t++, a += Mr, b += Nr)
-        {
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
-            var b2 = Vector512.Load(b + 32);
-            var v = Vector512.Create(a[0]);
-            c00 = Avx512F.FusedMultiplyAdd(v, b0, c00); c01 = Avx512F.FusedMultiplyAdd(v, b1, c01); c02 = Avx512F.FusedMultiplyAdd(v, b2, c02);
-            v = Vector512.Create(a[1]);
-            c10 = Avx512F.FusedMultiplyAdd(v, b0, c10); c11 = Avx512F.FusedMultiplyAdd(v, b1, c11); c12 = Avx512F.FusedMultiplyAdd(v, b2, c12);
-            v = Vector512.Create(a[2]);
-            c20 = Avx512F.FusedMultiplyAdd(v, b0, c20); c21 = Avx512F.FusedMultiplyAdd(v, b1, c21); c22 = Avx512F.FusedMultiplyAdd(v, b2, c22);
-            v = Vector512.Create(a[3]);
-            c30 = Avx512F.FusedMultiplyAdd(v, b0, c30); c31 = Avx512F.FusedMultiplyAdd(v, b1, c31); c32 = Avx512F.FusedMultiplyAdd(v, b2, c32);
-            v = Vector512.Create(a[4]);
-            c40 = Avx512F.FusedMultiplyAdd(v, b0, c40); c41 = Avx512F.FusedMultiplyAdd(v, b1, c41); c42 = Avx512F.FusedMultiplyAdd(v, b2, c42);
-            v = Vector512.Create(a[5]);
-            c50 = Avx512F.FusedMultiplyAdd(v, b0, c50); c51 = Avx512F.FusedMultiplyAdd(v, b1, c51); c52 = Avx512F.FusedMultiplyAdd(v, b2, c52);
-            v = Vector512.Create(a[6]);
-            c60 = Avx512F.FusedMultiplyAdd(v, b0, c60); c61 = Avx512F.FusedMultiplyAdd(v, b1, c61); c62 = Avx512F.FusedMultiplyAdd(v, b2, c62);
-            v = Vector512.Create(a[7]);
-            c70 = Avx512F.FusedMultiplyAdd(v, b0, c70); c71 = Avx512F.FusedMultiplyAdd(v, b1, c71); c72 = Avx512F.FusedMultiplyAdd(v, b2, c72);
-        }
-        Store(c, bias, 0, relu, c00, c01, c02);
-        Store(c + ldc, bias, 1, relu, c10, c11, c12);
-        Store(c + 2 * ldc, bias, 2, relu, c20, c21, c22);
-        Store(c + 3 * ldc, bias, 3, relu, c30, c31, c32);
-        Store(c + 4 * ldc, bias, 4, relu, c40, c41, c42);
-        Store(c + 5 * ldc, bias, 5, relu, c50, c51, c52);
-        Store(c + 6 * ldc, bias, 6, relu, c60, c61, c62);
-        Store(c + 7 * ldc, bias, 7, relu, c70, c71, c72);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* c, float* bias, int row, bool relu, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2)
-    {
-        if (bias != null)
-        {
-            var b = Vector512.Create(bias[row]);
-            v0 += b;
-            v1 += b;
-            v2 += b;
-        }
-        if (relu)
-        {
-            // vmaxps returns its second operand when either is NaN, so NaNs pass through as torch's relu does.
-            v0 = Avx512F.Max(Vector512<float>.Zero, v0);
-            v1 = Avx512F.Max(Vector512<float>.Zero, v1);
-            v2 = Avx512F.Max(Vector512<float>.Zero, v2);
-        }
-        Vector512.Store(v0, c);
-        Vector512.Store(v1, c + 16);
-        Vector512.Store(v2, c + 32);
     }
 }

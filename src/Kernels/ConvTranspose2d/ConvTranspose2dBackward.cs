@@ -33,7 +33,7 @@ public static partial class ConvTranspose2d
         Check.Rank(weight, 4, Op, "weight");
         Check.DType(weight, DType.Float32, Op, "weight");
         CheckBackward(gradOutput, weight, inputShape, weight.Shape, p);
-        return Conv2d.Forward(gradOutput, weight, null, AsConv2d(p), columnBudgetBytes, implicitGemm);
+        return Conv2d.Forward(gradOutput, weight, null, AsConv2d(p), columnBudgetBytes, implicitGemm ? CpuConvAlgorithm.Auto : CpuConvAlgorithm.Columns);
     }
 
     internal static Tensor BackwardWeight(Tensor x, Tensor gradOutput, ConvTranspose2dParams p, Shape weightShape, long columnBudgetBytes)

@@ -14,11 +14,11 @@ namespace NativeSeg.Layers.Autograd;
 /// </summary>
 public static partial class Functional
 {
-    /// <summary>conv2d with bias and fused ReLU.</summary>
-    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p)
+    /// <summary>conv2d with bias and fused ReLU; <paramref name="winograd"/>, the weight's prepared transform, if any.</summary>
+    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p, WinogradFilters? winograd = null)
     {
         var plain = p with { FuseRelu = false };
-        return Weighted("conv2d", x, weight, bias, p.FuseRelu, ConvOp.Forward(x, weight, bias, p),
+        return Weighted("conv2d", x, weight, bias, p.FuseRelu, ConvOp.Forward(x, weight, bias, p, winograd),
             (dy, w, inputShape) => ConvOp.BackwardInput(dy, w, plain, inputShape),
             (input, dy, weightShape) => ConvOp.BackwardWeight(input, dy, plain, weightShape),
             ConvOp.BackwardBias);

@@ -41,6 +41,8 @@ public class BcnetSegmenterTests
             // The same preprocessed input through the features and a separately built BcnetHeads.
             using var input = ImagePreprocessor.Run(image, BcnetArchitecture.R50.Preprocess, Device.Cpu);
             using var heads = new BcnetHeads(new ParameterStore(weights, Device.Cpu), new FcosConfig(Channels: fx.Channels));
+            // Compiled as the loaded model is, so both run the same convolution algorithms (Winograd on the larger maps).
+            heads.CompileForInference();
             var levels = bcnet.Features(input);
             MaskDetections direct;
             try

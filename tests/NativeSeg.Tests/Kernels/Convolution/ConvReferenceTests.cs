@@ -34,11 +34,16 @@ public class ConvReferenceTests
         using var b = RandomTensors.Uniform(Device.Cpu, 13, -1, 1, wShape[0]);
         var p = new Conv2dParams { Stride = new(sh, sw), Padding = new(ph, pw), Dilation = new(dh, dw), Groups = groups, FuseRelu = true };
         using var expected = DirectConv2d(x, w, b, p);
-        // Both CPU paths: the implicit GEMM (where AVX-512 exists) and im2col + OpenBLAS with the budget.
+        // Every CPU path: the default choice, im2col + OpenBLAS with the budget, and Winograd where it computes the shape.
         using var y = Conv2d.Forward(x, w, b, p);
         ConvAssert.Close(expected, y);
-        using var viaColumns = Conv2d.Forward(x, w, b, p, budget == 0 ? Conv2d.CpuColumnBudgetBytes : budget, implicitGemm: false);
+        using var viaColumns = Conv2d.Forward(x, w, b, p, budget == 0 ? Conv2d.CpuColumnBudgetBytes : budget, CpuConvAlgorithm.Columns);
         ConvAssert.Close(expected, viaColumns);
+        if (Conv2dWinograd.Computes(Conv2d.Geometry(x, w, b, p)))
+        {
+            using var viaWinograd = Conv2d.Forward(x, w, b, p, Conv2d.CpuColumnBudgetBytes, CpuConvAlgorithm.Winograd);
+            ConvAssert.Close(expected, viaWinograd);
+        }
     }
 
     public static TheoryData<int[], int[], int, int, int, int, int, long> ConvTransposeCases => new()
