@@ -47,38 +47,14 @@ public static class BprTrainer
         using var network = Load(run, config);
         foreach (var norm in network.Modules().OfType<BatchNorm2d>()) norm.Training = true;
         using var optimizer = new SgdOptimizer(network.TrainableParameters(), run.Momentum, run.WeightDecay);
-        int done = 0;
-        if (run.Resume && File.Exists(run.CheckpointPath))
-        {
-            done = TrainingCheckpoint.Restore(run.CheckpointPath, network, optimizer);
-            log.WriteLine($"resuming from {run.CheckpointPath} after {done} iterations");
-        }
-        else if (run.Resume)
-        {
-            log.WriteLine($"no checkpoint in {run.OutputDirectory}: starting from {run.ModelPath}");
-        }
+        int done = TrainingLoop.Resume(run, network, optimizer, log);
         var schedule = new PolyLearningRate(run.LearningRate, run.Iterations, MinLr: run.MinLearningRate);
         var order = new PatchOrder(patches.Patches.Count, run.Seed);
-        using var metrics = MetricsLog.Open(run.MetricsPath, done);
         log.WriteLine($"training {config.Architecture} on {run.Device}: {network.TrainableParameters().Sum(p => p.Value.Numel):N0} trainable parameters, " +
             $"iterations {done + 1}..{run.Iterations} of {run.BatchSize} patches");
-        for (int i = done; i < run.Iterations; i++)
-        {
-            if (cancel.IsCancellationRequested)
-            {
-                TrainingCheckpoint.Write(run.CheckpointPath, network, optimizer, metadata, i);
-                log.WriteLine($"stopped after {i} iterations; `--resume` continues from {run.CheckpointPath}");
-                return;
-            }
-            var iterationClock = Stopwatch.StartNew();
-            float lr = schedule.At(i);
-            var batch = Batch(patches.Patches, order, run, i);
-            double loss = Step(network, optimizer, batch, run, i, lr);
-            metrics.Append(i, lr, loss, [("loss_seg", loss)], iterationClock.Elapsed.TotalSeconds);
-            progress(new IterationReport(i, run.Iterations, lr, loss, [("loss_seg", loss)], iterationClock.Elapsed.TotalSeconds));
-            if ((i + 1) % run.CheckpointEvery == 0 || i + 1 == run.Iterations)
-                TrainingCheckpoint.Write(run.CheckpointPath, network, optimizer, metadata, i + 1);
-        }
+        if (!TrainingLoop.Run(run, network, optimizer, metadata, done, schedule.At,
+                (i, lr) => [("loss_seg", Step(network, optimizer, Batch(patches.Patches, order, run, i), run, i, lr))], log, progress, cancel))
+            return;
         TrainingCheckpoint.WriteModel(run.FinalModelPath, network, metadata, run.Fp16Model);
         log.WriteLine($"wrote {run.FinalModelPath}");
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers;
 using NativeSeg.Layers.Autograd;
@@ -36,43 +35,19 @@ public static class MaskRcnnTrainer
         // Trainable BatchNorms (a config with "norm": "BN") normalise with batch statistics, as torch's train() mode.
         foreach (var norm in model.Modules().OfType<BatchNorm2d>()) norm.Training = true;
         using var optimizer = new SgdOptimizer(model.TrainableParameters(), run.Momentum, run.WeightDecay);
-        int done = 0;
-        if (run.Resume && File.Exists(run.CheckpointPath))
-        {
-            done = TrainingCheckpoint.Restore(run.CheckpointPath, model, optimizer);
-            log.WriteLine($"resuming from {run.CheckpointPath} after {done} iterations");
-        }
-        else if (run.Resume)
-        {
-            log.WriteLine($"no checkpoint in {run.OutputDirectory}: starting from {run.ModelPath}");
-        }
+        int done = TrainingLoop.Resume(run, model, optimizer, log);
 
         var preprocess = setup.Preprocess;
         var augmentation = new TrainingAugmentation([.. run.MinSizes ?? [preprocess.MinSize]], run.MaxSize ?? preprocess.MaxSize, run.Flip);
         var schedule = new LearningRateSchedule(run.LearningRate, run.WarmupIterations, run.WarmupFactor, run.Steps, run.Gamma);
         var losses = new MaskRcnnLosses(model, trainingConfig);
-        using var metrics = MetricsLog.Open(run.MetricsPath, done);
         using var loader = new TrainingLoader(set, augmentation, preprocess, setup.Heads, run.BatchSize, run.Seed, run.DataWorkers, done);
         log.WriteLine($"training {setup.Architecture} on {run.Device}: {set.Images.Count} images, {set.Categories.Count} categories, " +
             $"{model.TrainableParameters().Sum(p => p.Value.Numel):N0} trainable parameters, iterations {done + 1}..{run.Iterations}");
 
-        for (int i = done; i < run.Iterations; i++)
-        {
-            if (cancel.IsCancellationRequested)
-            {
-                TrainingCheckpoint.Write(run.CheckpointPath, model, optimizer, start.Metadata, i);
-                log.WriteLine($"stopped after {i} iterations; `--resume` continues from {run.CheckpointPath}");
-                return;
-            }
-            var clock = Stopwatch.StartNew();
-            float lr = schedule.At(i);
-            var terms = Step(model, optimizer, losses, loader, run, i, lr);
-            double total = terms.Sum(t => t.Value);
-            metrics.Append(i, lr, total, terms, clock.Elapsed.TotalSeconds);
-            progress(new IterationReport(i, run.Iterations, lr, total, terms, clock.Elapsed.TotalSeconds));
-            if ((i + 1) % run.CheckpointEvery == 0 || i + 1 == run.Iterations)
-                TrainingCheckpoint.Write(run.CheckpointPath, model, optimizer, start.Metadata, i + 1);
-        }
+        if (!TrainingLoop.Run(run, model, optimizer, start.Metadata, done, schedule.At,
+                (i, lr) => Step(model, optimizer, losses, loader, run, i, lr), log, progress, cancel))
+            return;
         var trained = MaskRcnnTrainingConfig.WithoutRunSettings(start.Metadata, out var removed);
         TrainingCheckpoint.WriteModel(run.FinalModelPath, model, trained, run.Fp16Model);
         log.WriteLine($"wrote {run.FinalModelPath}" + (removed.Count > 0
