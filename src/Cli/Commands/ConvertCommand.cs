@@ -3,6 +3,7 @@ using NativeSeg.Cli.Parsing;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NativeSeg.Engine.Formats;
+using NativeSeg.Engine.Formats.Json;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Models.Conversion;
 using NativeSeg.Models.MaskRcnn;
@@ -93,5 +94,5 @@ internal static class ConvertCommand
     }
 
     internal static JsonObject ReadSettings(string file) =>
-        JsonNode.Parse(File.ReadAllText(file)) as JsonObject ?? throw new FormatException($"{file}: expected a JSON object");
+        StrictJson.ParseObject(File.ReadAllText(file), file) ?? throw new FormatException($"{file}: expected a JSON object, found null");
 }

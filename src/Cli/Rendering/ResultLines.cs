@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using NativeSeg.Engine.Formats.Json;
 
 namespace NativeSeg.Cli.Rendering;
 
@@ -74,7 +75,7 @@ internal static class ResultLines
         JsonDocument? document = null;
         try
         {
-            document = JsonDocument.Parse(line);
+            document = StrictJson.Parse(line);
             var root = document.RootElement;
             if (root.ValueKind == JsonValueKind.Object
                 && root.TryGetProperty("input", out var input) && input.ValueKind == JsonValueKind.String

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using NativeSeg.Engine.Formats.Json;
 
 namespace NativeSeg.Models.Detection;
 
@@ -23,12 +24,7 @@ public static class ConfigFields
         if (string.IsNullOrWhiteSpace(json)) return null;
         try
         {
-            return JsonNode.Parse(json) switch
-            {
-                null => null,
-                JsonObject config => config,
-                var other => throw new FormatException($"{file}: the model config is {other.ToJsonString()}, not a JSON object"),
-            };
+            return StrictJson.ParseObject(json, $"{file}: the model config");
         }
         catch (JsonException e)
         {

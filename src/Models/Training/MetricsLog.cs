@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using NativeSeg.Engine.Formats.Json;
 using NativeSeg.Engine.Formats;
 
 namespace NativeSeg.Models.Training;
@@ -54,7 +55,7 @@ public sealed class MetricsLog : IDisposable
     {
         try
         {
-            using var doc = JsonDocument.Parse(line);
+            using var doc = StrictJson.Parse(line);
             return doc.RootElement.TryGetProperty("iter", out var iter) && iter.TryGetInt32(out int i) ? i : null;
         }
         catch (JsonException)

@@ -46,6 +46,27 @@ public class HostileCocoInputTests
     public void ResultFileErrorsNameTheFileAndResult(string json, string expected) =>
         AssertRefused(json, path => CocoJson.ReadResults(path), expected);
 
+    /// <summary>
+    /// Found by the coco-results target: System.Text.Json parses an escaped unpaired surrogate in a name and only
+    /// throws InvalidOperationException when a later property lookup compares names; in a dataset's strings it is the same.
+    /// </summary>
+    [Theory]
+    [InlineData("""[{"image_id": 1, "\uDC00category_id": 1, "score": 0.5, "bbox": [0, 0, 1, 1]}]""")]
+    [InlineData("""[{"image_id": 1, "category_id": 1, "score": 0.5, "bbox": [0, 0, 1, 1], "note": "\ud800x"}]""")]
+    public void AResultFileWithAnUnpairedSurrogateEscapeIsRefusedAsJson(string json) =>
+        AssertRefused(json, path => CocoJson.ReadResults(path),
+            "not valid JSON (a name or string escapes an unpaired UTF-16 surrogate)");
+
+    [Fact]
+    public void ADatasetWithAnUnpairedSurrogateEscapeInAFileNameIsRefusedAsJson()
+    {
+        using var temp = new TempFolder();
+        string path = temp.File("coco.json");
+        File.WriteAllText(path, Dataset("""{"id": 1, "width": 8, "height": 6, "file_name": "a\uDBFF.jpg"}""", Annotation("\"area\": 1")));
+        var e = Assert.Throws<CocoFormatException>(() => CocoJson.ReadDataset(path));
+        Assert.Equal($"{path}: not valid JSON (a name or string escapes an unpaired UTF-16 surrogate)", e.Message);
+    }
+
     /// <param name="json">Latin-1 text, so that a char up to \xff stands for one byte, valid UTF-8 or not.</param>
     private static void AssertRefused(string json, Action<string> read, string expected)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using NativeSeg.Engine.Formats.Json;
 using static NativeSeg.Engine.Formats.Coco.CocoJsonValues;
 
 namespace NativeSeg.Engine.Formats.Coco;
@@ -74,7 +75,7 @@ public static class CocoJson
         byte[] bytes = File.ReadAllBytes(path);
         try
         {
-            return JsonDocument.Parse(bytes, DocumentOptions);
+            return StrictJson.Parse(bytes, DocumentOptions);
         }
         catch (JsonException e)
         {
@@ -93,7 +94,7 @@ public static class CocoJson
     {
         try
         {
-            using var document = JsonDocument.Parse(QuoteNonFiniteLiterals(bytes), DocumentOptions);
+            using var document = StrictJson.Parse(QuoteNonFiniteLiterals(bytes), DocumentOptions);
             if (document.RootElement.ValueKind != JsonValueKind.Array) return null;
             int index = 0;
             foreach (var result in document.RootElement.EnumerateArray())
@@ -173,11 +174,6 @@ public static class CocoJson
             return read();
         }
         catch (FormatException ex) when (ex is not CocoFormatException)
-        {
-            throw new CocoFormatException($"{where}: {ex.Message}", ex);
-        }
-        // System.Text.Json's word for text it cannot unescape, e.g. a lone surrogate escape in a property name.
-        catch (InvalidOperationException ex)
         {
             throw new CocoFormatException($"{where}: {ex.Message}", ex);
         }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Formats.Safetensors;
+using NativeSeg.Models.Detection;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Models.Inference;
 
@@ -27,7 +28,7 @@ public sealed record FinetuneStart(MaskRcnn Model, IReadOnlyDictionary<string, s
         var modelIds = setup.Heads.CategoryIds.Where((_, i) => i != setup.Heads.BackgroundIndex).ToHashSet();
         if (ids.All(modelIds.Contains)) return new(MaskRcnn.Create(setup, tensors, device, path), metadata, []);
 
-        metadata["config"] = WithCategories(metadata.GetValueOrDefault("config"), [.. categories.OrderBy(c => c.Id)]);
+        metadata["config"] = WithCategories(metadata.GetValueOrDefault("config"), [.. categories.OrderBy(c => c.Id)], path);
         var retargeted = MaskRcnnArchitectures.FromMetadata(metadata, path);
         using var scope = TensorScope.Begin();
         var fresh = ClassSpecificLayers.Initialise(retargeted.Heads, retargeted.Heads.Flavour.HeadNames, seed);
@@ -36,9 +37,9 @@ public sealed record FinetuneStart(MaskRcnn Model, IReadOnlyDictionary<string, s
     }
 
     /// <summary>The model's "config" JSON with num_classes, category_ids and class_names of the new categories.</summary>
-    private static string WithCategories(string? config, IReadOnlyList<CocoCategory> categories)
+    private static string WithCategories(string? config, IReadOnlyList<CocoCategory> categories, string path)
     {
-        var json = string.IsNullOrWhiteSpace(config) ? new JsonObject() : JsonNode.Parse(config) as JsonObject ?? new JsonObject();
+        var json = ConfigFields.Parse(config, path) ?? new JsonObject();
         json["num_classes"] = categories.Count + 1;
         var ids = categories.Select(c => JsonValue.Create(c.Id)).ToList<JsonNode?>();
         // category_ids lists the foreground in logit order; the background slot is implied by the flavour.

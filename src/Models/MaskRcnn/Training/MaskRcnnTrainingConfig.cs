@@ -98,7 +98,7 @@ public sealed record MaskRcnnTrainingConfig
     {
         var trained = new Dictionary<string, string>(metadata, StringComparer.Ordinal);
         removed = [];
-        if (metadata.TryGetValue("config", out var json) && JsonNode.Parse(json) is JsonObject config)
+        if (ConfigFields.Parse(metadata.GetValueOrDefault("config"), "the trained model") is { } config)
         {
             removed = [.. RunSettings.Where(config.Remove)];
             if (removed.Count > 0) trained["config"] = config.ToJsonString();
