@@ -5,7 +5,7 @@ using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace NativeSeg.Kernels.Activations;
 
-/// <summary>Elementwise ReLU and sigmoid (float32), on the CPU through TensorPrimitives or by CUDA kernels.</summary>
+/// <summary>Elementwise ReLU, sigmoid and square root (float32), on the CPU through TensorPrimitives or by CUDA kernels.</summary>
 public static class Activation
 {
     private static KernelSource Source => KernelCatalog.Get("Activations/Activations.cu");
@@ -13,6 +13,9 @@ public static class Activation
     public static Tensor Relu(Tensor x) => Apply(x, "relu", static (i, o) => TensorPrimitives.Max(i, 0f, o));
 
     public static Tensor Sigmoid(Tensor x) => Apply(x, "sigmoid", static (i, o) => TensorPrimitives.Sigmoid(i, o));
+
+    /// <summary>torch.sqrt: correctly rounded, NaN for a negative input.</summary>
+    public static Tensor Sqrt(Tensor x) => Apply(x, "sqrt", static (i, o) => TensorPrimitives.Sqrt(i, o));
 
     /// <summary>
     /// Gradient of <see cref="Relu"/> from the forward's output: gradOutput where output &gt; 0, else 0

@@ -119,6 +119,33 @@ public static class BoxCoder
         return keep;
     }
 
+    /// <summary>
+    /// Boxes [N, 4] clipped to an image of <paramref name="height"/> × <paramref name="width"/>: x into [0, width],
+    /// y into [0, height], NaN kept (detectron2's Boxes.clip, as detector_postprocess applies it to the outputs).
+    /// </summary>
+    public static Tensor Clip(Tensor boxes, int height, int width)
+    {
+        const string op = "box_clip";
+        Check.Rank(boxes, 2, op, "boxes");
+        Check.DType(boxes, DType.Float32, op, "boxes");
+        Check.That(boxes.Shape[1] == 4, op, $"boxes must be [N, 4], got {boxes.Shape}");
+        Check.That(height >= 0 && width >= 0, op, $"image size {height}x{width} must not be negative");
+        var output = Tensor.Empty(boxes.Shape, DType.Float32, boxes.Device);
+        long count = boxes.Shape[0];
+        if (count == 0) return output;
+        if (boxes.Device.IsCpu)
+        {
+            var b = boxes.AsSpan<float>();
+            var o = output.AsSpan<float>();
+            for (int i = 0; i < b.Length; i++) o[i] = Clamp(b[i], i % 2 == 0 ? width : height);
+        }
+        else
+        {
+            LaunchClip(boxes, output, count, height, width);
+        }
+        return output;
+    }
+
     private static unsafe void DecodeCpu(Tensor deltas, Tensor boxes, Tensor output, int perRow, BoxWeights wt, float clamp, bool plusOne, float clipW, float clipH)
     {
         float* d = (float*)deltas.Pointer, b = (float*)boxes.Pointer, o = (float*)output.Pointer;
@@ -202,6 +229,15 @@ public static class BoxCoder
         float wx = wt.X, wy = wt.Y, ww = wt.W, wh = wt.H;
         void** args = stackalloc void*[] { &t, &r, &o, &rows, &wx, &wy, &ww, &wh, &plus };
         gpu.Launch(gpu.GetKernel(Source, "box_encode_f32"), Dim3.Cover(rows, 256), new Dim3(256), 0, args, 9);
+    }
+
+    private static unsafe void LaunchClip(Tensor boxes, Tensor output, long count, int height, int width)
+    {
+        var gpu = boxes.Device.Gpu;
+        nint b = boxes.Pointer, o = output.Pointer;
+        float h = height, w = width;
+        void** args = stackalloc void*[] { &b, &o, &count, &h, &w };
+        gpu.Launch(gpu.GetKernel(Source, "box_clip_f32"), Dim3.Cover(count, 256), new Dim3(256), 0, args, 5);
     }
 
     private static unsafe void LaunchKeep(Tensor boxes, Tensor keep, long count, float minSize, bool strict)

@@ -83,3 +83,16 @@ extern "C" __global__ void box_keep_f32(const float* boxes, uint8_t* keep, int64
         keep[i] = ok ? 1 : 0;
     }
 }
+
+// Each box clipped to [0, width] × [0, height]; NaN stays NaN, as torch.clamp leaves it.
+extern "C" __global__ void box_clip_f32(const float* boxes, float* out, int64_t count, float height, float width)
+{
+    NS_GRID_LOOP(i, count) {
+        const float* b = boxes + i * 4;
+        float* o = out + i * 4;
+        for (int c = 0; c < 4; c++) {
+            float v = b[c], hi = (c % 2 == 0) ? width : height;
+            o[c] = v < 0.0f ? 0.0f : (v > hi ? hi : v);
+        }
+    }
+}

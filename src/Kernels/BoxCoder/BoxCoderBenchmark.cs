@@ -7,11 +7,11 @@ namespace NativeSeg.Kernels.BoxCoder;
 /// Box decoding as the RPN runs it (every anchor of an 800×1333 image: 3 anchors at each P2–P6 position,
 /// one class) and as the box head does (1000 proposals × 81 classes), then the small-box filter on the
 /// decoded proposals. All clip to the image. In training, encoding the 512 sampled RoIs' regression targets
-/// and every anchor's RPN target.
+/// and every anchor's RPN target. And the output clip of a detectron2 model's 100 detections.
 /// </summary>
 internal sealed class BoxCoderBenchmark : KernelBenchmark<BoxCoderBenchmark.Size>
 {
-    public sealed record Size(string Name, int Boxes, int Classes, bool Keep, bool Encode = false);
+    public sealed record Size(string Name, int Boxes, int Classes, bool Keep, bool Encode = false, bool Clip = false);
 
     private const int ImageHeight = 800, ImageWidth = 1333;
 
@@ -19,10 +19,11 @@ internal sealed class BoxCoderBenchmark : KernelBenchmark<BoxCoderBenchmark.Size
 
     protected override IEnumerable<Size> SizesOf(BenchmarkPreset preset) => preset switch
     {
-        BenchmarkPreset.Small => [new("rpn-decode", 3000, 1, false), new("head-decode", 100, 81, false), new("keep", 3000, 1, true), new("rpn-encode", 3000, 1, false, true)],
+        BenchmarkPreset.Small => [new("rpn-decode", 3000, 1, false), new("head-decode", 100, 81, false), new("keep", 3000, 1, true), new("rpn-encode", 3000, 1, false, true),
+            new("output-clip", 100, 1, false, Clip: true)],
         // About the 3 × (200·334 + 100·167 + 50·84 + 25·42 + 13·21) = 267,069 anchors on P2–P6 (the name keeps the first count used).
         BenchmarkPreset.Paper => [new("rpn-decode", 267582, 1, false), new("head-decode", 1000, 81, false), new("keep", 267582, 1, true),
-            new("rpn-encode", 267582, 1, false, true), new("roi-encode", 512, 1, false, true)],
+            new("rpn-encode", 267582, 1, false, true), new("roi-encode", 512, 1, false, true), new("output-clip", 100, 1, false, Clip: true)],
         BenchmarkPreset.Large => [new("rpn-decode", 1070328, 1, false)],
         _ => throw new ArgumentOutOfRangeException(nameof(preset)),
     };
@@ -33,6 +34,7 @@ internal sealed class BoxCoderBenchmark : KernelBenchmark<BoxCoderBenchmark.Size
     {
         long outputs = (long)s.Boxes * s.Classes;
         // Decode: about 20 operations per box (centre, size, two exps, clip); keep: two subtractions and compares.
+        if (s.Clip) return (8 * outputs, outputs * 8 * sizeof(float));
         return s.Keep
             ? (4 * outputs, outputs * (4 * sizeof(float) + 1))
             : (20 * outputs, (outputs * 4 * 2 + s.Boxes * 4L) * sizeof(float));
@@ -52,6 +54,7 @@ internal sealed class BoxCoderBenchmark : KernelBenchmark<BoxCoderBenchmark.Size
         Action<int> run = s switch
         {
             { Keep: true } => i => BoxCoder.KeepMask(boxes[i]).Dispose(),
+            { Clip: true } => i => BoxCoder.Clip(boxes[i], ImageHeight, ImageWidth).Dispose(),
             { Encode: true } => i => BoxCoder.Encode(targets[i], boxes[i], weights, BoxConvention.Detectron2).Dispose(),
             _ => i => BoxCoder.Decode(deltas[i], boxes[i], weights, BoxConvention.Detectron2, (ImageHeight, ImageWidth)).Dispose(),
         };

@@ -17,6 +17,7 @@ internal static class BoxCoderChecks
         new Encode("box_encode/empty", 0, BoxWeights.Rpn, BoxConvention.Detectron2),
         new Keep("box_keep/remove-small-1e-3", 1e-3f, false),
         new Keep("box_keep/nonempty-strict-0", 0, true),
+        new Clip("box_clip/over-every-edge-and-nan", 57, 61, 83),
     ];
 
     /// <summary>
@@ -114,6 +115,25 @@ internal static class BoxCoderChecks
             }
             using var t = RandomTensors.OnDevice(Tensor.FromArray(boxes, count, 4), device);
             return [RandomTensors.ToCpu(BoxCoder.KeepMask(t, minSize, strict))];
+        }
+    }
+
+    /// <summary>Boxes hanging over every edge of the image, some wholly outside it, with a NaN corner and an infinite one.</summary>
+    private sealed class Clip(string name, int count, int height, int width) : KernelCheck
+    {
+        public override string Name => name;
+
+        public override double Tolerance => 0;
+
+        public override IReadOnlyList<Tensor> Run(Device device)
+        {
+            var rng = new Random(count);
+            var boxes = new float[count * 4];
+            for (int i = 0; i < boxes.Length; i++) boxes[i] = (float)(rng.NextDouble() * 2.4 - 0.7) * (i % 2 == 0 ? width : height);
+            boxes[5] = float.NaN;
+            boxes[10] = float.PositiveInfinity;
+            using var t = RandomTensors.OnDevice(Tensor.FromArray(boxes, count, 4), device);
+            return [RandomTensors.ToCpu(BoxCoder.Clip(t, height, width))];
         }
     }
 }

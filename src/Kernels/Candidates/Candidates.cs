@@ -13,14 +13,16 @@ public readonly record struct CandidateRule(float MinScore, bool Strict, int Per
 /// <param name="Index">int64 [k]: each slot's candidate position, −1 past the count.</param>
 /// <param name="Select">int64 [k]: slot i's row i·perRow + column of an [k·perRow, …] view (its class's channel).</param>
 /// <param name="Column">float32 [k]: the position's column (its class) as a float, for packing with boxes and scores.</param>
+/// <param name="Row">int64 [k]: the position's row of the grid (position / perRow, e.g. its location), −1 past the count.</param>
 /// <param name="Count">int64 [1]: how many slots hold a passing candidate.</param>
-public sealed record TakenCandidates(Tensor Index, Tensor Select, Tensor Column, Tensor Count) : IDisposable
+public sealed record TakenCandidates(Tensor Index, Tensor Select, Tensor Column, Tensor Row, Tensor Count) : IDisposable
 {
     public void Dispose()
     {
         Index.Dispose();
         Select.Dispose();
         Column.Dispose();
+        Row.Dispose();
         Count.Dispose();
     }
 }
@@ -94,7 +96,7 @@ public static class Candidates
         Check.That(k >= 0 && perRow >= 1, Op, $"k = {k} must not be negative and perRow = {perRow} positive");
         Check.SameDevice(Op, order, scores);
         var taken = new TakenCandidates(Tensor.Empty(order.Device, DType.Int64, k), Tensor.Empty(order.Device, DType.Int64, k),
-            Tensor.Empty(order.Device, DType.Float32, k), Tensor.Empty(order.Device, DType.Int64, 1));
+            Tensor.Empty(order.Device, DType.Float32, k), Tensor.Empty(order.Device, DType.Int64, k), Tensor.Empty(order.Device, DType.Int64, 1));
         if (order.Device.IsCpu)
             TakeCpu(order.AsSpan<long>(), scores.AsSpan<float>(), k, perRow, taken);
         else
@@ -136,6 +138,7 @@ public static class Candidates
         var index = taken.Index.AsSpan<long>();
         var select = taken.Select.AsSpan<long>();
         var column = taken.Column.AsSpan<float>();
+        var row = taken.Row.AsSpan<long>();
         long passed = 0;
         for (int i = 0; i < k; i++)
         {
@@ -145,6 +148,7 @@ public static class Candidates
             index[i] = ok ? p : -1;
             select[i] = (long)i * perRow + c;
             column[i] = c;
+            row[i] = ok ? p / perRow : -1;
             if (ok) passed++;
         }
         taken.Count.AsSpan<long>()[0] = passed;
@@ -178,9 +182,10 @@ public static class Candidates
             return;
         }
         var gpu = order.Device.Gpu;
-        nint o = order.Pointer, s = scores.Pointer, index = taken.Index.Pointer, select = taken.Select.Pointer, column = taken.Column.Pointer, count = taken.Count.Pointer;
+        nint o = order.Pointer, s = scores.Pointer, index = taken.Index.Pointer, select = taken.Select.Pointer, column = taken.Column.Pointer;
+        nint row = taken.Row.Pointer, count = taken.Count.Pointer;
         int n = order.Shape[0];
-        void** args = stackalloc void*[] { &o, &s, &n, &k, &perRow, &index, &select, &column, &count };
-        gpu.Launch(gpu.GetKernel(Source, "candidates_take_f32"), new Dim3(1), new Dim3(256), 0, args, 9);
+        void** args = stackalloc void*[] { &o, &s, &n, &k, &perRow, &index, &select, &column, &row, &count };
+        gpu.Launch(gpu.GetKernel(Source, "candidates_take_f32"), new Dim3(1), new Dim3(256), 0, args, 10);
     }
 }

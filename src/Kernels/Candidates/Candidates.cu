@@ -42,9 +42,10 @@ extern "C" __global__ void candidates_kept_scores_f32(const int64_t* keep, const
 // whose score is above -inf. A ranking by score puts every passing entry before every failing one, so the
 // passing ones are a prefix and entry i of the output is entry i of the ranking. For each output slot i < k:
 // index[i] = the position (-1 past the passing ones), select[i] = i * per_row + its column (a row of an
-// [k·per_row, ...] view), column[i] = position % per_row as float; count[0] = how many passed. One block.
+// [k·per_row, ...] view), column[i] = position % per_row as float, row[i] = position / per_row (-1 past the
+// passing ones); count[0] = how many passed. One block.
 extern "C" __global__ void candidates_take_f32(const int64_t* order, const float* scores, int n, int k, int per_row,
-    int64_t* index, int64_t* select, float* column, int64_t* count)
+    int64_t* index, int64_t* select, float* column, int64_t* row, int64_t* count)
 {
     __shared__ unsigned int passed;
     if (threadIdx.x == 0) passed = 0u;
@@ -56,6 +57,7 @@ extern "C" __global__ void candidates_take_f32(const int64_t* order, const float
         index[i] = ok ? p : (int64_t)-1;
         select[i] = (int64_t)i * per_row + c;
         column[i] = (float)c;
+        row[i] = ok ? p / per_row : (int64_t)-1;
         if (ok) atomicAdd(&passed, 1u);
     }
     __syncthreads();

@@ -45,7 +45,7 @@ internal static class CandidatesChecks
             using (var taken = Candidates.Take(order, filtered, k))
             {
                 return [RandomTensors.ToCpu(filtered), RandomTensors.ToCpu(filteredClasses), taken.Index.To(Device.Cpu),
-                    taken.Select.To(Device.Cpu), taken.Column.To(Device.Cpu), taken.Count.To(Device.Cpu)];
+                    taken.Select.To(Device.Cpu), taken.Column.To(Device.Cpu), taken.Row.To(Device.Cpu), taken.Count.To(Device.Cpu)];
             }
         }
     }
@@ -86,7 +86,7 @@ internal static class CandidatesChecks
             {
                 filtered.Dispose();
                 return [RandomTensors.ToCpu(classes), kept.To(Device.Cpu), taken.Index.To(Device.Cpu), taken.Select.To(Device.Cpu),
-                    taken.Column.To(Device.Cpu), taken.Count.To(Device.Cpu)];
+                    taken.Column.To(Device.Cpu), taken.Row.To(Device.Cpu), taken.Count.To(Device.Cpu)];
             }
         }
     }

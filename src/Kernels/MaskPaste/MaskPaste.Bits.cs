@@ -10,7 +10,7 @@ public static partial class MaskPaste
     public static long BitWords(int imageHeight, int imageWidth) => ((long)imageHeight * imageWidth + 31) / 32;
 
     /// <summary>
-    /// torchvision's paste of the first <paramref name="count"/>[0] masks as whole-image bitmasks, int32 [R, words]:
+    /// The paste (<paramref name="method"/>) of the first <paramref name="count"/>[0] masks as whole-image bitmasks, int32 [R, words]:
     /// bit b of word w is pixel p = 32w + b in column-major order (x = p / height, y = p % height), COCO RLE's
     /// order, so runs read straight off the words. The count stays on the device, so a pipeline whose
     /// detections are counted there pastes without a synchronisation; rows at or past it are left unwritten.
@@ -18,7 +18,7 @@ public static partial class MaskPaste
     /// <param name="masks">Probabilities [R, M, M] or [R, 1, M, M] (float32).</param>
     /// <param name="boxes">[R, 4] (x1, y1, x2, y2) in output-image pixels.</param>
     /// <param name="count">int64 [1] on the masks' device.</param>
-    public static Tensor PasteBits(Tensor masks, Tensor boxes, Tensor count, int imageHeight, int imageWidth, float threshold = 0.5f)
+    public static Tensor PasteBits(Tensor masks, Tensor boxes, Tensor count, int imageHeight, int imageWidth, PasteMethod method, float threshold = 0.5f)
     {
         int m = Validate(masks, boxes, imageHeight, imageWidth);
         Check.That(count.DType == DType.Int64 && count.Numel == 1, Op, $"count must be one int64, got {count.DType.Name()} {count.Shape}");
@@ -26,12 +26,12 @@ public static partial class MaskPaste
         long words = BitWords(imageHeight, imageWidth);
         var bits = Tensor.Empty(boxes.Device, DType.Int32, boxes.Shape[0], checked((int)words));
         if (bits.Numel == 0) return bits;
-        if (boxes.Device.IsCpu) RunCpuBits(masks, boxes, (int)Math.Clamp(count.AsSpan<long>()[0], 0, boxes.Shape[0]), bits, m, imageHeight, imageWidth, threshold);
-        else LaunchBits(masks, boxes, count, bits, m, imageHeight, imageWidth, threshold);
+        if (boxes.Device.IsCpu) RunCpuBits(masks, boxes, (int)Math.Clamp(count.AsSpan<long>()[0], 0, boxes.Shape[0]), bits, m, imageHeight, imageWidth, method, threshold);
+        else LaunchBits(masks, boxes, count, bits, m, imageHeight, imageWidth, method, threshold);
         return bits;
     }
 
-    private static unsafe void RunCpuBits(Tensor masks, Tensor boxes, int live, Tensor bits, int m, int height, int width, float threshold)
+    private static unsafe void RunCpuBits(Tensor masks, Tensor boxes, int live, Tensor bits, int m, int height, int width, PasteMethod method, float threshold)
     {
         float* maskData = (float*)masks.Pointer, boxData = (float*)boxes.Pointer;
         int* outData = (int*)bits.Pointer;
@@ -45,8 +45,10 @@ public static partial class MaskPaste
                 Array.Clear(plane);
                 var mask = new ReadOnlySpan<float>(maskData + (long)r * m * m, m * m);
                 var box = new ReadOnlySpan<float>(boxData + r * 4, 4);
-                var region = RegionOf(box, m, height, width, PasteMethod.Torchvision);
-                PasteTorchvision(mask, m, box, region, plane, default, new Layout(0, 0, width), threshold, columns);
+                var region = RegionOf(box, m, height, width, method);
+                var layout = new Layout(0, 0, width);
+                if (method == PasteMethod.Detectron2) PasteDetectron2(mask, m, box, region, plane, layout, threshold, columns);
+                else PasteTorchvision(mask, m, box, region, plane, default, layout, threshold, columns);
                 var dst = new Span<int>(outData + (long)r * words, words);
                 dst.Clear();
                 for (int x = 0; x < width; x++)
@@ -59,13 +61,22 @@ public static partial class MaskPaste
         });
     }
 
-    private static unsafe void LaunchBits(Tensor masks, Tensor boxes, Tensor count, Tensor bits, int m, int height, int width, float threshold)
+    private static unsafe void LaunchBits(Tensor masks, Tensor boxes, Tensor count, Tensor bits, int m, int height, int width, PasteMethod method, float threshold)
     {
         var gpu = boxes.Device.Gpu;
         nint maskPtr = masks.Pointer, boxPtr = boxes.Pointer, countPtr = count.Pointer, outPtr = bits.Pointer;
         int capacity = bits.Shape[0], padding = TorchvisionPadding;
         long words = bits.Shape[1];
-        void** args = stackalloc void*[] { &maskPtr, &boxPtr, &countPtr, &outPtr, &capacity, &m, &padding, &height, &width, &words, &threshold };
-        gpu.Launch(gpu.GetKernel(Source, "mask_paste_bits_torchvision_f32"), Dim3.Cover(bits.Numel, 256), new Dim3(256), 0, args, 11);
+        var grid = Dim3.Cover(bits.Numel, 256);
+        if (method == PasteMethod.Detectron2)
+        {
+            void** args = stackalloc void*[] { &maskPtr, &boxPtr, &countPtr, &outPtr, &capacity, &m, &height, &width, &words, &threshold };
+            gpu.Launch(gpu.GetKernel(Source, "mask_paste_bits_detectron2_f32"), grid, new Dim3(256), 0, args, 10);
+        }
+        else
+        {
+            void** args = stackalloc void*[] { &maskPtr, &boxPtr, &countPtr, &outPtr, &capacity, &m, &padding, &height, &width, &words, &threshold };
+            gpu.Launch(gpu.GetKernel(Source, "mask_paste_bits_torchvision_f32"), grid, new Dim3(256), 0, args, 11);
+        }
     }
 }

@@ -180,3 +180,30 @@ extern "C" __global__ void mask_paste_bits_torchvision_f32(
         out[i] = bits;
     }
 }
+
+// The same bitmasks pasted the detectron2 way (value >= threshold), each only over its region
+// [floor(x0) - 1, ceil(x1) + 1) x [floor(y0) - 1, ceil(y1) + 1) clipped to the image, as MaskPaste.RegionOf.
+extern "C" __global__ void mask_paste_bits_detectron2_f32(
+    const float* masks, const float* boxes, const int64_t* count, uint32_t* out, int capacity, int m,
+    int height, int width, int64_t words, float threshold)
+{
+    int64_t live = min(count[0], (int64_t)capacity) * words;
+    int64_t pixels = (int64_t)height * width;
+    NS_GRID_LOOP(i, live) {
+        int r = (int)(i / words);
+        int64_t first = (i % words) * 32;
+        int64_t last = min(first + 31, pixels - 1);
+        const float* b = boxes + (int64_t)r * 4;
+        int x_lo = (int)fmaxf(floorf(b[0]) - 1.0f, 0.0f), y_lo = (int)fmaxf(floorf(b[1]) - 1.0f, 0.0f);
+        int x_hi = (int)fminf(ceilf(b[2]) + 1.0f, (float)width), y_hi = (int)fminf(ceilf(b[3]) + 1.0f, (float)height);
+        uint32_t bits = 0u;
+        if (first <= last && last / height >= x_lo && first / height < x_hi) {
+            for (int64_t p = first; p <= last; p++) {
+                int x = (int)(p / height), y = (int)(p % height);
+                if (x >= x_lo && x < x_hi && y >= y_lo && y < y_hi && mp_detectron2_on(masks, boxes, r, m, x, y, threshold))
+                    bits |= 1u << (int)(p - first);
+            }
+        }
+        out[i] = bits;
+    }
+}

@@ -13,8 +13,10 @@ internal static class MaskPasteChecks
         new Case("mask_paste/torchvision-odd-mask", 4, 7, 33, 21, PasteMethod.Torchvision),
         new Case("mask_paste/no-masks", 0, 28, 10, 10, PasteMethod.Detectron2),
         new Probabilities("mask_paste/torchvision-probabilities", 9, 28, 45, 67),
-        new Bits("mask_paste/torchvision-bits-counted", 9, 6, 28, 45, 67),
-        new Bits("mask_paste/torchvision-bits-odd-mask", 4, 4, 7, 33, 21),
+        new Bits("mask_paste/torchvision-bits-counted", 9, 6, 28, 45, 67, PasteMethod.Torchvision),
+        new Bits("mask_paste/torchvision-bits-odd-mask", 4, 4, 7, 33, 21, PasteMethod.Torchvision),
+        new Bits("mask_paste/detectron2-bits-counted", 11, 8, 28, 45, 67, PasteMethod.Detectron2),
+        new Bits("mask_paste/detectron2-bits-odd-mask", 4, 4, 7, 33, 21, PasteMethod.Detectron2),
     ];
 
     /// <summary>
@@ -73,7 +75,7 @@ internal static class MaskPasteChecks
     }
 
     /// <summary>Bitmasks of the first <paramref name="live"/> of <paramref name="count"/> masks, the live count given on the device.</summary>
-    private sealed class Bits(string name, int count, int live, int m, int height, int width) : KernelCheck
+    private sealed class Bits(string name, int count, int live, int m, int height, int width, PasteMethod method) : KernelCheck
     {
         public override string Name => name;
 
@@ -84,7 +86,7 @@ internal static class MaskPasteChecks
             using var masks = RandomTensors.Uniform(device, count + m, 0, 1, count, m, m);
             using var boxes = RandomTensors.OnDevice(Tensor.FromArray(RandomBoxes(count, count, height, width), count, 4), device);
             using var counted = RandomTensors.OnDevice(Tensor.FromArray(new long[] { live }, 1), device);
-            using var bits = MaskPaste.PasteBits(masks, boxes, counted, height, width);
+            using var bits = MaskPaste.PasteBits(masks, boxes, counted, height, width, method);
             using var written = bits.Slice(0, live);
             return [written.To(Device.Cpu)];
         }

@@ -24,17 +24,23 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
     private readonly FpnNeck _fpn;
     private readonly BcnetHeads _heads;
     private readonly InstancePostprocessor _postprocessor;
+    // Set on a device for the FCOS settings whose every stage has device kernels; others run their postprocess on the host.
+    private readonly BcnetDevicePipeline? _devicePipeline;
     private readonly Device _device;
+    private readonly PreprocessConfig _preprocess;
 
-    private Bcnet(BcnetArchitecture architecture, ParameterStore store, BackboneConfig backbone, FcosConfig config)
+    private Bcnet(BcnetArchitecture architecture, ParameterStore store, BackboneConfig backbone, FcosConfig config, PreprocessConfig preprocess)
     {
         Variant = architecture;
         _device = store.Device;
+        _preprocess = preprocess;
         _body = Child(new ResNet(store, backbone));
         _fpn = Child(new FpnNeck(store, backbone, backbone.StageChannels.Skip(FirstLevel - 2).ToList(), FirstLevel));
         _heads = Child(new BcnetHeads(store, config));
         // BCNet is detectron2 code: contiguous labels 0–79 map to COCO ids and masks paste the detectron2 way.
-        _postprocessor = new InstancePostprocessor(DetectorConfig.Detectron2CocoOutputs(), _device);
+        var outputs = DetectorConfig.Detectron2CocoOutputs();
+        _postprocessor = new InstancePostprocessor(outputs, _device);
+        if (!_device.IsCpu && BcnetDevicePipeline.Supports(config)) _devicePipeline = new BcnetDevicePipeline(_heads, config, _postprocessor, outputs);
     }
 
     public BcnetArchitecture Variant { get; }
@@ -61,11 +67,13 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
     /// <param name="channels">The FPN and head width.</param>
     /// <param name="architecture">Default: the R50 model.</param>
     /// <param name="config">Default: BCNet's FCOS settings at <paramref name="channels"/>.</param>
-    public static Bcnet Load(ParameterStore store, Device device, string what, int channels, BcnetArchitecture? architecture = null, FcosConfig? config = null)
+    /// <param name="preprocess">Default: the architecture's test size (<see cref="BcnetArchitecture.Preprocess"/>).</param>
+    public static Bcnet Load(ParameterStore store, Device device, string what, int channels, BcnetArchitecture? architecture = null, FcosConfig? config = null,
+        PreprocessConfig? preprocess = null)
     {
         architecture ??= BcnetArchitecture.R50;
         var backbone = BackboneConfig.Detectron2() with { FpnChannels = channels, Depth = architecture.Depth };
-        var model = ConvertedModel.Checked(() => new Bcnet(architecture, store, backbone, config ?? new FcosConfig(Channels: channels)),
+        var model = ConvertedModel.Checked(() => new Bcnet(architecture, store, backbone, config ?? new FcosConfig(Channels: channels), preprocess ?? architecture.Preprocess),
             store, n => n.EndsWith("num_batches_tracked", StringComparison.Ordinal), what, architecture.Name);
         model.CompileForInference();
         return model;
@@ -85,18 +93,23 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
 
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images) => Segment(images, null);
 
-    /// <summary>One image after the other: upstream's test loader feeds BCNet single images.</summary>
+    /// <summary>
+    /// One image after the other: upstream's test loader feeds BCNet single images. On a device the heads' outputs
+    /// stay there up to the final instances (<see cref="BcnetDevicePipeline"/>).
+    /// </summary>
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images, StageClock? clock) =>
         images.Select(image =>
         {
-            using var input = ImagePreprocessor.Run(image, Variant.Preprocess, Device.Cpu);
+            using var input = ImagePreprocessor.Run(image, _preprocess, Device.Cpu);
             clock?.Lap(Stages.Preprocess);
-            return _postprocessor.Run(Detect(input, clock), Geometry(input), clock);
+            var geometry = Geometry(input);
+            if (_devicePipeline is { } pipeline) return OnFeatures(input, clock, levels => pipeline.Run(levels, geometry, clock));
+            return _postprocessor.Run(Detect(input, clock), geometry, clock);
         }).ToList();
 
     public IReadOnlyList<ExplainedInstance> Explain(Image image)
     {
-        using var input = ImagePreprocessor.Run(image, Variant.Preprocess, Device.Cpu);
+        using var input = ImagePreprocessor.Run(image, _preprocess, Device.Cpu);
         var (detections, maps) = OnFeatures(input, null, levels => _heads.Explain(levels)[0]);
         var geometry = Geometry(input);
         return OcclusionExplanations.Assemble(_postprocessor.RunTraced(detections, geometry), detections.Boxes, [.. maps.Select(m => m.Panels())], _postprocessor.Scales(geometry), columns: 4);

@@ -27,6 +27,13 @@ public sealed class BcnetHeads : Module
         _postprocess = new FcosPostprocess(config);
     }
 
+    /// <summary>P6/P7 from P5.</summary>
+    internal FcosTopBlock Top => _top;
+
+    internal FcosHead Head => _head;
+
+    internal BilayerMaskHead Mask => _mask;
+
     /// <summary>Heads with raw parameters; nothing stays allocated if a weight is missing.</summary>
     public static BcnetHeads Load(ParameterStore store, FcosConfig config) => Build(() => new BcnetHeads(store, config));
 

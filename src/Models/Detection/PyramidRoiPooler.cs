@@ -23,8 +23,15 @@ public static class PyramidRoiPooler
     public static Tensor Pool(IReadOnlyList<Tensor> pyramid, IReadOnlyList<BoxList> boxes, int firstLevel = DefaultFirstLevel)
     {
         using var device = BoxList.ToRois(boxes, pyramid[0].Device);
-        using var levels = RoiAlignOp.AssignLevels(device, LevelRule.Detectron2, firstLevel, firstLevel + pyramid.Count - 1);
+        return Pool(pyramid, device, firstLevel);
+    }
+
+    /// <param name="pyramid">P<paramref name="firstLevel"/> onward on the model's device.</param>
+    /// <param name="rois">[R, 5] (image index, x1, y1, x2, y2) already on the pyramid's device (<see cref="DeviceRois.Of"/>).</param>
+    public static Tensor Pool(IReadOnlyList<Tensor> pyramid, Tensor rois, int firstLevel = DefaultFirstLevel)
+    {
+        using var levels = RoiAlignOp.AssignLevels(rois, LevelRule.Detectron2, firstLevel, firstLevel + pyramid.Count - 1);
         var scales = Enumerable.Range(firstLevel, pyramid.Count).Select(l => 1f / (1 << l)).ToList();
-        return RoiAlignOp.Forward(pyramid, scales, device, levels, Options);
+        return RoiAlignOp.Forward(pyramid, scales, rois, levels, Options);
     }
 }

@@ -1,7 +1,6 @@
 using NativeSeg.Engine.Tensors;
-using NativeSeg.Kernels.Activations;
-using NativeSeg.Kernels.Indexing;
 using NativeSeg.Models.Detection;
+using NativeSeg.Models.Detection.MaskHeads;
 using NativeSeg.Models.Inference;
 
 namespace NativeSeg.Models.MaskRcnn;
@@ -23,8 +22,7 @@ internal sealed class MaskRcnnDevicePipeline(MaskRcnnHeads heads, InstancePostpr
     /// head; MS R-CNN's MaskIoU head and BCNet's bilayer head still take the host path.
     /// </summary>
     public static bool Supports(MaskRcnnConfig config) =>
-        DeviceProposalGenerator.Supports(config) && DeviceBoxPostprocess.Supports(config) && DeviceInstancePostprocessor.Supports(config)
-        && !config.MaskIou && !config.BilayerMask;
+        DeviceProposalGenerator.Supports(config) && DeviceBoxPostprocess.Supports(config) && !config.MaskIou && !config.BilayerMask;
 
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Run(IReadOnlyList<Tensor> features, (int H, int W) padded, IReadOnlyList<ImageGeometry> geometries, StageClock? clock)
     {
@@ -40,17 +38,7 @@ internal sealed class MaskRcnnDevicePipeline(MaskRcnnHeads heads, InstancePostpr
 
         var (mask, maskPooler) = heads.MaskBranch;
         var maskLogits = mask!.Logits(maskPooler.Pool(features, DeviceRois.Of([.. detections.Select(d => d.Boxes)])));
-        int channels = maskLogits.Shape[1], side = maskLogits.Shape[2], start = 0;
-        var probabilities = new List<Tensor>(detections.Count);
-        foreach (var d in detections)
-        {
-            int slots = d.Boxes.Capacity;
-            var planes = maskLogits.Slice(start, slots).Reshape(slots * channels, side * side);
-            // A class-agnostic predictor has one channel: slot i's row is i itself.
-            var picked = channels == 1 ? planes : Gather.Rows(planes, d.MaskRows);
-            probabilities.Add(Activation.Sigmoid(picked).Reshape(slots, side, side));
-            start += slots;
-        }
+        var probabilities = MaskProbabilities.PerImage(maskLogits, detections);
         clock?.Lap(Stages.MaskHead);
 
         return geometries.Select((g, n) => _instances.Run(detections[n], probabilities[n], g, clock)).ToList();

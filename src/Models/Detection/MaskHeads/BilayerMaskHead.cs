@@ -68,6 +68,14 @@ public sealed class BilayerMaskHead : Module, IRoiMaskHead
         return scope.Keep(_occludeeMask.Probabilities(occludee, labels));
     }
 
+    /// <summary>The occludee mask logits [R, maskClasses, 28, 28] of pooled RoI features [R, C, 14, 14], every channel, for callers that pick it on the device.</summary>
+    public Tensor Logits(Tensor pooled)
+    {
+        using var scope = TensorScope.Begin();
+        var (_, occludee) = Branches(pooled);
+        return scope.Keep(_occludeeMask.Logits(occludee));
+    }
+
     /// <summary>All four outputs of each RoI's class: what the final mask is made of, for showing it.</summary>
     public BilayerMasks Explain(Tensor pooled, IReadOnlyList<int> labels)
     {
@@ -107,10 +115,16 @@ public sealed class BilayerMaskHead : Module, IRoiMaskHead
             _predictor = Child(new Conv2dLayer(store, prefix + predictor, new ConvSpec(channels, classes, 1, Bias: true)));
         }
 
-        public Tensor Probabilities(Tensor features, IReadOnlyList<int> labels)
+        public Tensor Logits(Tensor features)
         {
             using var scope = TensorScope.Begin();
-            return scope.Keep(MaskProbabilities.Select(_predictor.Forward(_deconv.Forward(features)), labels));
+            return scope.Keep(_predictor.Forward(_deconv.Forward(features)));
+        }
+
+        public Tensor Probabilities(Tensor features, IReadOnlyList<int> labels)
+        {
+            using var logits = Logits(features);
+            return MaskProbabilities.Select(logits, labels);
         }
     }
 }

@@ -29,4 +29,26 @@ public static class MaskProbabilities
         using var selected = Activation.Sigmoid(picked);
         return selected.Reshape(r, side, side);
     }
+
+    /// <summary>
+    /// As <see cref="Select"/> for detections kept on the device: <paramref name="logits"/> holds every image's
+    /// padded slots, image after image, and each slot's channel is its <see cref="DeviceDetections.MaskRows"/> row,
+    /// so no label is read back. Each image's probabilities are [capacity, S, S].
+    /// </summary>
+    public static IReadOnlyList<Tensor> PerImage(Tensor logits, IReadOnlyList<DeviceDetections> detections)
+    {
+        int channels = logits.Shape[1], side = logits.Shape[2], start = 0;
+        var probabilities = new List<Tensor>(detections.Count);
+        foreach (var d in detections)
+        {
+            int slots = d.Boxes.Capacity;
+            using var planes = logits.Slice(start, slots).Reshape(slots * channels, side * side);
+            // A class-agnostic predictor has one channel: slot i's row is i itself.
+            using var picked = channels == 1 ? planes.Share() : Gather.Rows(planes, d.MaskRows);
+            using var selected = Activation.Sigmoid(picked);
+            probabilities.Add(selected.Reshape(slots, side, side));
+            start += slots;
+        }
+        return probabilities;
+    }
 }

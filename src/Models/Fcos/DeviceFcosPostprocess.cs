@@ -1,0 +1,94 @@
+using NativeSeg.Engine.Tensors;
+using NativeSeg.Kernels.Candidates;
+using NativeSeg.Kernels.Elementwise;
+using NativeSeg.Kernels.Indexing;
+using NativeSeg.Kernels.Selection;
+using NativeSeg.Kernels.Transpose;
+using NativeSeg.Models.Detection;
+using ActivationOp = NativeSeg.Kernels.Activations.Activation;
+using CandidatesOp = NativeSeg.Kernels.Candidates.Candidates;
+using NmsOp = NativeSeg.Kernels.Nms.Nms;
+
+namespace NativeSeg.Models.Fcos;
+
+/// <summary>
+/// <see cref="FcosPostprocess"/> with every step a device kernel and every count kept on the device. Per level:
+/// sigmoid(cls)·sigmoid(ctr) over the (location, class) grid in upstream's location-major order, the candidates that
+/// fail the threshold demoted to −inf, the pre-NMS top-k (equal scores in grid order, as the top-k of upstream's
+/// nonzero() list gives them), and each kept candidate's box (x − l, y − t, x + r, y + b) about its location. Then
+/// √(cls·ctr), class-aware NMS over all levels and the first <see cref="FcosConfig.DetectionsPerImage"/>. Every size
+/// the host decides follows from the maps' shapes, so nothing here copies back or waits.
+/// </summary>
+public sealed class DeviceFcosPostprocess(FcosConfig config)
+{
+    /// <summary>
+    /// The FCOS configurations this reproduces: all but AdelaiDet's cut that keeps every detection tied with the
+    /// last (its count is known only after the cut); those run <see cref="FcosPostprocess"/>.
+    /// </summary>
+    public static bool Supports(FcosConfig config) => !config.KeepTiesAtCut;
+
+    /// <summary>Image <paramref name="image"/>'s detections, in batch-image coordinates; labels are 0-based class indices.</summary>
+    /// <param name="levels">The FCOS head's outputs per level, P3 first, on the device.</param>
+    public DeviceDetections Run(IReadOnlyList<FcosLevelOutput> levels, int image)
+    {
+        if (!Supports(config)) throw new NotSupportedException("the device FCOS postprocess cuts at the detections per image; a cut that keeps ties runs on the host");
+        using var scope = TensorScope.Begin();
+        var perLevel = levels.Select((o, l) => Level(o, image, l)).ToList();
+        var boxes = Concat.Forward([.. perLevel.Select(c => c.Boxes)], 0);
+        var labels = Concat.Forward([.. perLevel.Select(c => c.Labels)], 0);
+        using var ranked = Concat.Forward([.. perLevel.Select(c => c.Ranked)], 0);
+        using var classes = Concat.Forward([.. perLevel.Select(c => c.Classes)], 0);
+        // A demoted candidate's −inf became NaN under the square root: the filter demotes it again, class −1.
+        using var roots = ActivationOp.Sqrt(ranked);
+        var (scores, nmsClasses) = CandidatesOp.Filter(roots, null, classes, null, new CandidateRule(float.NegativeInfinity, Strict: true));
+        var (order, _) = NmsOp.BatchedPadded(boxes, scores, nmsClasses, config.NmsThreshold);
+        var taken = CandidatesOp.Take(order, scores, config.DetectionsPerImage);
+        int m = scores.Shape[0];
+        var detections = new DeviceBoxes(scope.Keep(Gather.Rows(boxes, taken.Index)), scope.Keep(taken.Count));
+        return new DeviceDetections(detections, scope.Keep(Gather.Rows(scores.Reshape(m, 1), taken.Index)),
+            scope.Keep(Gather.Rows(labels.Reshape(m, 1), taken.Index)), scope.Keep(taken.Select));
+    }
+
+    /// <summary>One level's pre-NMS top-k: boxes [k, 4], cls·ctr [k] (−inf past the candidates), int64 classes [k] and float classes [k].</summary>
+    private sealed record LevelCandidates(Tensor Boxes, Tensor Ranked, Tensor Classes, Tensor Labels);
+
+    private LevelCandidates Level(FcosLevelOutput output, int image, int level)
+    {
+        int k = output.Logits.Shape[1], height = output.Logits.Shape[2], width = output.Logits.Shape[3];
+        int locations = height * width, n = locations * k, top = Math.Min(config.PreNmsTopN, n);
+        var device = output.Logits.Device;
+        // [HW, K]: upstream permutes the logits to (location, class) before thresholding.
+        var cls = ActivationOp.Sigmoid(Transpose.LastTwo(output.Logits.Slice(image, 1).Reshape(k, locations)));
+        var ctr = ActivationOp.Sigmoid(output.Centerness.Slice(image, 1).Reshape(locations));
+        var threshold = new CandidateRule(config.InferenceThreshold, Strict: true, k);
+        var open = new CandidateRule(float.NegativeInfinity, Strict: true, k);
+        var (gated, columns) = CandidatesOp.Filter(cls, null, null, null, config.ThresholdWithCenterness ? open : threshold);
+        // −inf·ctr stays −inf, or is NaN where ctr underflowed to 0: the second filter demotes both.
+        var product = Arithmetic.BroadcastAxis(gated, ctr, BinaryOp.Mul, axis: 0);
+        var (ranked, classes) = CandidatesOp.Filter(product, null, columns, null, config.ThresholdWithCenterness ? threshold : open);
+        var flat = ranked.Reshape(n);
+        var (values, order) = TopK.LastDim(flat, top);
+        var taken = CandidatesOp.Take(order, flat, top, k);
+
+        using var hostCentres = Tensor.FromArray(Centres(height, width, FcosConfig.Strides[level]), locations, 4);
+        using var hostSigns = Tensor.FromArray(new[] { -1f, -1f, 1f, 1f }, 4);
+        var distances = Transpose.LastTwo(output.Regression.Slice(image, 1).Reshape(4, locations));
+        // x + (−l) is x − l exactly, as upstream computes it.
+        var boxes = Arithmetic.Add(hostCentres.To(device), Arithmetic.BroadcastAxis(distances, hostSigns.To(device), BinaryOp.Mul, axis: 1));
+        return new LevelCandidates(Gather.Rows(boxes, taken.Row), values, Gather.Rows(classes.Reshape(n, 1), taken.Index).Reshape(top), taken.Column);
+    }
+
+    /// <summary>Each location's (x, y, x, y): its shift plus half the stride, in integers as upstream computes them.</summary>
+    private static float[] Centres(int height, int width, int stride)
+    {
+        var centres = new float[height * width * 4];
+        int half = stride / 2;
+        for (int p = 0; p < height * width; p++)
+        {
+            float x = p % width * stride + half, y = p / width * stride + half;
+            centres[p * 4] = centres[p * 4 + 2] = x;
+            centres[p * 4 + 1] = centres[p * 4 + 3] = y;
+        }
+        return centres;
+    }
+}
