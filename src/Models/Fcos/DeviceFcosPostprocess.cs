@@ -64,7 +64,7 @@ public sealed class DeviceFcosPostprocess(FcosConfig config)
         var open = new CandidateRule(float.NegativeInfinity, Strict: true, k);
         var (gated, columns) = CandidatesOp.Filter(cls, null, null, null, config.ThresholdWithCenterness ? open : threshold);
         // −inf·ctr stays −inf, or is NaN where ctr underflowed to 0: the second filter demotes both.
-        var product = Arithmetic.BroadcastAxis(gated, ctr, BinaryOp.Mul, axis: 0);
+        var product = Arithmetic.BroadcastAxis(gated.Reshape(locations, k), ctr, BinaryOp.Mul, axis: 0);
         var (ranked, classes) = CandidatesOp.Filter(product, null, columns, null, config.ThresholdWithCenterness ? threshold : open);
         var flat = ranked.Reshape(n);
         var (values, order) = TopK.LastDim(flat, top);

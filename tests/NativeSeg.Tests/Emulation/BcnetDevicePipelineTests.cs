@@ -20,12 +20,12 @@ namespace NativeSeg.Tests.Emulation;
 /// The device-resident BCNet FCOS pipeline on the emulated device: a real COCO image segmented by the BCNet
 /// segmenter tests' model (the fixture's hashed heads on the hashed detectron2 R50 and a hashed FPN, at the FCOS
 /// config's 0.03 threshold) gives the CPU's instances, with at most three copies back. The image is resized to a
-/// 256-pixel short side and the model keeps 20 detections (upstream: 600 for R50, and 100), so the emulated kernels
-/// finish in a minute or two on a busy two-core machine.
+/// 256-pixel short side and the model keeps 200 candidates per level and 20 detections (upstream: 600 for R50, 1000
+/// and 100), so the emulated kernels finish in a few minutes on a busy two-core machine.
 /// </summary>
 public class BcnetDevicePipelineTests(ITestOutputHelper output)
 {
-    private const int MinSize = 256, MaxSize = 427, Detections = 20;
+    private const int MinSize = 256, MaxSize = 427, Candidates = 200, Detections = 20;
 
     [Fact]
     public void SegmentsACocoImageAsTheCpuDoesWithThreeCopiesBack()
@@ -73,10 +73,10 @@ public class BcnetDevicePipelineTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>The whole model at a small test size and detection count, compiled for inference.</summary>
+    /// <summary>The whole model at a small test size, candidate and detection count, compiled for inference.</summary>
     private static BcnetModel Load(Dictionary<string, Tensor> weights, int channels, Device device)
     {
-        var config = new FcosConfig(Channels: channels, DetectionsPerImage: Detections);
+        var config = new FcosConfig(Channels: channels, PreNmsTopN: Candidates, DetectionsPerImage: Detections);
         var preprocess = BcnetArchitecture.R50.Preprocess with { MinSize = MinSize, MaxSize = MaxSize };
         return BcnetModel.Load(new ParameterStore(weights, device), device, "hashed BCNet weights", channels, BcnetArchitecture.R50, config, preprocess);
     }

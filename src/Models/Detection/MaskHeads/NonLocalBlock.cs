@@ -1,3 +1,4 @@
+using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
@@ -47,13 +48,14 @@ public sealed class NonLocalBlock : Module
         _output.Frozen = _gamma.Frozen = _beta.Frozen = true;
     }
 
+    /// <summary>The folded output transform and shift on the block's device; the fold itself reads host copies of the weights.</summary>
     private (Tensor Output, Tensor Shift) Fold()
     {
         var device = _output.Value.Device;
-        var (output, shift) = NonLocalOp.FoldBatchNorm(_output.Value, _gamma.Value, _beta.Value, _mean.Value, _variance.Value);
-        using (output)
-        using (shift)
-            return (output.To(device), shift.To(device));
+        using var scope = TensorScope.Begin();
+        var (output, shift) = NonLocalOp.FoldBatchNorm(_output.Value.To(Device.Cpu), _gamma.Value.To(Device.Cpu), _beta.Value.To(Device.Cpu),
+            _mean.Value.To(Device.Cpu), _variance.Value.To(Device.Cpu));
+        return (scope.Keep(output.To(device)), scope.Keep(shift.To(device)));
     }
 
     protected override void OnDispose()
