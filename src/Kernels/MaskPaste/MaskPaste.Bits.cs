@@ -67,16 +67,8 @@ public static partial class MaskPaste
         nint maskPtr = masks.Pointer, boxPtr = boxes.Pointer, countPtr = count.Pointer, outPtr = bits.Pointer;
         int capacity = bits.Shape[0], padding = TorchvisionPadding;
         long words = bits.Shape[1];
-        var grid = Dim3.Cover(bits.Numel, 256);
-        if (method == PasteMethod.Detectron2)
-        {
-            void** args = stackalloc void*[] { &maskPtr, &boxPtr, &countPtr, &outPtr, &capacity, &m, &height, &width, &words, &threshold };
-            gpu.Launch(gpu.GetKernel(Source, "mask_paste_bits_detectron2_f32"), grid, new Dim3(256), 0, args, 10);
-        }
-        else
-        {
-            void** args = stackalloc void*[] { &maskPtr, &boxPtr, &countPtr, &outPtr, &capacity, &m, &padding, &height, &width, &words, &threshold };
-            gpu.Launch(gpu.GetKernel(Source, "mask_paste_bits_torchvision_f32"), grid, new Dim3(256), 0, args, 11);
-        }
+        int code = method == PasteMethod.Detectron2 ? 0 : 1;
+        void** args = stackalloc void*[] { &maskPtr, &boxPtr, &countPtr, &outPtr, &capacity, &m, &code, &padding, &height, &width, &words, &threshold };
+        gpu.Launch(gpu.GetKernel(Source, "mask_paste_bits_f32"), Dim3.Cover(bits.Numel, 256), new Dim3(256), 0, args, 12);
     }
 }

@@ -156,36 +156,13 @@ extern "C" __global__ void mask_paste_torchvision_prob_f32(
 
 // Whole-image bitmasks of the first count[0] masks (a device-side count; later ones are not written):
 // bit b of word w of mask r is pixel p = 32w + b in column-major order (x = p / height, y = p % height), the
-// order COCO RLE runs in; set where the value is > threshold, as in mask_paste_regions_torchvision_f32.
-extern "C" __global__ void mask_paste_bits_torchvision_f32(
-    const float* masks, const float* boxes, const int64_t* count, uint32_t* out, int capacity, int m, int padding,
-    int height, int width, int64_t words, float threshold)
-{
-    int64_t live = min(count[0], (int64_t)capacity) * words;
-    int64_t pixels = (int64_t)height * width;
-    NS_GRID_LOOP(i, live) {
-        int r = (int)(i / words);
-        int64_t first = (i % words) * 32;
-        int64_t last = min(first + 31, pixels - 1);
-        int64_t e[4];
-        mp_torchvision_box(boxes, r, m, padding, e);
-        uint32_t bits = 0u;
-        // A word spans one or two columns; most lie outside the box and need no interpolation.
-        if (first <= last && last / height >= e[0] && first / height <= e[2]) {
-            for (int64_t p = first; p <= last; p++) {
-                int x = (int)(p / height), y = (int)(p % height);
-                if (mp_torchvision_value(masks, boxes, r, m, padding, x, y) > threshold) bits |= 1u << (int)(p - first);
-            }
-        }
-        out[i] = bits;
-    }
-}
-
-// The same bitmasks pasted the detectron2 way (value >= threshold), each only over its region
-// [floor(x0) - 1, ceil(x1) + 1) x [floor(y0) - 1, ceil(y1) + 1) clipped to the image, as MaskPaste.RegionOf.
-extern "C" __global__ void mask_paste_bits_detectron2_f32(
-    const float* masks, const float* boxes, const int64_t* count, uint32_t* out, int capacity, int m,
-    int height, int width, int64_t words, float threshold)
+// order COCO RLE runs in. detectron2 (method 0) sets a pixel of its region (MaskPaste.RegionOf: [floor(x0) - 1,
+// ceil(x1) + 1) x [floor(y0) - 1, ceil(y1) + 1) clipped to the image) where the value is >= threshold, as
+// mask_paste_regions_detectron2_f32; torchvision (method 1) a pixel where the value is > threshold, as
+// mask_paste_regions_torchvision_f32.
+extern "C" __global__ void mask_paste_bits_f32(
+    const float* masks, const float* boxes, const int64_t* count, uint32_t* out, int capacity, int m, int method,
+    int padding, int height, int width, int64_t words, float threshold)
 {
     int64_t live = min(count[0], (int64_t)capacity) * words;
     int64_t pixels = (int64_t)height * width;
@@ -194,14 +171,27 @@ extern "C" __global__ void mask_paste_bits_detectron2_f32(
         int64_t first = (i % words) * 32;
         int64_t last = min(first + 31, pixels - 1);
         const float* b = boxes + (int64_t)r * 4;
-        int x_lo = (int)fmaxf(floorf(b[0]) - 1.0f, 0.0f), y_lo = (int)fmaxf(floorf(b[1]) - 1.0f, 0.0f);
-        int x_hi = (int)fminf(ceilf(b[2]) + 1.0f, (float)width), y_hi = (int)fminf(ceilf(b[3]) + 1.0f, (float)height);
+        int64_t x_lo, x_hi, y_lo = 0, y_hi = height;
+        if (method == 0) {
+            x_lo = (int64_t)fmaxf(floorf(b[0]) - 1.0f, 0.0f);
+            y_lo = (int64_t)fmaxf(floorf(b[1]) - 1.0f, 0.0f);
+            x_hi = (int64_t)fminf(ceilf(b[2]) + 1.0f, (float)width);
+            y_hi = (int64_t)fminf(ceilf(b[3]) + 1.0f, (float)height);
+        } else {
+            int64_t e[4];
+            mp_torchvision_box(boxes, r, m, padding, e);
+            x_lo = e[0];
+            x_hi = e[2] + 1;
+        }
         uint32_t bits = 0u;
+        // A word spans one or two columns; most lie outside the box and need no interpolation.
         if (first <= last && last / height >= x_lo && first / height < x_hi) {
             for (int64_t p = first; p <= last; p++) {
                 int x = (int)(p / height), y = (int)(p % height);
-                if (x >= x_lo && x < x_hi && y >= y_lo && y < y_hi && mp_detectron2_on(masks, boxes, r, m, x, y, threshold))
-                    bits |= 1u << (int)(p - first);
+                bool on = method == 0
+                    ? x >= x_lo && x < x_hi && y >= y_lo && y < y_hi && mp_detectron2_on(masks, boxes, r, m, x, y, threshold)
+                    : mp_torchvision_value(masks, boxes, r, m, padding, x, y) > threshold;
+                if (on) bits |= 1u << (int)(p - first);
             }
         }
         out[i] = bits;

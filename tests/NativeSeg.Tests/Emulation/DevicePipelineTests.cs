@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Engine.Formats.Safetensors;
@@ -35,26 +34,10 @@ public class DevicePipelineTests(ITestOutputHelper output)
         IReadOnlyList<SegmentedInstance> expected;
         using (var cpu = Load(path, Device.Cpu)) expected = cpu.Segment([image])[0];
 
-        // A runtime of its own, so no other test's copies are counted.
+        Assert.True(expected.Count == Detections, $"the CPU found {expected.Count} instances, not the {Detections} a score threshold of 0 keeps");
         using var runtime = new EmulatedRuntime();
         using var model = Load(path, Device.ForRuntime(runtime));
-        // The stage clock shows where emulated time goes; each of its laps is one synchronisation, nothing else.
-        var stages = new StageClock(model.Device);
-        var clock = Stopwatch.StartNew();
-        stages.Restart();
-        var before = runtime.Traffic.Counts;
-        var ours = model.Segment([image], stages)[0];
-        var traffic = runtime.Traffic.Counts - before;
-        foreach (var (stage, ms) in stages.Laps) output.WriteLine($"{stage}: {ms:F0} ms");
-        long pipelineSyncs = traffic.Synchronizations - stages.Laps.Count;
-        output.WriteLine($"{image.Width}x{image.Height} at {MinSize}: {ours.Count} instances on the emulated device in {clock.Elapsed.TotalSeconds:F1} s; {traffic} ({pipelineSyncs} without the clock's)");
-
-        Assert.True(expected.Count == Detections, $"the CPU found {expected.Count} instances, not the {Detections} a score threshold of 0 keeps");
-        Assert.True(traffic.DeviceToHost <= 3, $"the device pipeline copied to the host {traffic.DeviceToHost} times for one image ({traffic})");
-        Assert.True(pipelineSyncs <= 3, $"the device pipeline waited for the device {pipelineSyncs} times for one image ({traffic})");
-        var reference = expected.Select(i => new ReferenceDetection([i.X1, i.Y1, i.X2, i.Y2], i.Score, i.CategoryId, i.Mask.ToRowMajor())).ToList();
-        DetectionMatching.AssertParity(reference, ours, image.Width, image.Height, file);
-        Assert.Equal(expected.Count, ours.Count);
+        DeviceSegmentationCheck.Assert(output, runtime, model.Device, stages => model.Segment([image], stages)[0], expected, image, file);
     }
 
     /// <summary>The model file with fewer proposals and detections than torchvision's, compiled for inference.</summary>
