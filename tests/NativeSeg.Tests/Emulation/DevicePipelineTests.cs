@@ -3,6 +3,7 @@ using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Models.Inference;
+using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Tests.Coco;
 using NativeSeg.Tests.Formats;
 using NativeSeg.Tests.Models.MaskRcnn;
@@ -33,11 +34,11 @@ public class DevicePipelineTests(ITestOutputHelper output)
         TorchvisionImageParityTests.WriteModel(path, fixture.Metadata, MinSize, MaxSize);
 
         IReadOnlyList<SegmentedInstance> expected;
-        using (var cpu = Load(path, Device.Cpu, Proposals, Detections)) expected = cpu.Segment([image])[0];
+        using (var cpu = Load(path, Device.Cpu)) expected = cpu.Segment([image])[0];
 
         // A runtime of its own, so no other test's copies are counted.
         using var runtime = new EmulatedRuntime();
-        using var model = Load(path, Device.ForRuntime(runtime), Proposals, Detections);
+        using var model = Load(path, Device.ForRuntime(runtime));
         // The stage clock shows where emulated time goes; each of its laps is one synchronisation, nothing else.
         var stages = new StageClock(model.Device);
         var clock = Stopwatch.StartNew();
@@ -57,11 +58,15 @@ public class DevicePipelineTests(ITestOutputHelper output)
         Assert.Equal(expected.Count, ours.Count);
     }
 
-    /// <summary>The model file with <paramref name="proposals"/> and <paramref name="detections"/> per image (torchvision: 1000 and 100), compiled for inference.</summary>
-    internal static MaskRcnnModel Load(string path, Device device, int proposals, int detections)
+    /// <summary>The model file with fewer proposals and detections per image than torchvision's 1000 and 100, compiled for inference.</summary>
+    private static MaskRcnnModel Load(string path, Device device) =>
+        Load(path, device, heads => heads with { RpnPostNmsTopK = Proposals, DetectionsPerImage = Detections });
+
+    /// <summary>The model file with its heads' test-time settings changed by <paramref name="heads"/>, compiled for inference.</summary>
+    internal static MaskRcnnModel Load(string path, Device device, Func<MaskRcnnConfig, MaskRcnnConfig> heads)
     {
         var setup = MaskRcnnModel.Inspect(path);
-        setup = setup with { Heads = setup.Heads with { RpnPostNmsTopK = proposals, DetectionsPerImage = detections } };
+        setup = setup with { Heads = heads(setup.Heads) };
         using var file = SafetensorsFile.Open(path);
         using var weights = Float32Weights.Load(file);
         var model = MaskRcnnModel.Create(setup, weights.Tensors, device, path);

@@ -56,18 +56,25 @@ public class TorchvisionBatchParityTests
         }
     }
 
-    /// <summary>The fixture's model written to <paramref name="path"/> and loaded with the fixture's test-time proposal and detection counts, where it names them.</summary>
+    /// <summary>
+    /// The fixture's model written to <paramref name="path"/> and loaded with the test-time RPN candidate, proposal and
+    /// detection counts the fixture's torchvision model ran with, where it names them.
+    /// </summary>
     internal static MaskRcnnModel Model(SafetensorsFile fixture, string path, Device device)
     {
         TorchvisionImageParityTests.WriteModel(path, fixture.Metadata);
-        if (!fixture.Metadata.TryGetValue("detections_per_img", out var detections)) return MaskRcnnModel.Load(path, device);
-        return DevicePipelineTests.Load(path, device, Count(fixture.Metadata["rpn_post_nms_top_n_test"]), Count(detections));
+        var meta = fixture.Metadata;
+        int Count(string key, int otherwise) => meta.TryGetValue(key, out var text) ? int.Parse(text, CultureInfo.InvariantCulture) : otherwise;
+        return DevicePipelineTests.Load(path, device, heads => heads with
+        {
+            RpnPreNmsTopK = Count("rpn_pre_nms_top_n_test", heads.RpnPreNmsTopK),
+            RpnPostNmsTopK = Count("rpn_post_nms_top_n_test", heads.RpnPostNmsTopK),
+            DetectionsPerImage = Count("detections_per_img", heads.DetectionsPerImage),
+        });
     }
 
     /// <summary>The fixture's images, in batch order.</summary>
     internal static string[] Keys(SafetensorsFile fixture) => fixture.Metadata["images"].Split(',');
-
-    private static int Count(string text) => int.Parse(text, CultureInfo.InvariantCulture);
 
     internal static Image Pixels(SafetensorsFile fixture, string key)
     {
