@@ -47,22 +47,27 @@ def matched(batch, alone):
     return count
 
 
-def main():
-    torch.set_num_threads(1)
-    meta = {"min_size": str(MIN_SIZE), "max_size": str(MAX_SIZE), "images": ",".join(IMAGES)}
-    model = hashed_model(meta)
+def batch_and_alone(model, pixels):
+    """The fixture's tensors: each image's pixels and top detections in one batch of all, and run alone."""
     out = {}
-    pixels = {key: synthetic(h, w, seed + 10) for seed, (key, (h, w)) in enumerate(IMAGES.items())}
     with torch.no_grad():
         batch = model([to_tensor(p) for p in pixels.values()])
-        for key, det in zip(IMAGES, batch):
+        for key, det in zip(pixels, batch):
             out[key + ".pixels"] = pixels[key]
             detections(out, key + ".batch", det)
             alone = model([to_tensor(pixels[key])])[0]
             detections(out, key + ".alone", alone)
-            print(key, pixels[key].shape, "of the top", TOP, "in the batch,", matched(det, alone),
+            print(key, pixels[key].shape, "of the top", min(TOP, len(det["scores"])), "in the batch,", matched(det, alone),
                   "have a match alone (same label, box IoU >= 0.98, scores within 0.01)")
-    fixture_io.save(os.path.join(OUT, "maskrcnn_torchvision_batch.safetensors"), out, meta)
+    return out
+
+
+def main():
+    torch.set_num_threads(1)
+    meta = {"min_size": str(MIN_SIZE), "max_size": str(MAX_SIZE), "images": ",".join(IMAGES)}
+    model = hashed_model(meta)
+    pixels = {key: synthetic(h, w, seed + 10) for seed, (key, (h, w)) in enumerate(IMAGES.items())}
+    fixture_io.save(os.path.join(OUT, "maskrcnn_torchvision_batch.safetensors"), batch_and_alone(model, pixels), meta)
 
 
 if __name__ == "__main__":

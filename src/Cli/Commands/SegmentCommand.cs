@@ -217,20 +217,19 @@ internal static class SegmentCommand
         var segmenting = Stopwatch.StartNew();
         try
         {
-            // Inputs stream from the source a batch at a time: nothing per image is held beyond the batch in flight.
-            foreach (var chunk in ToDo(run, resultsPlan).Chunk(run.BatchSize))
+            // Inputs stream from the source, decoded on a thread of their own at most one batch ahead of the batch
+            // being segmented: decoding overlaps the device's work, and nothing per image is held beyond the two batches.
+            using var decoded = new DecodedInputs(ToDo(run, resultsPlan), SegmentInputs.Read, ahead: run.BatchSize);
+            foreach (var chunk in decoded.Batches(run.BatchSize))
             {
                 if (stop) break;
                 var batch = new List<(SegmentInput Input, Image Image)>();
-                foreach (var input in chunk)
+                foreach (var (input, image, problem) in chunk)
                 {
-                    try
+                    if (image is not null) batch.Add((input, image));
+                    else
                     {
-                        batch.Add((input, SegmentInputs.Read(input)));
-                    }
-                    catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException or NotSupportedException)
-                    {
-                        error.WriteLine($"skipping {input.Path}: {e.Message}");
+                        error.WriteLine($"skipping {input.Path}: {problem}");
                         failed++;
                     }
                 }

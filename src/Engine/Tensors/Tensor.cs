@@ -149,6 +149,19 @@ public sealed class Tensor : IDisposable
         return new Tensor(_storage, _byteOffset, s, DType);
     }
 
+    /// <summary>
+    /// A flat view of the same bytes as elements of <paramref name="dtype"/>, so results of several dtypes can be
+    /// gathered into one buffer and brought to the host in one copy.
+    /// </summary>
+    public Tensor Reinterpret(DType dtype)
+    {
+        ThrowIfDisposed();
+        int size = dtype.SizeOf();
+        if (Bytes % size != 0) throw new ArgumentException($"reinterpret: the {Bytes} bytes of {this} are no whole number of {dtype.Name()} elements");
+        _storage.AddReference();
+        return new Tensor(_storage, _byteOffset, new Shape(checked((int)(Bytes / size))), dtype);
+    }
+
     /// <summary>Another handle on the same memory and shape, disposed on its own (what a tape keeps of a saved activation).</summary>
     public Tensor Share() => Reshape(Shape.ToArray());
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Kernels.Candidates;
 using NativeSeg.Kernels.Elementwise;
@@ -11,46 +12,74 @@ using CandidatesOp = NativeSeg.Kernels.Candidates.Candidates;
 namespace NativeSeg.Models.Detection;
 
 /// <summary>
-/// <see cref="InstancePostprocessor"/> with the pixels made on the device: boxes scaled to the original image (and,
-/// for flavours that clip them, clipped, the ones left empty dropped and the rest moved up, counted on the device),
-/// masks pasted the flavour's way and thresholded into whole-image bitmasks, then at most three copies to the host
-/// per image — the detection count, the live rows of boxes, scores and labels, and their bitmasks — from which the
-/// host only reads the COCO RLE runs off the bits.
+/// <see cref="InstancePostprocessor"/> with the pixels made on the device: each image's boxes scaled to its original
+/// size (and, for flavours that clip them, clipped, the ones left empty dropped and the rest moved up, counted on the
+/// device), masks pasted the flavour's way and thresholded into whole-image bitmasks, then two copies to the host for
+/// the whole batch, however many images it holds — every image's detection count with all its rows of boxes, scores
+/// and labels (live or not: a few kB), then the live bitmasks of every image one after another — from which the host
+/// only reads the COCO RLE runs off the bits.
 /// </summary>
 public sealed class DeviceInstancePostprocessor(DetectorConfig config, InstancePostprocessor host)
 {
-    /// <param name="masks">Each slot's mask probabilities [capacity, M, M] on the device.</param>
-    /// <param name="clock">Times the paste and the copies back when benchmarking; null in ordinary use.</param>
-    public IReadOnlyList<SegmentedInstance> Run(DeviceDetections detections, Tensor masks, ImageGeometry geometry, StageClock? clock = null)
-    {
-        using var scope = TensorScope.Begin();
-        var device = masks.Device;
-        var (sx, sy) = host.Scales(geometry);
-        using var hostScale = Tensor.FromArray(new[] { sx, sy, sx, sy }, 4);
-        var scale = hostScale.To(device);
-        int height = geometry.OriginalHeight, width = geometry.OriginalWidth;
-        var scaled = Arithmetic.BroadcastAxis(detections.Boxes.Boxes, scale, BinaryOp.Mul, axis: 1);
-        var (boxes, scores, labels, pasted, count) = config.Flavour.ClipsOutputBoxes
-            ? ClippedNonEmpty(scaled, detections, masks, height, width)
-            : (scaled, detections.Scores, detections.Labels, masks, detections.Boxes.Count);
-        var bits = MaskPaste.PasteBits(pasted, boxes, count, height, width, config.Flavour.Paste);
-        var rows = Concat.Forward([boxes, scores, labels], 1);
+    private const int RowWidth = 6;
 
-        int live = (int)count.ToArray<long>()[0];
-        if (live == 0)
+    /// <param name="detections">Each image's detections, as the device box postprocess left them.</param>
+    /// <param name="masks">Each image's slot mask probabilities [capacity, M, M] on the device.</param>
+    /// <param name="clock">Times the paste and the copies back when benchmarking; null in ordinary use.</param>
+    public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Run(IReadOnlyList<DeviceDetections> detections, IReadOnlyList<Tensor> masks,
+        IReadOnlyList<ImageGeometry> geometries, StageClock? clock = null)
+    {
+        if (detections.Count != masks.Count || detections.Count != geometries.Count)
+            throw new ArgumentException($"device instances: {detections.Count} images' detections, {masks.Count} mask sets and {geometries.Count} geometries");
+        using var scope = TensorScope.Begin();
+        int images = detections.Count;
+        var device = masks[0].Device;
+        var scales = new float[images * 4];
+        for (int n = 0; n < images; n++) (scales[n * 4], scales[n * 4 + 1], scales[n * 4 + 2], scales[n * 4 + 3]) = Scale(geometries[n]);
+        using var hostScales = Tensor.FromArray(scales, images, 4);
+        var deviceScales = hostScales.To(device);
+        var rows = new List<Tensor>(images);
+        var bits = new List<Tensor>(images);
+        var counts = new List<Tensor>(images);
+        for (int n = 0; n < images; n++)
         {
-            clock?.Lap(Stages.Paste);
-            return [];
+            var d = detections[n];
+            int height = geometries[n].OriginalHeight, width = geometries[n].OriginalWidth;
+            var scaled = Arithmetic.BroadcastAxis(d.Boxes.Boxes, deviceScales.Slice(n, 1).Reshape(4), BinaryOp.Mul, axis: 1);
+            var (boxes, scores, labels, pasted, count) = config.Flavour.ClipsOutputBoxes
+                ? ClippedNonEmpty(scaled, d, masks[n], height, width)
+                : (scaled, d.Scores, d.Labels, masks[n], d.Boxes.Count);
+            bits.Add(MaskPaste.PasteBits(pasted, boxes, count, height, width, config.Flavour.Paste));
+            rows.Add(Concat.Forward([boxes, scores, labels], 1));
+            counts.Add(count);
         }
-        var values = rows.Slice(0, live).ToArray<float>();
-        var words = bits.Slice(0, live).ToArray<int>();
-        int stride = words.Length / live;
-        var result = new List<SegmentedInstance>(live);
-        for (int k = 0; k < live; k++)
+
+        var header = Concat.Forward([Concat.Forward(counts, 0).Reinterpret(DType.Int32), Concat.Forward(rows, 0).Reinterpret(DType.Int32)], 0).ToArray<int>();
+        var live = MemoryMarshal.Cast<int, long>(header.AsSpan(0, 2 * images)).ToArray();
+        var values = MemoryMarshal.Cast<int, float>(header.AsSpan(2 * images)).ToArray();
+        var liveBits = new List<Tensor>(images);
+        for (int n = 0; n < images; n++)
         {
-            var r = values.AsSpan(k * 6, 6);
-            var mask = BitmaskRle.FromColumnMajorBits(words.AsSpan(k * stride, stride), height, width);
-            result.Add(new SegmentedInstance(r[0], r[1], r[2], r[3], r[4], r[4], config.CategoryIds[(int)r[5]], mask));
+            live[n] = Math.Clamp(live[n], 0, detections[n].Boxes.Capacity);
+            if (live[n] > 0) liveBits.Add(bits[n].Slice(0, (int)live[n]).Reshape(-1));
+        }
+        int[] words = liveBits.Count == 0 ? [] : Concat.Forward(liveBits, 0).ToArray<int>();
+
+        var result = new List<IReadOnlyList<SegmentedInstance>>(images);
+        int row = 0, word = 0;
+        for (int n = 0; n < images; n++)
+        {
+            int height = geometries[n].OriginalHeight, width = geometries[n].OriginalWidth, stride = bits[n].Shape[1];
+            var instances = new List<SegmentedInstance>((int)live[n]);
+            for (int k = 0; k < live[n]; k++)
+            {
+                var r = values.AsSpan((row + k) * RowWidth, RowWidth);
+                var mask = BitmaskRle.FromColumnMajorBits(words.AsSpan(word, stride), height, width);
+                instances.Add(new SegmentedInstance(r[0], r[1], r[2], r[3], r[4], r[4], config.CategoryIds[(int)r[5]], mask));
+                word += stride;
+            }
+            result.Add(instances);
+            row += detections[n].Boxes.Capacity;
         }
         clock?.Lap(Stages.Paste);
         return result;
@@ -75,5 +104,11 @@ public sealed class DeviceInstancePostprocessor(DetectorConfig config, InstanceP
         var taken = CandidatesOp.Take(order, ranks, capacity);
         return (Gather.Rows(clipped, taken.Index), Gather.Rows(detections.Scores, taken.Index), Gather.Rows(detections.Labels, taken.Index),
             Gather.Rows(masks, taken.Index), taken.Count);
+    }
+
+    private (float, float, float, float) Scale(ImageGeometry geometry)
+    {
+        var (sx, sy) = host.Scales(geometry);
+        return (sx, sy, sx, sy);
     }
 }

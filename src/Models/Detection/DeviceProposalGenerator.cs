@@ -1,3 +1,4 @@
+using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Kernels.BoxCoder;
 using NativeSeg.Kernels.Candidates;
@@ -15,21 +16,34 @@ namespace NativeSeg.Models.Detection;
 /// <see cref="ProposalGenerator"/> for torchvision's RPN with every step a device kernel: per-level top-k of the
 /// logits in anchor order, decode and clip, small-box and score filter, NMS that never merges levels and the
 /// post-NMS cut, with the surviving count kept on the device. Every size the host decides follows from tensor
-/// shapes, never from data, so nothing here copies back or waits.
+/// shapes, never from data, so nothing here copies back or waits; the anchors and level ids, which follow from the
+/// shapes alone, are uploaded once per batch shape and kept on the device.
 /// </summary>
-public sealed class DeviceProposalGenerator(DetectorConfig config)
+public sealed class DeviceProposalGenerator(DetectorConfig config) : IDisposable
 {
+    // A few shapes: a run over images of one size needs one, a folder of COCO images a handful at a time.
+    private const int CachedShapes = 8;
+
+    private readonly DeviceShapeCache<ShapeConstants> _shapes = new(CachedShapes);
+
     /// <summary>The RPNs this generator reproduces; others take the host path.</summary>
     public static bool Supports(DetectorConfig config) => config.Flavour.HasDevicePipeline;
 
+    /// <summary>Batch shapes whose anchors are on the device now.</summary>
+    public int CachedShapeCount => _shapes.Count;
+
     /// <param name="levels">Per FPN level the head's logits [N, A, H, W] and deltas [N, 4A, H, W], on the device.</param>
-    /// <param name="anchors">Per level the anchors from <see cref="AnchorGenerator.Grid"/>.</param>
+    /// <param name="padded">The batch's padded (height, width): with the levels' sizes, what the anchors depend on.</param>
+    /// <param name="anchors">Per level the anchors from <see cref="AnchorGenerator.Grid"/>, asked for only on a shape's first batch.</param>
     /// <param name="imageSizes">Per image its unpadded (height, width) in the batch.</param>
-    public IReadOnlyList<DeviceBoxes> Generate(IReadOnlyList<(Tensor Logits, Tensor Deltas)> levels, IReadOnlyList<float[]> anchors, IReadOnlyList<(int H, int W)> imageSizes)
+    public IReadOnlyList<DeviceBoxes> Generate(IReadOnlyList<(Tensor Logits, Tensor Deltas)> levels, (int H, int W) padded, Func<IReadOnlyList<float[]>> anchors,
+        IReadOnlyList<(int H, int W)> imageSizes)
     {
         if (!Supports(config)) throw new NotSupportedException($"the device RPN reproduces torchvision's, not {config.Flavour}'s");
         using var scope = TensorScope.Begin();
         var device = levels[0].Logits.Device;
+        string key = $"{padded.H}x{padded.W}:" + string.Join(",", levels.Select(l => $"{l.Logits.Shape[1]}x{l.Logits.Shape[2]}x{l.Logits.Shape[3]}"));
+        var constants = _shapes.Get(key, () => ShapeConstants.Upload(anchors(), levels, config.RpnPreNmsTopK, device));
         var perLevel = new List<(Tensor Values, Tensor Indices, Tensor Deltas, Tensor Anchors)>(levels.Count);
         for (int l = 0; l < levels.Count; l++)
         {
@@ -39,24 +53,24 @@ public sealed class DeviceProposalGenerator(DetectorConfig config)
             using var scores = Transpose.LastTwo(logits.Reshape(n, a, hw));
             var (values, indices) = TopK.LastDim(scores.Reshape(n, count), Math.Min(count, config.RpnPreNmsTopK));
             var ordered = Transpose.LastTwo(deltas.Reshape(n, 4 * a, hw));
-            using var hostAnchors = Tensor.FromArray(anchors[l], count, 4);
-            perLevel.Add((values, indices, ordered.Reshape(n, count, 4), hostAnchors.To(device)));
+            perLevel.Add((values, indices, ordered.Reshape(n, count, 4), constants.Anchors[l]));
         }
         var result = new List<DeviceBoxes>(imageSizes.Count);
         for (int i = 0; i < imageSizes.Count; i++)
         {
-            var boxes = ForImage(i, perLevel, imageSizes[i]);
+            var boxes = ForImage(i, perLevel, constants.LevelIds, imageSizes[i]);
             result.Add(new DeviceBoxes(scope.Keep(boxes.Boxes), scope.Keep(boxes.Count)));
         }
         return result;
     }
 
-    private DeviceBoxes ForImage(int image, IReadOnlyList<(Tensor Values, Tensor Indices, Tensor Deltas, Tensor Anchors)> perLevel, (int H, int W) size)
+    public void Dispose() => _shapes.Dispose();
+
+    private DeviceBoxes ForImage(int image, IReadOnlyList<(Tensor Values, Tensor Indices, Tensor Deltas, Tensor Anchors)> perLevel, Tensor levelIds, (int H, int W) size)
     {
         var anchors = new List<Tensor>();
         var deltas = new List<Tensor>();
         var scores = new List<Tensor>();
-        var levelIds = new List<long>();
         for (int l = 0; l < perLevel.Count; l++)
         {
             var (values, indices, levelDeltas, levelAnchors) = perLevel[l];
@@ -65,20 +79,46 @@ public sealed class DeviceProposalGenerator(DetectorConfig config)
             anchors.Add(Gather.Rows(levelAnchors, index));
             deltas.Add(Gather.Rows(levelDeltas.Slice(image, 1).Reshape(levelDeltas.Shape[1], 4), index));
             scores.Add(SigmoidOp.Sigmoid(values.Slice(image, 1).Reshape(k)));
-            levelIds.AddRange(Enumerable.Repeat((long)l, k));
         }
-        var device = perLevel[0].Values.Device;
-        int m = levelIds.Count;
+        int m = levelIds.Shape[0];
         using var allAnchors = Concat.Forward(anchors, 0);
         using var allDeltas = Concat.Forward(deltas, 0);
         using var allScores = Concat.Forward(scores, 0);
-        using var hostLevels = Tensor.FromArray(levelIds.ToArray(), m);
-        using var levelTensor = hostLevels.To(device);
         var boxes = BoxCoderOp.Decode(allDeltas, allAnchors, BoxWeights.Rpn, config.Flavour.Convention, clipTo: (size.H, size.W));
         using var small = BoxCoderOp.KeepMask(boxes, 1e-3f);
-        var (filtered, classes) = CandidatesOp.Filter(allScores, small, levelTensor, null, new CandidateRule(0, Strict: false));
+        var (filtered, classes) = CandidatesOp.Filter(allScores, small, levelIds, null, new CandidateRule(0, Strict: false));
         var (order, _) = NmsOp.BatchedPadded(boxes, filtered, classes, config.RpnNmsThreshold);
         var taken = CandidatesOp.Take(order, filtered, Math.Min(config.RpnPostNmsTopK, m));
         return new DeviceBoxes(Gather.Rows(boxes, taken.Index), taken.Count);
+    }
+
+    /// <summary>One batch shape's anchors per level [count, 4] and each pre-NMS candidate's level (int64 [m]), owned by the cache.</summary>
+    private sealed record ShapeConstants(IReadOnlyList<Tensor> Anchors, Tensor LevelIds) : IDisposable
+    {
+        public static ShapeConstants Upload(IReadOnlyList<float[]> anchors, IReadOnlyList<(Tensor Logits, Tensor Deltas)> levels, int preNmsTopK, Device device)
+        {
+            var ids = new List<long>();
+            var uploaded = new List<Tensor>(levels.Count);
+            for (int l = 0; l < levels.Count; l++)
+            {
+                var shape = levels[l].Logits.Shape;
+                int count = shape[1] * shape[2] * shape[3];
+                uploaded.Add(Upload(Tensor.FromArray(anchors[l], count, 4), device));
+                ids.AddRange(Enumerable.Repeat((long)l, Math.Min(count, preNmsTopK)));
+            }
+            return new ShapeConstants(uploaded, Upload(Tensor.FromArray(ids.ToArray(), ids.Count), device));
+        }
+
+        public void Dispose()
+        {
+            foreach (var a in Anchors) a.Dispose();
+            LevelIds.Dispose();
+        }
+
+        /// <summary>The host tensor's copy on the device, out of every scope: the cache disposes it.</summary>
+        private static Tensor Upload(Tensor host, Device device)
+        {
+            using (host) return TensorScope.Release(host.To(device));
+        }
     }
 }

@@ -113,6 +113,8 @@ public sealed class MaskRcnn : Module, IInstanceSegmenter, IOcclusionExplainer
         });
     }
 
+    protected override void OnDispose() => _devicePipeline?.Dispose();
+
     /// <summary>Runs <paramref name="heads"/> on the FPN levels of the images batched and padded to the largest.</summary>
     private T OnFeatures<T>(IReadOnlyList<Image> images, StageClock? clock, Func<IReadOnlyList<Tensor>, (int H, int W), IReadOnlyList<ImageGeometry>, T> heads)
     {

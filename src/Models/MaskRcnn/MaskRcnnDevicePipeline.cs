@@ -8,10 +8,11 @@ namespace NativeSeg.Models.MaskRcnn;
 /// <summary>
 /// Mask R-CNN's heads on a CUDA device with nothing copied back before the results: device RPN proposals, the
 /// box head and its postprocess on every padded proposal slot, the mask head on every detection slot, the paste
-/// into bitmasks, then <see cref="DeviceInstancePostprocessor"/>'s three copies per image. Intermediate counts
-/// stay on the device; the host sizes every launch from capacities (pre- and post-NMS top-k, detections per image).
+/// into bitmasks, then <see cref="DeviceInstancePostprocessor"/>'s two copies per batch. A batch of N images is one
+/// padded forward whose proposals, detections and masks are made per image; intermediate counts stay on the
+/// device, and the host sizes every launch from capacities (pre- and post-NMS top-k, detections per image).
 /// </summary>
-internal sealed class MaskRcnnDevicePipeline(MaskRcnnHeads heads, InstancePostprocessor host)
+internal sealed class MaskRcnnDevicePipeline(MaskRcnnHeads heads, InstancePostprocessor host) : IDisposable
 {
     private readonly DeviceProposalGenerator _proposals = new(heads.Config);
     private readonly DeviceBoxPostprocess _boxes = new(heads.Config);
@@ -27,8 +28,7 @@ internal sealed class MaskRcnnDevicePipeline(MaskRcnnHeads heads, InstancePostpr
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Run(IReadOnlyList<Tensor> features, (int H, int W) padded, IReadOnlyList<ImageGeometry> geometries, StageClock? clock)
     {
         var sizes = geometries.Select(g => (g.Height, g.Width)).ToList();
-        var rpn = heads.RunRpn(features, padded);
-        var proposals = _proposals.Generate(rpn.Outputs, rpn.Anchors, sizes);
+        var proposals = _proposals.Generate(heads.RpnLevels(features), padded, () => heads.Anchors(features, padded), sizes);
         clock?.Lap(Stages.Rpn);
 
         var (box, boxPooler) = heads.BoxBranch;
@@ -41,6 +41,8 @@ internal sealed class MaskRcnnDevicePipeline(MaskRcnnHeads heads, InstancePostpr
         var probabilities = MaskProbabilities.PerImage(maskLogits, detections);
         clock?.Lap(Stages.MaskHead);
 
-        return geometries.Select((g, n) => _instances.Run(detections[n], probabilities[n], g, clock)).ToList();
+        return _instances.Run(detections, probabilities, geometries, clock);
     }
+
+    public void Dispose() => _proposals.Dispose();
 }

@@ -56,20 +56,16 @@ public sealed class MaskRcnnHeads : Module
     }
 
     /// <summary>The RPN head on every level, with each level's anchors; the outputs belong to the caller's scope.</summary>
-    internal RpnOutputs RunRpn(IReadOnlyList<Tensor> features, (int H, int W) padded)
-    {
-        var outputs = new List<(Tensor Logits, Tensor Deltas)>();
-        var anchors = new List<float[]>();
-        for (int l = 0; l < features.Count; l++)
-        {
-            outputs.Add(_rpn.Forward(features[l]));
-            int h = features[l].Shape[2], w = features[l].Shape[3];
-            var stride = Config.Flavour.AnchorStride(NominalStrides[l], padded.H, padded.W, h, w);
-            var cell = Config.Flavour.CellAnchors(AnchorGenerator.Sizes[l], NominalStrides[l]);
-            anchors.Add(AnchorGenerator.Grid(cell, stride, h, w));
-        }
-        return new RpnOutputs(outputs, anchors);
-    }
+    internal RpnOutputs RunRpn(IReadOnlyList<Tensor> features, (int H, int W) padded) =>
+        new(RpnLevels(features), Anchors(features, padded));
+
+    /// <summary>The RPN head's logits and deltas on every level, in the caller's scope.</summary>
+    internal IReadOnlyList<(Tensor Logits, Tensor Deltas)> RpnLevels(IReadOnlyList<Tensor> features) => [.. features.Select(_rpn.Forward)];
+
+    /// <summary>Each level's anchors for the sizes of <paramref name="features"/>' maps in a batch padded to <paramref name="padded"/>.</summary>
+    internal IReadOnlyList<float[]> Anchors(IReadOnlyList<Tensor> features, (int H, int W) padded) =>
+        [.. features.Select((f, l) => AnchorGenerator.Grid(Config.Flavour.CellAnchors(AnchorGenerator.Sizes[l], NominalStrides[l]),
+            Config.Flavour.AnchorStride(NominalStrides[l], padded.H, padded.W, f.Shape[2], f.Shape[3]), f.Shape[2], f.Shape[3]))];
 
     /// <summary>The box head and its RoI pooler, for training.</summary>
     internal (BoxHead Head, RoiPooler Pooler) BoxBranch => (_box, _boxPooler);

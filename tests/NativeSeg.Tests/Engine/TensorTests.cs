@@ -32,6 +32,19 @@ public class TensorTests
     }
 
     [Fact]
+    public void ReinterpretReadsTheSameBytesAsAnotherDType()
+    {
+        using var longs = Tensor.FromArray(new long[] { 3, -1 }, 2);
+        using var words = longs.Reinterpret(DType.Int32);
+        Assert.Equal([3, 0, -1, -1], words.AsSpan<int>().ToArray());
+        using var floats = Tensor.FromArray(new[] { 1f, 2f, 3f }, 3);
+        using var halves = floats.Slice(1, 2).Reinterpret(DType.Int32);
+        Assert.Equal([BitConverter.SingleToInt32Bits(2f), BitConverter.SingleToInt32Bits(3f)], halves.AsSpan<int>().ToArray());
+        var e = Assert.Throws<ArgumentException>(() => floats.Reinterpret(DType.Int64));
+        Assert.Contains("12 bytes", e.Message);
+    }
+
+    [Fact]
     public void TypedAccessChecksTheDType()
     {
         using var t = Tensor.Zeros(new Shape(4), DType.Int64, Device.Cpu);
