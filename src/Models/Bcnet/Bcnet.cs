@@ -69,8 +69,7 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
         var backbone = BackboneConfig.Detectron2() with { FpnChannels = channels, Depth = architecture.Depth };
         var model = ConvertedModel.Checked(() => new Bcnet(architecture, store, backbone, config ?? new FcosConfig(Channels: channels)),
             store, n => n.EndsWith("num_batches_tracked", StringComparison.Ordinal), what, architecture.Name);
-        model.CompileForInference(precision);
-        return model;
+        return ConvertedModel.Compiled(model, precision);
     }
 
     /// <summary>P3–P5 of a preprocessed image; the caller owns them.</summary>

@@ -67,8 +67,7 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
     {
         var model = ConvertedModel.Checked(() => new BlendMask(architecture, store, preprocess, fcos),
             store, n => architecture.MapKey(n) is null, what, architecture.Name);
-        model.CompileForInference(precision);
-        return model;
+        return ConvertedModel.Compiled(model, precision);
     }
 
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images) => Segment(images, null);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Engine.Formats.Safetensors;
+using NativeSeg.Layers;
 using NativeSeg.Models.Inference;
 using NativeSeg.Tests.Coco;
 using NativeSeg.Tests.Formats;
@@ -19,18 +20,15 @@ namespace NativeSeg.Tests.Emulation;
 /// </summary>
 public class DevicePipelineTests(ITestOutputHelper output)
 {
-    private const int MinSize = 256, MaxSize = 427, Proposals = 300, Detections = 50;
+    private const int MinSize = 256, MaxSize = 427, Proposals = 300;
+    internal const int Detections = 50;
 
     [Fact]
     public void SegmentsACocoImageAsTheCpuDoesWithThreeCopiesBack()
     {
-        using var fixture = SafetensorsFile.Open(FixturePaths.Fixture("maskrcnn_torchvision_coco_image.safetensors"));
-        string? file = SharedData.File(fixture.Metadata["image"]);
-        if (file is null) return;
-        var image = ImageFile.Read(file);
         using var temp = new TempFolder();
         string path = temp.File("model.safetensors");
-        TorchvisionImageParityTests.WriteModel(path, fixture.Metadata, MinSize, MaxSize);
+        if (CocoCase(path) is not (Image image, string file)) return;
 
         IReadOnlyList<SegmentedInstance> expected;
         using (var cpu = Load(path, Device.Cpu)) expected = cpu.Segment([image])[0];
@@ -57,15 +55,28 @@ public class DevicePipelineTests(ITestOutputHelper output)
         Assert.Equal(expected.Count, ours.Count);
     }
 
+    /// <summary>
+    /// The fixture's real COCO image (and its path), with the R50-FPN model written to <paramref name="modelPath"/> at this
+    /// test's sizes; null when the shared data is absent.
+    /// </summary>
+    internal static (Image Image, string File)? CocoCase(string modelPath)
+    {
+        using var fixture = SafetensorsFile.Open(FixturePaths.Fixture("maskrcnn_torchvision_coco_image.safetensors"));
+        string? file = SharedData.File(fixture.Metadata["image"]);
+        if (file is null) return null;
+        TorchvisionImageParityTests.WriteModel(modelPath, fixture.Metadata, MinSize, MaxSize);
+        return (ImageFile.Read(file), file);
+    }
+
     /// <summary>The model file with fewer proposals and detections than torchvision's, compiled for inference.</summary>
-    private static MaskRcnnModel Load(string path, Device device)
+    internal static MaskRcnnModel Load(string path, Device device, InferencePrecision precision = InferencePrecision.Fp32)
     {
         var setup = MaskRcnnModel.Inspect(path);
         setup = setup with { Heads = setup.Heads with { RpnPostNmsTopK = Proposals, DetectionsPerImage = Detections } };
         using var file = SafetensorsFile.Open(path);
         using var weights = Float32Weights.Load(file);
         var model = MaskRcnnModel.Create(setup, weights.Tensors, device, path);
-        model.CompileForInference();
+        model.CompileForInference(precision);
         return model;
     }
 }
