@@ -72,6 +72,9 @@ public sealed class Conv2dLayer : Module, IConvUnit
         _winograd = WinogradFilters.TryPrepare(Weight.Value, ConvParams);
     }
 
+    /// <summary>The folded weight in float16, for the half convolution; the bias stays float, added to the widened output.</summary>
+    protected override void UseHalfWeights() => Weight.ConvertTo(DType.Float16);
+
     protected override void OnDispose() => _winograd?.Dispose();
 
     private void Fold()

@@ -23,6 +23,9 @@ public sealed class LinearLayer : Module
 
     public int OutFeatures => Weight.Shape[0];
 
+    /// <summary>The weight in float16, for the half GEMM; the bias stays float, added to the widened output.</summary>
+    protected override void UseHalfWeights() => Weight.ConvertTo(DType.Float16);
+
     /// <summary>[R, out] from [R, in] (the caller flattens pooled features).</summary>
     public Tensor Forward(Tensor x) => Functional.Linear(x, Weight.Value, Bias.Value, Relu);
 }

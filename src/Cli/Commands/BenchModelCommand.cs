@@ -6,6 +6,7 @@ using System.Text.Json;
 using NativeSeg.Engine.Cpu;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Images;
+using NativeSeg.Layers;
 using NativeSeg.Models.Inference;
 using NativeSeg.Models.Bcnet;
 using NativeSeg.Models.Benchmarks;
@@ -13,7 +14,7 @@ using NativeSeg.Models.Benchmarks;
 namespace NativeSeg.Cli.Commands;
 
 /// <summary>
-/// `nativeseg bench model [--model M] --image I [--device D] [--runs N] [--warmup W] [--threads T] [--score-thresh S]
+/// `nativeseg bench model [--model M] --image I [--device D] [--precision P] [--runs N] [--warmup W] [--threads T] [--score-thresh S]
 /// [--mask-rois R] [--json OUT]`: decodes and segments one image repeatedly and prints the median time of each stage
 /// the model has and of the whole inference, then the memory pool's bytes in use before and after the runs (equal
 /// unless something leaks); on a device, also the host↔device copies and synchronisations of one more run, made without
@@ -35,9 +36,10 @@ internal static class BenchModelCommand
         var score = new Option<float?>("--score-thresh") { Description = "box score threshold from 0 to 1 (default: the model's)" }.Fraction();
         var maskRois = new Option<int?>("--mask-rois") { Description = "BCNet models: RoIs for the mask head comparison (default: the image's detections)" }.AtLeast(1);
         var json = new Option<string?>("--json") { Description = "also write the results to this JSON file" }.OutputFile();
+        var precision = PrecisionOption.Create();
         var command = new Command("model", "Time a whole model, stage by stage, on one image")
         {
-            model, image, device, runs, warmup, threads, score, maskRois, json,
+            model, image, device, precision, runs, warmup, threads, score, maskRois, json,
         };
         command.SetAction(parseResult =>
         {
@@ -61,13 +63,19 @@ internal static class BenchModelCommand
                 return ExitCodes.Usage;
             }
             var target = DeviceSelector.Select(parseResult.GetValue(device)!, config.Error);
-            using var net = InstanceSegmenters.Open(modelPath, new SegmenterOptions(target, parseResult.GetValue(score)));
-            return Run(net, target, imagePath, n, w, parseResult.GetValue(maskRois), parseResult.GetValue(json), config.Output);
+            var chosen = PrecisionOption.Parse(parseResult.GetValue(precision)!);
+            if (PrecisionOption.Refusal(chosen, target) is { } refused)
+            {
+                config.Error.WriteLine(refused);
+                return ExitCodes.Usage;
+            }
+            using var net = InstanceSegmenters.Open(modelPath, new SegmenterOptions(target, parseResult.GetValue(score), chosen));
+            return Run(net, target, chosen, imagePath, n, w, parseResult.GetValue(maskRois), parseResult.GetValue(json), config.Output);
         });
         return command;
     }
 
-    private static int Run(IInstanceSegmenter net, Device device, string imagePath, int runs, int warmup, int? maskRois, string? jsonPath, TextWriter output)
+    private static int Run(IInstanceSegmenter net, Device device, InferencePrecision precision, string imagePath, int runs, int warmup, int? maskRois, string? jsonPath, TextWriter output)
     {
         long poolBefore = device.Pool.BytesInUse, hostBefore = Device.Cpu.Pool.BytesInUse;
         var clock = new StageClock(device);
@@ -99,7 +107,7 @@ internal static class BenchModelCommand
         samples = ran.ToDictionary(s => s, s => samples[s]);
 
         string threads = device.IsCpu ? $", {CpuThreads.Count} threads" : "";
-        output.WriteLine($"{net.Architecture} on {device}{threads}: {width}x{height} image, {detections} detections, median of {runs} runs after {warmup} warm-up");
+        output.WriteLine($"{net.Architecture} on {device}{threads}, {PrecisionOption.Name(precision)}: {width}x{height} image, {detections} detections, median of {runs} runs after {warmup} warm-up");
         output.WriteLine($"{"stage",-14}  {"median ms",10}  {"min",9}  {"max",9}");
         foreach (var (stage, values) in samples)
         {
@@ -119,7 +127,7 @@ internal static class BenchModelCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"added by BCNet",-22}  {cost.AddedMs,10:0.00} ms  ({cost.Ratio:0.00}x the Mask R-CNN head)"));
         }
         if (jsonPath is not null)
-            WriteJson(jsonPath, net.Architecture, device, imagePath, (height, width), runs, warmup, detections, samples, (poolBefore, poolAfter), (hostBefore, hostAfter), traffic, cost);
+            WriteJson(jsonPath, net.Architecture, device, precision, imagePath, (height, width), runs, warmup, detections, samples, (poolBefore, poolAfter), (hostBefore, hostAfter), traffic, cost);
         return ExitCodes.Ok;
     }
 
@@ -140,7 +148,7 @@ internal static class BenchModelCommand
         return (median, sorted[0], sorted[^1]);
     }
 
-    private static void WriteJson(string path, string architecture, Device device, string image, (int H, int W) size, int runs, int warmup, int detections,
+    private static void WriteJson(string path, string architecture, Device device, InferencePrecision precision, string image, (int H, int W) size, int runs, int warmup, int detections,
         Dictionary<string, double[]> samples, (long Before, long After) pool, (long Before, long After) host, TrafficCounts? traffic, MaskHeadCostResult? cost)
     {
         using var stream = File.Create(path);
@@ -148,6 +156,7 @@ internal static class BenchModelCommand
         json.WriteStartObject();
         json.WriteString("architecture", architecture);
         json.WriteString("device", device.ToString());
+        json.WriteString("precision", PrecisionOption.Name(precision));
         if (device.IsCpu) json.WriteNumber("threads", CpuThreads.Count);
         json.WriteString("image", image);
         json.WriteNumber("height", size.H);

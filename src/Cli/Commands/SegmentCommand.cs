@@ -9,6 +9,7 @@ using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Engine.Memory;
+using NativeSeg.Layers;
 using NativeSeg.Models.Bpr;
 using NativeSeg.Models.Inference;
 
@@ -88,9 +89,10 @@ internal static class SegmentCommand
         {
             Description = "converted BPR model (bpr-hr18s or bpr-hr48): refine every mask along its boundary before it is drawn and written, as `nativeseg refine` does",
         }.ModelFile();
+        var precision = PrecisionOption.Create();
         var command = new Command("segment", "instance segmentation of images with a converted Mask R-CNN, MS R-CNN or BCNet model")
         {
-            inputs, list, images, shard, model, device, score, draw, output, json, annotations, batch, explain, resume, refine,
+            inputs, list, images, shard, model, device, precision, score, draw, output, json, annotations, batch, explain, resume, refine,
         };
         command.SetAction(parseResult =>
         {
@@ -123,7 +125,8 @@ internal static class SegmentCommand
             var results = SegmentResults.Plan(jsonPath, parseResult.GetValue(resume), progress, config.Error);
             if (results is null) return ExitCodes.Usage;
             var run = new SegmentRun(source, selected, parseResult.GetValue(annotations), parseResult.GetValue(batch),
-                parseResult.GetValue(score), parseResult.GetValue(draw), outDir, parseResult.GetValue(explain), parseResult.GetValue(refine));
+                parseResult.GetValue(score), parseResult.GetValue(draw), outDir, parseResult.GetValue(explain), parseResult.GetValue(refine),
+                PrecisionOption.Parse(parseResult.GetValue(precision)!));
             return Run(run, modelPath, parseResult.GetValue(device)!, results, progress, config.Output, config.Error);
         });
         return command;
@@ -131,8 +134,9 @@ internal static class SegmentCommand
 
     /// <param name="Annotations">The annotation file whose ids the inputs take: by file name, or as the source's own when it lists the inputs (--images).</param>
     /// <param name="Refine">A converted BPR model that refines every mask before it is drawn and written.</param>
+    /// <param name="Precision">Of the segmenter's convolutions and fully connected layers (the BPR refiner stays fp32).</param>
     private sealed record SegmentRun(InputSource Source, Shard Shard, string? Annotations, int BatchSize, float? ScoreThreshold, float DrawThreshold, string OutDir, bool Explain,
-        string? Refine);
+        string? Refine, InferencePrecision Precision);
 
     private static int Run(SegmentRun run, string modelPath, string deviceName, SegmentResults resultsPlan, TextWriter output, TextWriter standardOutput, TextWriter error)
     {
@@ -179,8 +183,13 @@ internal static class SegmentCommand
         }
 
         var device = DeviceSelector.Select(deviceName, error);
+        if (PrecisionOption.Refusal(run.Precision, device) is { } refused)
+        {
+            error.WriteLine(refused);
+            return ExitCodes.Usage;
+        }
         var clock = Stopwatch.StartNew();
-        using var net = InstanceSegmenters.Open(modelPath, new SegmenterOptions(device, run.ScoreThreshold));
+        using var net = InstanceSegmenters.Open(modelPath, new SegmenterOptions(device, run.ScoreThreshold, run.Precision));
         using var refiner = run.Refine is null ? null : BprModel.Load(run.Refine, device);
         var explainer = net as IMaskExplainer;
         if (run.Explain && explainer is not { CanExplain: true })

@@ -3,7 +3,7 @@ using NativeSeg.Engine.Native;
 
 namespace NativeSeg.Engine.Cuda;
 
-/// <summary>The cuBLAS entry points we use. cublasSgemmStridedBatched has no _v2 form.</summary>
+/// <summary>The cuBLAS entry points we use. cublasSgemmStridedBatched and the Ex forms have no _v2 form.</summary>
 internal sealed unsafe class CublasApi
 {
     private static readonly Lock Gate = new();
@@ -23,6 +23,10 @@ internal sealed unsafe class CublasApi
             e.Require("cublasSgemm_v2");
         cublasSgemmStridedBatched = (delegate* unmanaged[Cdecl]<nint, int, int, int, int, int, float*, nint, int, long, nint, int, long, float*, nint, int, long, int, int>)
             e.Require("cublasSgemmStridedBatched");
+        cublasGemmEx = (delegate* unmanaged[Cdecl]<nint, int, int, int, int, int, float*, nint, int, int, nint, int, int, float*, nint, int, int, int, int, int>)
+            e.Require("cublasGemmEx");
+        cublasGemmStridedBatchedEx = (delegate* unmanaged[Cdecl]<nint, int, int, int, int, int, float*, nint, int, int, long, nint, int, int, long, float*, nint, int, int, long, int, int, int, int>)
+            e.Require("cublasGemmStridedBatchedEx");
         // The status names arrived in cuBLAS 11.4.2; older versions get the number alone.
         _statusName = (delegate* unmanaged[Cdecl]<int, byte*>)e.Optional("cublasGetStatusName");
         _statusString = (delegate* unmanaged[Cdecl]<int, byte*>)e.Optional("cublasGetStatusString");
@@ -35,6 +39,12 @@ internal sealed unsafe class CublasApi
     public readonly delegate* unmanaged[Cdecl]<nint, nint, int> cublasSetStream;
     public readonly delegate* unmanaged[Cdecl]<nint, int, int, int, int, int, float*, nint, int, nint, int, float*, nint, int, int> cublasSgemm;
     public readonly delegate* unmanaged[Cdecl]<nint, int, int, int, int, int, float*, nint, int, long, nint, int, long, float*, nint, int, long, int, int> cublasSgemmStridedBatched;
+
+    /// <summary>(handle, opA, opB, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo).</summary>
+    public readonly delegate* unmanaged[Cdecl]<nint, int, int, int, int, int, float*, nint, int, int, nint, int, int, float*, nint, int, int, int, int, int> cublasGemmEx;
+
+    /// <summary>As <see cref="cublasGemmEx"/> with a stride after each of lda, ldb and ldc, then the batch count.</summary>
+    public readonly delegate* unmanaged[Cdecl]<nint, int, int, int, int, int, float*, nint, int, int, long, nint, int, int, long, float*, nint, int, int, long, int, int, int, int> cublasGemmStridedBatchedEx;
 
     public static CublasApi Load()
     {

@@ -4,7 +4,8 @@ using NativeSeg.Engine.Memory;
 namespace NativeSeg.Engine.Cuda;
 
 /// <summary>
-/// Float32 NCHW convolution and its gradients through cuDNN. The descriptors are set up once per geometry
+/// Float32 NCHW convolution and its gradients through cuDNN, and the half-precision forward of the fp16 inference path
+/// (half tensors, float accumulation: cuDNN's pseudo-half configuration, tensor cores allowed). The descriptors are set up once per geometry
 /// and kept, each pass's algorithm from its first call; the workspace is rented from the device pool per call, which is safe because the pool's
 /// blocks are stream-ordered and cuDNN runs on the runtime's one stream.
 /// </summary>
@@ -12,9 +13,12 @@ internal sealed unsafe class CudnnConvolution : IDeviceConvolution, IDisposable
 {
     private const int FormatNchw = 0;
     private const int DataFloat = 0;
+    private const int DataHalf = 2;
     private const int CrossCorrelation = 1;
     // FMA math keeps TF32 out, so results stay within the checks' tolerance of the CPU twin.
     private const int FmaMath = 3;
+    // Half storage has already given up TF32's precision and more, so tensor cores may run it.
+    private const int TensorOpMath = 1;
     private const int RequestedAlgorithms = 8;
     private const long WorkspaceLimit = 1L << 30;
 
@@ -22,7 +26,7 @@ internal sealed unsafe class CudnnConvolution : IDeviceConvolution, IDisposable
     private readonly PrimaryContext _context;
     private readonly IMemoryPool _pool;
     private readonly nint _handle;
-    private readonly Dictionary<Conv2dGeometry, Plan> _plans = [];
+    private readonly Dictionary<(Conv2dGeometry Geometry, bool Half), Plan> _plans = [];
     private readonly Lock _gate = new();
     private bool _disposed;
 
@@ -40,12 +44,14 @@ internal sealed unsafe class CudnnConvolution : IDeviceConvolution, IDisposable
 
     public void Forward(in Conv2dGeometry geometry, nint x, nint w, nint y) => Run(geometry, Pass.Forward, x, w, y);
 
+    public void ForwardHalf(in Conv2dGeometry geometry, nint x, nint w, nint y) => Run(geometry, Pass.Forward, x, w, y, half: true);
+
     public void BackwardData(in Conv2dGeometry geometry, nint dy, nint w, nint dx) => Run(geometry, Pass.BackwardData, dy, w, dx);
 
     public void BackwardFilter(in Conv2dGeometry geometry, nint x, nint dy, nint dw) => Run(geometry, Pass.BackwardFilter, x, dy, dw);
 
     /// <summary>One pass of the geometry's plan; its algorithm is chosen on the pass's first call.</summary>
-    private void Run(in Conv2dGeometry geometry, Pass pass, nint first, nint second, nint output)
+    private void Run(in Conv2dGeometry geometry, Pass pass, nint first, nint second, nint output, bool half = false)
     {
         _context.MakeCurrent();
         Plan plan;
@@ -53,7 +59,7 @@ internal sealed unsafe class CudnnConvolution : IDeviceConvolution, IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (!_plans.TryGetValue(geometry, out plan!)) _plans[geometry] = plan = CreatePlan(geometry);
+            if (!_plans.TryGetValue((geometry, half), out plan!)) _plans[(geometry, half)] = plan = CreatePlan(geometry, half);
             algorithm = plan.Algorithms[(int)pass] ??= ChooseAlgorithm(plan, geometry, pass);
         }
         nint workspace = 0;
@@ -86,8 +92,9 @@ internal sealed unsafe class CudnnConvolution : IDeviceConvolution, IDisposable
         }
     }
 
-    private Plan CreatePlan(in Conv2dGeometry g)
+    private Plan CreatePlan(in Conv2dGeometry g, bool half)
     {
+        int data = half ? DataHalf : DataFloat;
         if (g.Groups < 1 || g.C % g.Groups != 0 || g.K % g.Groups != 0 || g.OutH < 1 || g.OutW < 1)
             throw new ArgumentException($"conv2d (cuDNN): invalid geometry {g} (output {g.OutH}x{g.OutW})");
         var x = Create(_api.cudnnCreateTensorDescriptor, _api.cudnnDestroyTensorDescriptor, "cudnnCreateTensorDescriptor");
@@ -97,13 +104,13 @@ internal sealed unsafe class CudnnConvolution : IDeviceConvolution, IDisposable
         var plan = new Plan(x, w, conv, y);
         try
         {
-            _api.Check(_api.cudnnSetTensor4dDescriptor(x.Value, FormatNchw, DataFloat, g.N, g.C, g.H, g.W), "cudnnSetTensor4dDescriptor");
-            _api.Check(_api.cudnnSetFilter4dDescriptor(w.Value, DataFloat, FormatNchw, g.K, g.C / g.Groups, g.R, g.S), "cudnnSetFilter4dDescriptor");
+            _api.Check(_api.cudnnSetTensor4dDescriptor(x.Value, FormatNchw, data, g.N, g.C, g.H, g.W), "cudnnSetTensor4dDescriptor");
+            _api.Check(_api.cudnnSetFilter4dDescriptor(w.Value, data, FormatNchw, g.K, g.C / g.Groups, g.R, g.S), "cudnnSetFilter4dDescriptor");
             _api.Check(_api.cudnnSetConvolution2dDescriptor(conv.Value, g.PadH, g.PadW, g.StrideH, g.StrideW, g.DilationH, g.DilationW,
                 CrossCorrelation, DataFloat), "cudnnSetConvolution2dDescriptor");
             _api.Check(_api.cudnnSetConvolutionGroupCount(conv.Value, g.Groups), "cudnnSetConvolutionGroupCount");
-            _api.Check(_api.cudnnSetConvolutionMathType(conv.Value, FmaMath), "cudnnSetConvolutionMathType");
-            _api.Check(_api.cudnnSetTensor4dDescriptor(y.Value, FormatNchw, DataFloat, g.N, g.K, g.OutH, g.OutW), "cudnnSetTensor4dDescriptor");
+            _api.Check(_api.cudnnSetConvolutionMathType(conv.Value, half ? TensorOpMath : FmaMath), "cudnnSetConvolutionMathType");
+            _api.Check(_api.cudnnSetTensor4dDescriptor(y.Value, FormatNchw, data, g.N, g.K, g.OutH, g.OutW), "cudnnSetTensor4dDescriptor");
             return plan;
         }
         catch

@@ -1,8 +1,10 @@
 namespace NativeSeg.Engine.Devices;
 
 /// <summary>
-/// Row-major single-precision GEMM on device pointers: C = alpha·op(A)·op(B) + beta·C, with op(A) of
-/// size m×k, op(B) k×n, C m×n, and leading dimensions in elements (row strides).
+/// Row-major GEMM on device pointers: C = alpha·op(A)·op(B) + beta·C, with op(A) of size m×k, op(B) k×n, C m×n,
+/// and leading dimensions in elements (row strides). Single precision, or half precision storage with float
+/// accumulation (the fp16 inference path): A, B and C are IEEE halves, the products are summed in float and the
+/// sum (times alpha, plus beta·C) is rounded to half once, when C is stored.
 /// </summary>
 public interface IDeviceBlas
 {
@@ -10,6 +12,13 @@ public interface IDeviceBlas
 
     /// <summary>The same GEMM over <paramref name="batch"/> matrices, each a fixed stride (elements) from the last.</summary>
     void SgemmStridedBatched(bool transA, bool transB, int m, int n, int k, float alpha,
+        nint a, int lda, long strideA, nint b, int ldb, long strideB, float beta, nint c, int ldc, long strideC, int batch);
+
+    /// <summary><see cref="Sgemm"/> on half A, B and C with float accumulation.</summary>
+    void GemmHalf(bool transA, bool transB, int m, int n, int k, float alpha, nint a, int lda, nint b, int ldb, float beta, nint c, int ldc);
+
+    /// <summary><see cref="SgemmStridedBatched"/> on half A, B and C with float accumulation.</summary>
+    void GemmHalfStridedBatched(bool transA, bool transB, int m, int n, int k, float alpha,
         nint a, int lda, long strideA, nint b, int ldb, long strideB, float beta, nint c, int ldc, long strideC, int batch);
 }
 
@@ -31,6 +40,12 @@ public interface IDeviceConvolution
 {
     /// <summary>y = conv(x, w) without bias; x, w, y are contiguous float32 device pointers.</summary>
     void Forward(in Conv2dGeometry geometry, nint x, nint w, nint y);
+
+    /// <summary>
+    /// <see cref="Forward"/> on contiguous half x, w and y, accumulated in float and rounded to half when y is stored
+    /// (cuDNN's pseudo-half configuration).
+    /// </summary>
+    void ForwardHalf(in Conv2dGeometry geometry, nint x, nint w, nint y);
 
     /// <summary>dx = the gradient of <see cref="Forward"/> with respect to x, given dy; dx is overwritten.</summary>
     void BackwardData(in Conv2dGeometry geometry, nint dy, nint w, nint dx);

@@ -1,6 +1,7 @@
 using NativeSeg.Engine.Cpu;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Kernels.Conversion;
 
 namespace NativeSeg.Kernels.Convolution;
 
@@ -11,6 +12,8 @@ namespace NativeSeg.Kernels.Convolution;
 /// GEMM (<see cref="Conv2dImplicitGemm"/>) where the CPU has it, else im2col over blocks of output rows plus
 /// OpenBLAS SGEMM per group; bias and ReLU fused in the store every way. CUDA: cuDNN when the runtime has it, else
 /// the same im2col + device GEMM with our kernels.
+/// A float16 weight selects the fp16 path (<see cref="RunHalf"/>): input rounded to half, half convolution with float
+/// accumulation, output rounded to half, then bias and ReLU in float into a float32 output.
 /// </summary>
 public static partial class Conv2d
 {
@@ -46,7 +49,7 @@ public static partial class Conv2d
     /// <summary>The geometry <see cref="Forward(Tensor, Tensor, Tensor?, Conv2dParams)"/> would use; validates the arguments.</summary>
     public static Conv2dGeometry Geometry(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p)
     {
-        CheckCommon(Op, x, weight, bias, p.Groups, p.Stride, p.Padding, p.Dilation);
+        CheckCommon(Op, x, weight, bias, p.Groups, p.Stride, p.Padding, p.Dilation, halfWeight: true);
         if (bias is not null)
         {
             Check.DType(bias, DType.Float32, Op, "bias");
@@ -70,13 +73,17 @@ public static partial class Conv2d
         return g;
     }
 
-    /// <summary>The checks conv2d and conv_transpose2d share: NCHW float32 tensors on one device, sane hyper-parameters.</summary>
-    internal static void CheckCommon(string op, Tensor x, Tensor weight, Tensor? bias, int groups, Pair2 stride, Pair2 padding, Pair2 dilation)
+    /// <summary>
+    /// The checks conv2d and conv_transpose2d share: NCHW float32 tensors on one device (conv2d's weight may be float16,
+    /// when <paramref name="halfWeight"/>), sane hyper-parameters.
+    /// </summary>
+    internal static void CheckCommon(string op, Tensor x, Tensor weight, Tensor? bias, int groups, Pair2 stride, Pair2 padding, Pair2 dilation,
+        bool halfWeight = false)
     {
         Check.Rank(x, 4, op, "input");
         Check.Rank(weight, 4, op, "weight");
         Check.DType(x, DType.Float32, op, "input");
-        Check.DType(weight, DType.Float32, op, "weight");
+        if (!halfWeight || weight.DType != DType.Float16) Check.DType(weight, DType.Float32, op, "weight");
         Check.SameDevice(op, bias is null ? [x, weight] : [x, weight, bias]);
         CheckHyperParameters(op, groups, stride, padding, dilation);
     }
@@ -100,6 +107,11 @@ public static partial class Conv2d
         var g = Geometry(x, weight, bias, p);
         var y = Tensor.Empty(new Shape(g.N, g.K, g.OutH, g.OutW), DType.Float32, x.Device);
         if (y.Numel == 0) return y;
+        if (weight.DType == DType.Float16)
+        {
+            RunHalf(new Plan(g, columnBudgetBytes), x, weight, bias, y, p);
+            return y;
+        }
         if (!x.Device.IsCpu)
         {
             RunCuda(new Plan(g, columnBudgetBytes), x, weight, bias, y, p.FuseRelu);
@@ -282,21 +294,52 @@ public static partial class Conv2d
         });
     }
 
-    private static unsafe void RunCuda(in Plan plan, Tensor x, Tensor weight, Tensor? bias, Tensor y, bool relu)
+    private static void RunCuda(in Plan plan, Tensor x, Tensor weight, Tensor? bias, Tensor y, bool relu)
     {
         var g = plan.G;
         var gpu = x.Device.Gpu;
-        long pq = (long)g.OutH * g.OutW, hw = (long)g.H * g.W;
-        nint bp = bias?.Pointer ?? 0;
-        if (gpu.Convolution is { } vendor)
+        if (gpu.Convolution is { } vendor) vendor.Forward(g, x.Pointer, weight.Pointer, y.Pointer);
+        else RunGemms(plan, gpu, x, weight, y);
+        BiasActivation.Launch(gpu, y.Pointer, bias?.Pointer ?? 0, y.Numel, (long)g.OutH * g.OutW, g.K, relu);
+    }
+
+    /// <summary>
+    /// The fp16 path. On a device: x rounded to half, cuDNN's half forward (or half im2col and half GEMMs) with float
+    /// accumulation into a half output, then <see cref="HalfBiasActivation"/>. Its CPU twin computes the same: the
+    /// float convolution of the half-rounded input and weight, rounded to half, then the same epilogue.
+    /// </summary>
+    private static void RunHalf(in Plan plan, Tensor x, Tensor weight, Tensor? bias, Tensor y, Conv2dParams p)
+    {
+        var g = plan.G;
+        using var x16 = Cast.To(x, DType.Float16);
+        Tensor y16;
+        if (x.Device.IsCpu)
         {
-            vendor.Forward(g, x.Pointer, weight.Pointer, y.Pointer);
-            BiasActivation.Launch(gpu, y.Pointer, bp, y.Numel, pq, g.K, relu);
-            return;
+            using var rounded = Cast.To(x16, DType.Float32);
+            using var wide = Cast.To(weight, DType.Float32);
+            using var sum = Forward(rounded, wide, null, p with { FuseRelu = false }, CpuColumnBudgetBytes);
+            y16 = Cast.To(sum, DType.Float16);
         }
+        else
+        {
+            y16 = Tensor.Empty(y.Shape, DType.Float16, y.Device);
+            var gpu = x.Device.Gpu;
+            if (gpu.Convolution is { } vendor) vendor.ForwardHalf(g, x16.Pointer, weight.Pointer, y16.Pointer);
+            else RunGemms(plan, gpu, x16, weight, y16);
+        }
+        using (y16) HalfBiasActivation.Run(y16, y, bias, (long)g.OutH * g.OutW, g.K, p.FuseRelu);
+    }
+
+    /// <summary>y = conv(x, w) by im2col and strided-batched GEMMs on our kernels, in x's precision (float32, or float16 with float accumulation).</summary>
+    private static void RunGemms(in Plan plan, IDeviceRuntime gpu, Tensor x, Tensor weight, Tensor y)
+    {
+        var g = plan.G;
+        bool half = x.DType == DType.Float16;
+        int size = x.DType.SizeOf();
+        long pq = (long)g.OutH * g.OutW;
         int kg = g.K / g.Groups, kdim = plan.GemmK;
-        using var column = plan.Direct ? null : Tensor.Empty(new Shape(checked((int)(plan.ColumnFloatsPerImage * plan.ImagesPerBlock))), DType.Float32, x.Device);
-        var im2col = plan.Direct ? null : gpu.GetKernel(Source, "conv2d_im2col_f32");
+        using var column = plan.Direct ? null : Tensor.Empty(new Shape(checked((int)(plan.ColumnFloatsPerImage * plan.ImagesPerBlock))), x.DType, x.Device);
+        var im2col = plan.Direct ? null : gpu.GetKernel(Source, half ? "conv2d_im2col_f16" : "conv2d_im2col_f32");
         for (int n0 = 0; n0 < g.N; n0 += plan.ImagesPerBlock)
         {
             int images = Math.Min(plan.ImagesPerBlock, g.N - n0);
@@ -305,17 +348,18 @@ public static partial class Conv2d
                 int rows = Math.Min(plan.RowsPerBlock, g.OutH - p0);
                 int cols = rows * g.OutW;
                 var (b, ldb, imageStride) = ColumnsCuda(plan, gpu, im2col, x, column, n0, images, p0, rows);
-                nint yBlock = y.Pointer + (nint)((n0 * g.K * pq + (long)p0 * g.OutW) * sizeof(float));
+                nint yBlock = y.Pointer + (nint)((n0 * g.K * pq + (long)p0 * g.OutW) * size);
                 for (int group = 0; group < g.Groups; group++)
                 {
-                    gpu.Blas.SgemmStridedBatched(false, false, kg, cols, kdim, 1f,
-                        weight.Pointer + (nint)((long)group * kg * kdim * sizeof(float)), kdim, 0,
-                        b + (nint)(group * kdim * ldb * sizeof(float)), checked((int)ldb), imageStride, 0f,
-                        yBlock + (nint)(group * kg * pq * sizeof(float)), checked((int)pq), g.K * pq, images);
+                    nint a = weight.Pointer + (nint)((long)group * kg * kdim * size), bGroup = b + (nint)(group * kdim * ldb * size);
+                    nint c = yBlock + (nint)(group * kg * pq * size);
+                    if (half)
+                        gpu.Blas.GemmHalfStridedBatched(false, false, kg, cols, kdim, 1f, a, kdim, 0, bGroup, checked((int)ldb), imageStride, 0f, c, checked((int)pq), g.K * pq, images);
+                    else
+                        gpu.Blas.SgemmStridedBatched(false, false, kg, cols, kdim, 1f, a, kdim, 0, bGroup, checked((int)ldb), imageStride, 0f, c, checked((int)pq), g.K * pq, images);
                 }
             }
         }
-        BiasActivation.Launch(gpu, y.Pointer, bp, y.Numel, pq, g.K, relu);
     }
 
     /// <summary>
@@ -327,7 +371,7 @@ public static partial class Conv2d
     {
         var g = plan.G;
         long hw = (long)g.H * g.W;
-        nint xBlock = x.Pointer + (nint)(n0 * g.C * hw * sizeof(float));
+        nint xBlock = x.Pointer + (nint)(n0 * g.C * hw * x.DType.SizeOf());
         if (plan.Direct) return (xBlock, hw, g.C * hw);
         long cols = (long)rows * g.OutW, imageStride = (long)g.C * g.R * g.S * cols;
         LaunchIm2Col(gpu, im2col!, g, xBlock, column!.Pointer, images, p0, rows, imageStride * images);

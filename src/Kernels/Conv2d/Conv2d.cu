@@ -2,9 +2,11 @@
 
 // Column matrix for a block of images and output rows, used when cuDNN is not available: for each
 // image, rows are (c, r, s) with c over all channels (so each group's rows are one contiguous block)
-// and columns are the output pixels of rows [p0, p0 + rows). Out-of-image taps read as zero.
-extern "C" __global__ void conv2d_im2col_f32(
-    const float* x, float* col, int images, int C, int H, int W, int R, int S,
+// and columns are the output pixels of rows [p0, p0 + rows). Out-of-image taps read as zero (T() is
+// 0.0f for float and +0 for ns_half).
+template <typename T>
+__device__ void conv2d_im2col(
+    const T* x, T* col, int images, int C, int H, int W, int R, int S,
     int strideH, int strideW, int padH, int padW, int dilationH, int dilationW,
     int Q, int p0, int rows)
 {
@@ -22,11 +24,28 @@ extern "C" __global__ void conv2d_im2col_f32(
         int q = (int)(j % Q);
         int ih = p * strideH - padH + r * dilationH;
         int iw = q * strideW - padW + s * dilationW;
-        float v = 0.0f;
+        T v = T();
         if (ih >= 0 && ih < H && iw >= 0 && iw < W)
             v = x[((image * C + c) * H + ih) * (int64_t)W + iw];
         col[i] = v;
     }
+}
+
+extern "C" __global__ void conv2d_im2col_f32(
+    const float* x, float* col, int images, int C, int H, int W, int R, int S,
+    int strideH, int strideW, int padH, int padW, int dilationH, int dilationW,
+    int Q, int p0, int rows)
+{
+    conv2d_im2col<float>(x, col, images, C, H, W, R, S, strideH, strideW, padH, padW, dilationH, dilationW, Q, p0, rows);
+}
+
+// The fp16 path's columns: half input (already rounded), half columns for the half GEMM.
+extern "C" __global__ void conv2d_im2col_f16(
+    const ns_half* x, ns_half* col, int images, int C, int H, int W, int R, int S,
+    int strideH, int strideW, int padH, int padW, int dilationH, int dilationW,
+    int Q, int p0, int rows)
+{
+    conv2d_im2col<ns_half>(x, col, images, C, H, W, R, S, strideH, strideW, padH, padW, dilationH, dilationW, Q, p0, rows);
 }
 
 // y is [outer, channels, inner]: adds bias[channel] (when given) and applies ReLU (when asked).
@@ -35,6 +54,19 @@ extern "C" __global__ void bias_activation_f32(
 {
     NS_GRID_LOOP(i, total) {
         float v = y[i];
+        if (bias) v += bias[(i / inner) % channels];
+        if (relu && v < 0.0f) v = 0.0f;
+        y[i] = v;
+    }
+}
+
+// The fp16 path's epilogue: the half output of a half conv or GEMM (y16, [outer, channels, inner]) widened
+// to float, plus bias[channel] in float, then ReLU, stored as float for the fp32 stages after it.
+extern "C" __global__ void bias_activation_f16_f32(
+    const ns_half* y16, float* y, const float* bias, int64_t total, int64_t inner, int channels, int relu)
+{
+    NS_GRID_LOOP(i, total) {
+        float v = ns_half_to_float(y16[i]);
         if (bias) v += bias[(i / inner) % channels];
         if (relu && v < 0.0f) v = 0.0f;
         y[i] = v;

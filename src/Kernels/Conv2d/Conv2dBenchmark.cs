@@ -1,5 +1,6 @@
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Kernels.Conversion;
 
 namespace NativeSeg.Kernels.Convolution;
 
@@ -7,11 +8,13 @@ namespace NativeSeg.Kernels.Convolution;
 /// conv2d with bias (+ReLU where the model fuses it) at the shapes of ResNet-50-FPN Mask R-CNN. The 3×3 stride-1
 /// cases run twice: on the direct path and, as "-winograd", with the weight's Winograd transform prepared as compiled
 /// models prepare it (CPU with AVX-512 only; CUDA and other CPUs run the direct path), so the two algorithms are
-/// compared at the same sizes.
+/// compared at the same sizes. The "-fp16" cases hold the weight in float16, as a model compiled for `--precision fp16`
+/// does: half convolution with float accumulation (cuDNN's, or our half im2col and GEMM), between float activations.
 /// </summary>
 internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
 {
-    public sealed record Size(string Name, int N, int C, int H, int W, int K, int R, int Stride, int Padding, int Groups, bool Relu, bool Winograd = false)
+    public sealed record Size(string Name, int N, int C, int H, int W, int K, int R, int Stride, int Padding, int Groups, bool Relu, bool Winograd = false,
+        bool Half = false)
     {
         public Conv2dParams Params => new() { Stride = Stride, Padding = Padding, Groups = Groups, FuseRelu = Relu };
     }
@@ -25,6 +28,7 @@ internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
             new("3x3-32", 1, 32, 34, 50, 32, 3, 1, 1, 1, true),
             new("1x1-64", 2, 64, 17, 25, 48, 1, 1, 0, 1, false),
             new("3x3-s2-grouped", 1, 32, 33, 41, 32, 3, 2, 1, 4, true),
+            new("3x3-32-fp16", 1, 32, 34, 50, 32, 3, 1, 1, 1, true, Half: true),
         ],
         BenchmarkPreset.Paper =>
         [
@@ -33,10 +37,12 @@ internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
             new("res2-1x1-256-64", 1, 256, 200, 272, 64, 1, 1, 0, 1, true),
             new("fpn-3x3-256", 1, 256, 200, 272, 256, 3, 1, 1, 1, false),
             new("fpn-3x3-256-winograd", 1, 256, 200, 272, 256, 3, 1, 1, 1, false, true),
+            new("fpn-3x3-256-fp16", 1, 256, 200, 272, 256, 3, 1, 1, 1, false, Half: true),
             new("res4-3x3-256", 1, 256, 50, 68, 256, 3, 1, 1, 1, true),
             new("res4-3x3-256-winograd", 1, 256, 50, 68, 256, 3, 1, 1, 1, true, true),
             new("mask-head-3x3-256", 100, 256, 14, 14, 256, 3, 1, 1, 1, true),
             new("mask-head-3x3-256-winograd", 100, 256, 14, 14, 256, 3, 1, 1, 1, true, true),
+            new("mask-head-3x3-256-fp16", 100, 256, 14, 14, 256, 3, 1, 1, 1, true, Half: true),
         ],
         BenchmarkPreset.Large =>
         [
@@ -61,6 +67,7 @@ internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
     {
         var p = s.Params;
         int[] xShape = [s.N, s.C, s.H, s.W], wShape = [s.K, s.C / s.Groups, s.R, s.R];
+        if (s.Half) return Case(device, copies, xShape, wShape, s.K, _ => null, (x, w, b, _) => Conv2d.Forward(x, w, b, p), DType.Float16);
         if (!s.Winograd) return Case(device, copies, xShape, wShape, s.K, (x, w, b) => Conv2d.Forward(x, w, b, p));
         // Each copy's weight is transformed once, outside the timed runs, as a compiled model does at load.
         return Case(device, copies, xShape, wShape, s.K, w => WinogradFilters.TryPrepare(w, p), (x, w, b, prepared) => Conv2d.Forward(x, w, b, p, prepared));
@@ -70,9 +77,12 @@ internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
     internal static BenchmarkCase Case(Device device, int copies, int[] xShape, int[] wShape, int biasLength, Func<Tensor, Tensor, Tensor, Tensor> forward) =>
         Case(device, copies, xShape, wShape, biasLength, _ => null, (x, w, b, _) => forward(x, w, b));
 
-    /// <summary>As above, each copy's weight prepared once by <paramref name="prepare"/> (null: not prepared) before the runs.</summary>
+    /// <summary>
+    /// As above, each copy's weight made <paramref name="weightType"/> and prepared once by <paramref name="prepare"/> (null: not
+    /// prepared) before the runs.
+    /// </summary>
     private static BenchmarkCase Case(Device device, int copies, int[] xShape, int[] wShape, int biasLength,
-        Func<Tensor, WinogradFilters?> prepare, Func<Tensor, Tensor, Tensor, WinogradFilters?, Tensor> forward)
+        Func<Tensor, WinogradFilters?> prepare, Func<Tensor, Tensor, Tensor, WinogradFilters?, Tensor> forward, DType weightType = DType.Float32)
     {
         var xs = new Tensor[copies];
         var ws = new Tensor[copies];
@@ -81,7 +91,7 @@ internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
         for (int i = 0; i < copies; i++)
         {
             xs[i] = RandomTensors.Uniform(device, 10 * i + 1, -1, 1, xShape);
-            ws[i] = RandomTensors.Uniform(device, 10 * i + 2, -0.05f, 0.05f, wShape);
+            using (var w = RandomTensors.Uniform(device, 10 * i + 2, -0.05f, 0.05f, wShape)) ws[i] = Cast.To(w, weightType);
             bs[i] = RandomTensors.Uniform(device, 10 * i + 3, -1, 1, biasLength);
             prepared[i] = prepare(ws[i]);
         }

@@ -94,18 +94,34 @@ public abstract class Module : IDisposable
         foreach (var p in Parameters()) p.CopyFrom(state[p.Key]);
     }
 
-    /// <summary>Rewrites the module tree for inference (e.g. folds frozen BatchNorms into convolutions), once.</summary>
-    public void CompileForInference()
+    /// <summary>
+    /// Rewrites the module tree for inference (e.g. folds frozen BatchNorms into convolutions), once; for
+    /// <see cref="InferencePrecision.Fp16"/>, then converts the weights that run in half precision (after every fold, so
+    /// the folded weights are what is rounded, and after every parent's rewrite, which may read its children's weights).
+    /// </summary>
+    public void CompileForInference(InferencePrecision precision = InferencePrecision.Fp32)
     {
+        if (precision == InferencePrecision.Fp16 && Parameters().FirstOrDefault(p => p.Value.Device.IsCpu) is { } onCpu)
+        {
+            throw new NotSupportedException(
+                $"fp16 inference runs on a CUDA device only, and parameter {onCpu.Key} is on the cpu; use fp32 there");
+        }
         foreach (var m in Modules().Reverse().Where(m => !m.IsCompiled))
         {
             m.Compile();
             m.IsCompiled = true;
         }
+        if (precision == InferencePrecision.Fp16)
+            foreach (var m in Modules()) m.UseHalfWeights();
     }
 
     /// <summary>This module's own inference rewrite; children are compiled before their parents.</summary>
     protected virtual void Compile()
+    {
+    }
+
+    /// <summary>Converts the weights this module runs in half precision to float16 (see <see cref="InferencePrecision.Fp16"/>).</summary>
+    protected virtual void UseHalfWeights()
     {
     }
 

@@ -1,5 +1,6 @@
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Kernels.Conversion;
 using NativeSeg.Kernels.Elementwise;
 
 namespace NativeSeg.Layers.Modules;
@@ -54,6 +55,15 @@ public sealed class Parameter : IDisposable
             throw new ArgumentException($"parameter {Key}: new value {value.Shape} {value.DType.Name()} does not match {_value.Shape} {_value.DType.Name()}");
         var old = _value;
         _value = TensorScope.Release(value);
+        old.Dispose();
+    }
+
+    /// <summary>Replaces the value by its conversion to <paramref name="dtype"/> (float16 weights of a model compiled for fp16).</summary>
+    public void ConvertTo(DType dtype)
+    {
+        if (_value.DType == dtype) return;
+        var old = _value;
+        _value = TensorScope.Release(Cast.To(old, dtype));
         old.Dispose();
     }
 

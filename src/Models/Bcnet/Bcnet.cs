@@ -8,6 +8,7 @@ using NativeSeg.Models.Fcos;
 using NativeSeg.Models.Inference;
 using NativeSeg.Models.Preprocessing;
 using NativeSeg.Models.Detection;
+using NativeSeg.Layers;
 
 namespace NativeSeg.Models.Bcnet;
 
@@ -52,14 +53,14 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
     public bool CanExplain => true;
 
     /// <param name="scoreThreshold">Replaces FCOS's candidate threshold on sigmoid(cls) (the config's 0.03).</param>
-    public static Bcnet Load(string path, Device device, float? scoreThreshold = null) =>
+    public static Bcnet Load(string path, Device device, float? scoreThreshold = null, InferencePrecision precision = InferencePrecision.Fp32) =>
         ConvertedModel.Open(path, BcnetArchitecture.Named, (architecture, _, weights) =>
         {
             // The FPN width is the file's: converted checkpoints have 256, small test models fewer.
             int channels = weights.TryGetValue("backbone.fpn_output3.weight", out var output3) ? output3.Shape[0] : 256;
             var config = new FcosConfig(Channels: channels);
             if (scoreThreshold is { } s) config = config with { InferenceThreshold = s };
-            return Load(new ParameterStore(weights, device), device, path, channels, architecture, config);
+            return Load(new ParameterStore(weights, device), device, path, channels, architecture, config, precision: precision);
         });
 
     /// <summary>The model compiled for inference (the non-local blocks' BatchNorms and FCOS's scales folded).</summary>
@@ -69,14 +70,13 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
     /// <param name="config">Default: BCNet's FCOS settings at <paramref name="channels"/>.</param>
     /// <param name="preprocess">Default: the architecture's test size (<see cref="BcnetArchitecture.Preprocess"/>).</param>
     public static Bcnet Load(ParameterStore store, Device device, string what, int channels, BcnetArchitecture? architecture = null, FcosConfig? config = null,
-        PreprocessConfig? preprocess = null)
+        PreprocessConfig? preprocess = null, InferencePrecision precision = InferencePrecision.Fp32)
     {
         architecture ??= BcnetArchitecture.R50;
         var backbone = BackboneConfig.Detectron2() with { FpnChannels = channels, Depth = architecture.Depth };
         var model = ConvertedModel.Checked(() => new Bcnet(architecture, store, backbone, config ?? new FcosConfig(Channels: channels), preprocess ?? architecture.Preprocess),
             store, n => n.EndsWith("num_batches_tracked", StringComparison.Ordinal), what, architecture.Name);
-        model.CompileForInference();
-        return model;
+        return ConvertedModel.Compiled(model, precision);
     }
 
     /// <summary>P3–P5 of a preprocessed image; the caller owns them.</summary>

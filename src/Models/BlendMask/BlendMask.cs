@@ -7,6 +7,7 @@ using NativeSeg.Models.Detection;
 using NativeSeg.Models.Fcos;
 using NativeSeg.Models.Inference;
 using NativeSeg.Models.Preprocessing;
+using NativeSeg.Layers;
 
 namespace NativeSeg.Models.BlendMask;
 
@@ -51,22 +52,22 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
     public bool CanExplain => true;
 
     /// <param name="scoreThreshold">Replaces FCOS's candidate threshold on sigmoid(cls)·sigmoid(ctr) (the released configs' 0.05).</param>
-    public static BlendMask Load(string path, Device device, float? scoreThreshold = null) =>
+    public static BlendMask Load(string path, Device device, float? scoreThreshold = null, InferencePrecision precision = InferencePrecision.Fp32) =>
         ConvertedModel.Open(path, BlendMaskArchitecture.Named, (architecture, metadata, weights) =>
         {
             var (preprocess, fcos) = architecture.Settings(metadata.GetValueOrDefault("config", "{}"), path);
             if (scoreThreshold is { } s) fcos = fcos with { InferenceThreshold = s };
-            return Load(new ParameterStore(weights, device), path, architecture, preprocess, fcos);
+            return Load(new ParameterStore(weights, device), path, architecture, preprocess, fcos, precision);
         });
 
     /// <summary>The model compiled for inference (every frozen BatchNorm folded into its conv).</summary>
     /// <param name="what">Names the weights' source in errors.</param>
-    public static BlendMask Load(ParameterStore store, string what, BlendMaskArchitecture architecture, PreprocessConfig preprocess, FcosConfig fcos)
+    public static BlendMask Load(ParameterStore store, string what, BlendMaskArchitecture architecture, PreprocessConfig preprocess, FcosConfig fcos,
+        InferencePrecision precision = InferencePrecision.Fp32)
     {
         var model = ConvertedModel.Checked(() => new BlendMask(architecture, store, preprocess, fcos),
             store, n => architecture.MapKey(n) is null, what, architecture.Name);
-        model.CompileForInference();
-        return model;
+        return ConvertedModel.Compiled(model, precision);
     }
 
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images) => Segment(images, null);

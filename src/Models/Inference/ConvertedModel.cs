@@ -1,5 +1,6 @@
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Layers;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 
@@ -22,6 +23,21 @@ public static class ConvertedModel
         var architecture = named(name);
         using var weights = Float32Weights.Load(file);
         return load(architecture, file.Metadata, weights.Tensors);
+    }
+
+    /// <summary><paramref name="model"/> compiled for inference at <paramref name="precision"/>; freed when that fails.</summary>
+    public static TModel Compiled<TModel>(TModel model, InferencePrecision precision) where TModel : Module
+    {
+        try
+        {
+            model.CompileForInference(precision);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

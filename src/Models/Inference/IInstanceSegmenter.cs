@@ -1,6 +1,7 @@
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Formats.Images;
+using NativeSeg.Layers;
 
 namespace NativeSeg.Models.Inference;
 
@@ -23,8 +24,11 @@ public interface IInstanceSegmenter : IDisposable
     IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images, StageClock? clock);
 }
 
-/// <summary>How to run a model: its device and, when set, a box score threshold replacing the model's own.</summary>
-public sealed record SegmenterOptions(Device Device, float? ScoreThreshold = null);
+/// <summary>
+/// How to run a model: its device, when set a box score threshold replacing the model's own, and the precision of its
+/// convolutions and fully connected layers (fp16 on a CUDA device only).
+/// </summary>
+public sealed record SegmenterOptions(Device Device, float? ScoreThreshold = null, InferencePrecision Precision = InferencePrecision.Fp32);
 
 /// <summary>Opens a model file with the loader of the architecture its metadata declares.</summary>
 public static class InstanceSegmenters

@@ -9,6 +9,7 @@ using NativeSeg.Layers.Parameters;
 using NativeSeg.Models.Inference;
 using NativeSeg.Models.Preprocessing;
 using NativeSeg.Models.Detection;
+using NativeSeg.Layers;
 
 namespace NativeSeg.Models.MaskRcnn;
 
@@ -77,12 +78,9 @@ public sealed class MaskRcnn : Module, IInstanceSegmenter, IOcclusionExplainer
 
     /// <summary>The model compiled for inference: every frozen BatchNorm folded into its convolution.</summary>
     /// <param name="scoreThreshold">Overrides the box score threshold of the file's configuration.</param>
-    public static MaskRcnn Load(string path, Device device, float? scoreThreshold = null)
-    {
-        var model = LoadRaw(path, device, scoreThreshold);
-        model.CompileForInference();
-        return model;
-    }
+    /// <param name="precision">fp16: convolutions and fully connected layers in half precision (a device only).</param>
+    public static MaskRcnn Load(string path, Device device, float? scoreThreshold = null, InferencePrecision precision = InferencePrecision.Fp32) =>
+        ConvertedModel.Compiled(LoadRaw(path, device, scoreThreshold), precision);
 
     /// <summary>Instances of each image, run as one batch padded to the largest image.</summary>
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images) => Segment(images, null);

@@ -25,9 +25,9 @@ public static class Architectures
     public static IReadOnlyList<RegisteredArchitecture> Registered { get; } =
     [
         .. BprConfig.All.Select(c => new RegisteredArchitecture(new KeyListArchitecture(c.Architecture, c.KeyList, "bpr", key => key))),
-        .. Family(MaskRcnnArchitecture.All, (path, options) => MaskRcnn.MaskRcnn.Load(path, options.Device, options.ScoreThreshold)),
-        .. Family(BcnetArchitecture.All, (path, options) => Bcnet.Bcnet.Load(path, options.Device, options.ScoreThreshold)),
-        .. Family(BlendMaskArchitecture.All, (path, options) => BlendMask.BlendMask.Load(path, options.Device, options.ScoreThreshold)),
+        .. Family(MaskRcnnArchitecture.All, (path, options) => MaskRcnn.MaskRcnn.Load(path, options.Device, options.ScoreThreshold, options.Precision)),
+        .. Family(BcnetArchitecture.All, (path, options) => Bcnet.Bcnet.Load(path, options.Device, options.ScoreThreshold, options.Precision)),
+        .. Family(BlendMaskArchitecture.All, (path, options) => BlendMask.BlendMask.Load(path, options.Device, options.ScoreThreshold, options.Precision)),
     ];
 
     /// <summary>What `convert` recognises checkpoints among.</summary>

@@ -1,6 +1,7 @@
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Engine.Formats.Safetensors;
+using NativeSeg.Layers;
 using NativeSeg.Models.Inference;
 using NativeSeg.Models.MaskRcnn;
 using NativeSeg.Tests.Coco;
@@ -19,18 +20,15 @@ namespace NativeSeg.Tests.Emulation;
 /// </summary>
 public class DevicePipelineTests(ITestOutputHelper output)
 {
-    private const int MinSize = 256, MaxSize = 427, Proposals = 300, Detections = 50;
+    private const int MinSize = 256, MaxSize = 427, Proposals = 300;
+    internal const int Detections = 50;
 
     [Fact]
     public void SegmentsACocoImageAsTheCpuDoesWithTwoCopiesBack()
     {
-        using var fixture = SafetensorsFile.Open(FixturePaths.Fixture("maskrcnn_torchvision_coco_image.safetensors"));
-        string? file = SharedData.File(fixture.Metadata["image"]);
-        if (file is null) return;
-        var image = ImageFile.Read(file);
         using var temp = new TempFolder();
         string path = temp.File("model.safetensors");
-        TorchvisionImageParityTests.WriteModel(path, fixture.Metadata, MinSize, MaxSize);
+        if (CocoCase(path) is not (Image image, string file)) return;
 
         IReadOnlyList<SegmentedInstance> expected;
         using (var cpu = Load(path, Device.Cpu)) expected = cpu.Segment([image])[0];
@@ -41,19 +39,33 @@ public class DevicePipelineTests(ITestOutputHelper output)
         DeviceSegmentationCheck.Assert(output, runtime, model.Device, stages => model.Segment([image], stages)[0], expected, image, file);
     }
 
+    /// <summary>
+    /// The fixture's real COCO image (and its path), with the R50-FPN model written to <paramref name="modelPath"/> at this
+    /// test's sizes; null when the shared data is absent.
+    /// </summary>
+    internal static (Image Image, string File)? CocoCase(string modelPath)
+    {
+        using var fixture = SafetensorsFile.Open(FixturePaths.Fixture("maskrcnn_torchvision_coco_image.safetensors"));
+        string? file = SharedData.File(fixture.Metadata["image"]);
+        if (file is null) return null;
+        TorchvisionImageParityTests.WriteModel(modelPath, fixture.Metadata, MinSize, MaxSize);
+        return (ImageFile.Read(file), file);
+    }
+
     /// <summary>The model file with fewer proposals and detections per image than torchvision's 1000 and 100, compiled for inference.</summary>
-    private static MaskRcnnModel Load(string path, Device device) =>
-        Load(path, device, heads => heads with { RpnPostNmsTopK = Proposals, DetectionsPerImage = Detections });
+    internal static MaskRcnnModel Load(string path, Device device, InferencePrecision precision = InferencePrecision.Fp32) =>
+        Load(path, device, heads => heads with { RpnPostNmsTopK = Proposals, DetectionsPerImage = Detections }, precision);
 
     /// <summary>The model file with its heads' test-time settings changed by <paramref name="heads"/>, compiled for inference.</summary>
-    internal static MaskRcnnModel Load(string path, Device device, Func<MaskRcnnConfig, MaskRcnnConfig> heads)
+    internal static MaskRcnnModel Load(string path, Device device, Func<MaskRcnnConfig, MaskRcnnConfig> heads,
+        InferencePrecision precision = InferencePrecision.Fp32)
     {
         var setup = MaskRcnnModel.Inspect(path);
         setup = setup with { Heads = heads(setup.Heads) };
         using var file = SafetensorsFile.Open(path);
         using var weights = Float32Weights.Load(file);
         var model = MaskRcnnModel.Create(setup, weights.Tensors, device, path);
-        model.CompileForInference();
+        model.CompileForInference(precision);
         return model;
     }
 }

@@ -9,17 +9,19 @@ internal sealed record ReferenceDetection(float[] Box, float Score, long Categor
 
 /// <summary>
 /// The parity criterion: each reference detection is matched to an unused one of ours with the same
-/// category, box IoU ≥ 0.98 and |Δscore| ≤ 0.01; matched masks are compared by IoU.
+/// category, box IoU ≥ 0.98 and |Δscore| ≤ 0.01 (or another score tolerance); matched masks are compared by IoU.
 /// </summary>
 internal static class DetectionMatching
 {
-    public sealed record Outcome(int Matched, int Total, double MinMaskIou, int MasksCompared);
+    /// <param name="MaskIous">Of each matched detection whose reference has a mask, in reference order.</param>
+    public sealed record Outcome(int Matched, int Total, double MinMaskIou, int MasksCompared, IReadOnlyList<double> MaskIous);
 
-    public static Outcome Match(IReadOnlyList<ReferenceDetection> reference, IReadOnlyList<SegmentedInstance> ours, int width, int height)
+    public static Outcome Match(IReadOnlyList<ReferenceDetection> reference, IReadOnlyList<SegmentedInstance> ours, int width, int height,
+        double scoreTolerance = 0.01)
     {
         var used = new bool[ours.Count];
-        int matched = 0, compared = 0;
-        double minMaskIou = 1;
+        int matched = 0;
+        var maskIous = new List<double>();
         foreach (var r in reference)
         {
             int best = -1;
@@ -27,7 +29,7 @@ internal static class DetectionMatching
             for (int j = 0; j < ours.Count; j++)
             {
                 var o = ours[j];
-                if (used[j] || o.CategoryId != r.CategoryId || Math.Abs(o.Score - r.Score) > 0.01) continue;
+                if (used[j] || o.CategoryId != r.CategoryId || Math.Abs(o.Score - r.Score) > scoreTolerance) continue;
                 double iou = BoxIou(r.Box, [o.X1, o.Y1, o.X2, o.Y2]);
                 if (iou >= 0.98 && iou > bestIou) (best, bestIou) = (j, iou);
             }
@@ -35,11 +37,9 @@ internal static class DetectionMatching
             used[best] = true;
             matched++;
             if (r.Mask is null) continue;
-            var expected = Rle.FromRowMajor(r.Mask, height, width);
-            minMaskIou = Math.Min(minMaskIou, Rle.Iou(ours[best].Mask, expected, crowd: false));
-            compared++;
+            maskIous.Add(Rle.Iou(ours[best].Mask, Rle.FromRowMajor(r.Mask, height, width), crowd: false));
         }
-        return new Outcome(matched, reference.Count, minMaskIou, compared);
+        return new Outcome(matched, reference.Count, maskIous.Count == 0 ? 1 : maskIous.Min(), maskIous.Count, maskIous);
     }
 
     /// <summary>
