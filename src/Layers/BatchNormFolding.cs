@@ -1,3 +1,4 @@
+using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
 
 namespace NativeSeg.Layers;
@@ -20,7 +21,28 @@ public static class BatchNormFolding
     public static (Tensor Weight, Tensor Bias) Fold(Tensor convWeight, Tensor? convBias,
         Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps)
     {
+        var weight = convWeight.To(Device.Cpu);
+        try
+        {
+            return (weight, FoldInPlace(weight, convBias, gamma, beta, runningMean, runningVar, eps));
+        }
+        catch
+        {
+            weight.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Fold"/>, scaling the CPU weight <paramref name="convWeight"/> where it lies (a model's weights are
+    /// folded at load without a second copy of them); returns the folded bias, a new CPU tensor. Every argument is
+    /// checked before the weight changes.
+    /// </summary>
+    public static Tensor FoldInPlace(Tensor convWeight, Tensor? convBias,
+        Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps)
+    {
         Check.That(convWeight.Rank >= 1, Op, $"conv weight {convWeight.Shape} must have an output-channel dimension");
+        Check.That(convWeight.Device.IsCpu, Op, $"conv weight {convWeight.Shape} is on {convWeight.Device}; it is folded in place on the CPU");
         int k = convWeight.Shape[0];
         foreach (var (t, name) in new[] { (gamma, "weight"), (beta, "bias"), (runningMean, "running_mean"), (runningVar, "running_var") })
         {
@@ -36,16 +58,17 @@ public static class BatchNormFolding
         Check.That(eps >= 0, Op, $"eps must not be negative, got {eps}");
 
         var (scale, shift) = ChannelAffine(gamma, beta, runningMean, runningVar, eps);
-        float[] w = convWeight.ToArray<float>();
         float[] b = convBias?.ToArray<float>() ?? new float[k];
         var folded = new float[k];
+        for (int i = 0; i < k; i++) folded[i] = (float)(b[i] * scale[i] + shift[i]);
+        var w = convWeight.AsSpan<float>();
         int inner = k == 0 ? 0 : w.Length / k;
         for (int i = 0; i < k; i++)
         {
-            for (int j = 0; j < inner; j++) w[i * inner + j] = (float)(w[i * inner + j] * scale[i]);
-            folded[i] = (float)(b[i] * scale[i] + shift[i]);
+            var row = w.Slice(i * inner, inner);
+            for (int j = 0; j < row.Length; j++) row[j] = (float)(row[j] * scale[i]);
         }
-        return (Tensor.FromArray(w, convWeight.Shape.ToArray()), Tensor.FromArray(folded, k));
+        return Tensor.FromArray(folded, k);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Layers.Autograd;
 using NativeSeg.Kernels.Convolution;
@@ -10,7 +11,8 @@ namespace NativeSeg.Layers;
 /// A convolution, optionally followed by a BatchNorm (frozen, or trainable) and a ReLU (the conv-norm-act unit of ResNets and
 /// heads). Built raw, so it can be trained; <see cref="Module.CompileForInference"/> folds the BatchNorm into the
 /// weight and bias, after which the whole unit is one kernel call with the ReLU fused in its epilogue, and on the
-/// CPU transforms a 3×3 stride-1 weight for Winograd once (<see cref="WinogradFilters"/>).
+/// CPU a 3×3 stride-1 weight is transformed for Winograd once, by the first call whose map is large enough for it
+/// (<see cref="WinogradFilters"/>).
 /// </summary>
 public sealed class Conv2dLayer : Module, IConvUnit
 {
@@ -62,14 +64,14 @@ public sealed class Conv2dLayer : Module, IConvUnit
     }
 
     /// <summary>
-    /// Folds the BatchNorm's eval-mode transform into the weight and bias (w·scale, b·scale + shift), then prepares the
-    /// final weight's Winograd transform where the CPU path would use one. A compiled module is not trained, so the
-    /// weight stays what the transform was made from.
+    /// Folds the BatchNorm's eval-mode transform into the weight and bias (w·scale, b·scale + shift), then sets up the
+    /// final weight's Winograd transform, made on first use, where the CPU path would use one. A compiled module is not
+    /// trained, so the weight stays what the transform is made from.
     /// </summary>
     protected override void Compile()
     {
         Fold();
-        _winograd = WinogradFilters.TryPrepare(Weight.Value, ConvParams);
+        _winograd = WinogradFilters.TryPrepareOnFirstUse(Weight.Value, ConvParams);
     }
 
     /// <summary>The folded weight in float16, for the half convolution; the bias stays float, added to the widened output.</summary>
@@ -81,13 +83,14 @@ public sealed class Conv2dLayer : Module, IConvUnit
     {
         if (_norm is null) return;
         var n = _norm;
-        var (w, b) = BatchNormFolding.Fold(Weight.Value, Bias?.Value, n.Gamma.Value, n.Beta.Value, n.RunningMean.Value, n.RunningVar.Value, n.Eps);
-        using (w)
-        using (b)
+        var device = Weight.Value.Device;
+        // On the CPU the weight is scaled where it lies; a device weight is folded on a host copy and sent back.
+        using var hostWeight = device.IsCpu ? null : Weight.Value.To(Device.Cpu);
+        using (var b = BatchNormFolding.FoldInPlace(hostWeight ?? Weight.Value, Bias?.Value, n.Gamma.Value, n.Beta.Value, n.RunningMean.Value, n.RunningVar.Value, n.Eps))
         {
-            Weight.Assign(w.To(Weight.Value.Device));
-            if (Bias is null) Bias = Register(new Parameter(_biasKey, b.To(Weight.Value.Device)));
-            else Bias.Assign(b.To(Weight.Value.Device));
+            if (hostWeight is not null) Weight.Assign(hostWeight.To(device));
+            if (Bias is null) Bias = Register(new Parameter(_biasKey, b.To(device)));
+            else Bias.Assign(b.To(device));
         }
         _norm = null;
         RemoveChild(n);

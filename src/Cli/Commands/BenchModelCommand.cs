@@ -16,8 +16,8 @@ namespace NativeSeg.Cli.Commands;
 /// <summary>
 /// `nativeseg bench model [--model M] --image I [--device D] [--precision P] [--runs N] [--warmup W] [--threads T] [--score-thresh S]
 /// [--mask-rois R] [--json OUT]`: decodes and segments one image repeatedly and prints the median time of each stage
-/// the model has and of the whole inference, then the memory pool's bytes in use before and after the runs (equal
-/// unless something leaks); on a device, also the host↔device copies and synchronisations of one more run, made without
+/// the model has and of the whole inference, then the memory pool's bytes in use before the timed runs (after the
+/// warm-up) and after them (equal unless something leaks); on a device, also the host↔device copies and synchronisations of one more run, made without
 /// the stage clock (whose laps synchronise). For BCNet models it also times the bilayer mask head against Mask R-CNN's mask head on
 /// the same RoIs: what BCNet adds.
 /// </summary>
@@ -77,13 +77,15 @@ internal static class BenchModelCommand
 
     private static int Run(IInstanceSegmenter net, Device device, InferencePrecision precision, string imagePath, int runs, int warmup, int? maskRois, string? jsonPath, TextWriter output)
     {
-        long poolBefore = device.Pool.BytesInUse, hostBefore = Device.Cpu.Pool.BytesInUse;
+        long poolBefore = 0, hostBefore = 0;
         var clock = new StageClock(device);
         var samples = Stages.All.Append(EndToEnd).ToDictionary(s => s, _ => new double[runs]);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         int detections = 0, height = 0, width = 0;
         for (int r = -warmup; r < runs; r++)
         {
+            // After the warm-up, which made what a compiled model makes on first use (Winograd filter transforms).
+            if (r == 0) (poolBefore, hostBefore) = (device.Pool.BytesInUse, Device.Cpu.Pool.BytesInUse);
             clock.Restart();
             long start = Stopwatch.GetTimestamp();
             var image = ImageFile.Read(imagePath);

@@ -163,8 +163,8 @@ public static partial class Conv2d
     private static unsafe void RunWinograd(in Conv2dGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y, bool relu, WinogradFilters? prepared)
     {
         using var perCall = prepared is null ? WinogradFilters.Prepare(weight) : null;
-        var filters = prepared ?? perCall!;
-        Conv2dWinograd.Run(g, (float*)x.Pointer, (float*)filters.Packed.Pointer, bias is null ? null : (float*)bias.Pointer, (float*)y.Pointer, relu);
+        var packed = (prepared ?? perCall!).PackedFor(weight);
+        Conv2dWinograd.Run(g, (float*)x.Pointer, (float*)packed.Pointer, bias is null ? null : (float*)bias.Pointer, (float*)y.Pointer, relu);
     }
 
     /// <summary>

@@ -57,10 +57,11 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
         ConvertedModel.Open(path, BcnetArchitecture.Named, (architecture, _, weights) =>
         {
             // The FPN width is the file's: converted checkpoints have 256, small test models fewer.
-            int channels = weights.TryGetValue("backbone.fpn_output3.weight", out var output3) ? output3.Shape[0] : 256;
+            int channels = weights.Tensors.TryGetValue("backbone.fpn_output3.weight", out var output3) ? output3.Shape[0] : 256;
             var config = new FcosConfig(Channels: channels);
             if (scoreThreshold is { } s) config = config with { InferenceThreshold = s };
-            return Load(new ParameterStore(weights, device), device, path, channels, architecture, config, precision: precision);
+            using var store = weights.IntoStore(device);
+            return Load(store, device, path, channels, architecture, config, precision: precision);
         });
 
     /// <summary>The model compiled for inference (the non-local blocks' BatchNorms and FCOS's scales folded).</summary>

@@ -57,7 +57,8 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
         {
             var (preprocess, fcos) = architecture.Settings(metadata.GetValueOrDefault("config", "{}"), path);
             if (scoreThreshold is { } s) fcos = fcos with { InferenceThreshold = s };
-            return Load(new ParameterStore(weights, device), path, architecture, preprocess, fcos, precision);
+            using var store = weights.IntoStore(device);
+            return Load(store, path, architecture, preprocess, fcos, precision);
         });
 
     /// <summary>The model compiled for inference (every frozen BatchNorm folded into its conv).</summary>

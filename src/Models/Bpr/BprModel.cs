@@ -51,7 +51,7 @@ public sealed class BprModel : IDisposable
         var config = Inspect(path);
         using var file = SafetensorsFile.Open(path);
         using var weights = Float32Weights.Load(file);
-        var store = new ParameterStore(weights.Tensors, device);
+        using var store = weights.IntoStore(device);
         var network = BprNetwork.LoadForInference(store, config);
         return new BprModel(network, device);
     }

@@ -11,18 +11,18 @@ public static class ConvertedModel
 {
     /// <summary>
     /// Opens a converted file and hands <paramref name="load"/> its architecture (as <paramref name="named"/> resolves
-    /// the file's "architecture" metadata), its metadata and its float32 weights, which are freed once the model has
-    /// taken its copies.
+    /// the file's "architecture" metadata), its metadata and its float32 weights (<see cref="Float32Weights.IntoStore"/>
+    /// gives them to the model); whatever the model did not take is freed afterwards.
     /// </summary>
     public static TModel Open<TArchitecture, TModel>(string path, Func<string, TArchitecture> named,
-        Func<TArchitecture, IReadOnlyDictionary<string, string>, IReadOnlyDictionary<string, Tensor>, TModel> load)
+        Func<TArchitecture, IReadOnlyDictionary<string, string>, Float32Weights, TModel> load)
     {
         using var file = SafetensorsFile.Open(path);
         if (!file.Metadata.TryGetValue("architecture", out var name))
             throw new NotSupportedException($"{path} has no 'architecture' in its metadata; convert checkpoints with `nativeseg convert`");
         var architecture = named(name);
         using var weights = Float32Weights.Load(file);
-        return load(architecture, file.Metadata, weights.Tensors);
+        return load(architecture, file.Metadata, weights);
     }
 
     /// <summary><paramref name="model"/> compiled for inference at <paramref name="precision"/>; freed when that fails.</summary>

@@ -65,16 +65,17 @@ public sealed class MaskRcnn : Module, IInstanceSegmenter, IOcclusionExplainer
         var setup = MaskRcnnArchitectures.FromMetadata(file.Metadata, path);
         if (scoreThreshold is { } s) setup = setup with { Heads = setup.Heads with { ScoreThreshold = s } };
         using var weights = Float32Weights.Load(file);
-        return Create(setup, weights.Tensors, device, path);
+        using var store = weights.IntoStore(device);
+        return Create(setup, store, path);
     }
 
     /// <summary>A raw model of <paramref name="setup"/> from CPU tensors by checkpoint key, every one of which it must use.</summary>
     /// <param name="what">Names the weights' source in errors.</param>
-    public static MaskRcnn Create(MaskRcnnSetup setup, IReadOnlyDictionary<string, Tensor> weights, Device device, string what)
-    {
-        var store = new ParameterStore(weights, device);
-        return ConvertedModel.Checked(() => new MaskRcnn(setup, store), store, n => n.EndsWith("num_batches_tracked", StringComparison.Ordinal), what, setup.Architecture);
-    }
+    public static MaskRcnn Create(MaskRcnnSetup setup, IReadOnlyDictionary<string, Tensor> weights, Device device, string what) =>
+        Create(setup, new ParameterStore(weights, device), what);
+
+    private static MaskRcnn Create(MaskRcnnSetup setup, ParameterStore store, string what) =>
+        ConvertedModel.Checked(() => new MaskRcnn(setup, store), store, n => n.EndsWith("num_batches_tracked", StringComparison.Ordinal), what, setup.Architecture);
 
     /// <summary>The model compiled for inference: every frozen BatchNorm folded into its convolution.</summary>
     /// <param name="scoreThreshold">Overrides the box score threshold of the file's configuration.</param>

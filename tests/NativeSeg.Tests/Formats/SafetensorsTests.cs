@@ -1,4 +1,5 @@
 using System.Text;
+using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
@@ -75,6 +76,34 @@ public class SafetensorsTests
         Assert.Contains(path, e.Message);
         Assert.Contains("F64", e.Message);
         Assert.Throws<KeyNotFoundException>(() => f.Load("missing"));
+    }
+
+    /// <summary>A model's weights are read once, F16 widened to float32 in the same pass, into tensors made for them.</summary>
+    [Fact]
+    public void ReadIntoWidensHalfAndRefusesAnotherShapeOrDType()
+    {
+        using var dir = new TempFolder();
+        string path = dir.File("half.safetensors");
+        Half[] values = [(Half)0.5f, (Half)(-2f), Half.MaxValue, Half.Epsilon, Half.NaN, (Half)(-0f)];
+        using var h = Tensor.FromArray(values, 2, 3);
+        using var f32 = Tensor.FromArray([1f, 2f], 2);
+        SafetensorsWriter.Write(path, [new("h", h), new("f", f32)]);
+        using var f = SafetensorsFile.Open(path);
+        Assert.Equal(DType.Float32, f.Float32ReadType("h"));
+        Assert.Equal(DType.Float32, f.Float32ReadType("f"));
+        using var widened = Tensor.Empty(new Shape(2, 3), DType.Float32, Device.Cpu);
+        f.ReadInto("h", widened);
+        Assert.Equal(values.Select(v => (float)v), widened.AsSpan<float>().ToArray());
+        using var asStored = Tensor.Empty(new Shape(2, 3), DType.Float16, Device.Cpu);
+        f.ReadInto("h", asStored);
+        Assert.Equal(values, asStored.AsSpan<Half>().ToArray());
+
+        using var wrongShape = Tensor.Empty(new Shape(3, 2), DType.Float32, Device.Cpu);
+        var e = Assert.Throws<ArgumentException>(() => f.ReadInto("h", wrongShape));
+        Assert.Contains("'h' [2, 3]", e.Message);
+        using var narrowed = Tensor.Empty(new Shape(2), DType.Float16, Device.Cpu);
+        e = Assert.Throws<ArgumentException>(() => f.ReadInto("f", narrowed));
+        Assert.Contains("F32", e.Message);
     }
 
     public static TheoryData<string, byte[], string> Invalid => new()

@@ -2,6 +2,7 @@ using System.Globalization;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Safetensors;
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Kernels;
 using NativeSeg.Kernels.Convolution;
 using NativeSeg.Layers;
 using NativeSeg.Tests.Formats;
@@ -34,6 +35,39 @@ public class BatchNormFoldingTests
             using var y = Conv2d.Forward(x, fw, fb, new Conv2dParams { Padding = 1 });
             ConvAssert.Close(expected, y);
         }
+    }
+
+    /// <summary>A CPU model's weights are folded where they lie, to the same bits as the copying fold.</summary>
+    [Fact]
+    public void FoldingInPlaceGivesTheCopysBits()
+    {
+        using var w = RandomTensors.Uniform(Device.Cpu, 81, -1, 1, 6, 4, 3, 3);
+        using var b = RandomTensors.Uniform(Device.Cpu, 82, -1, 1, 6);
+        using var gamma = RandomTensors.Uniform(Device.Cpu, 83, 0.5f, 2, 6);
+        using var beta = RandomTensors.Uniform(Device.Cpu, 84, -1, 1, 6);
+        using var mean = RandomTensors.Uniform(Device.Cpu, 85, -1, 1, 6);
+        using var variance = RandomTensors.Uniform(Device.Cpu, 86, 0.1f, 3, 6);
+        var (fw, fb) = BatchNormFolding.Fold(w, b, gamma, beta, mean, variance, 1e-5);
+        using (fw)
+        using (fb)
+        {
+            using var inPlace = w.To(Device.Cpu);
+            using var bias = BatchNormFolding.FoldInPlace(inPlace, b, gamma, beta, mean, variance, 1e-5);
+            Assert.Equal(fw.ToArray<float>(), inPlace.ToArray<float>());
+            Assert.Equal(fb.ToArray<float>(), bias.ToArray<float>());
+            Assert.NotEqual(w.ToArray<float>(), inPlace.ToArray<float>());
+        }
+    }
+
+    [Fact]
+    public void AFailedCheckLeavesTheWeightAsItWas()
+    {
+        using var w = RandomTensors.Uniform(Device.Cpu, 91, -1, 1, 4, 2, 3, 3);
+        float[] before = w.ToArray<float>();
+        using var good = Tensor.Zeros(new Shape(4), DType.Float32, Device.Cpu);
+        using var bad = Tensor.Zeros(new Shape(3), DType.Float32, Device.Cpu);
+        Assert.Throws<ArgumentException>(() => BatchNormFolding.FoldInPlace(w, null, good, good, good, bad, 1e-5));
+        Assert.Equal(before, w.ToArray<float>());
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using NativeSeg.Engine.Devices;
@@ -8,8 +9,8 @@ namespace NativeSeg.Engine.Formats.Safetensors;
 
 /// <summary>
 /// A memory-mapped .safetensors file. Opening validates the whole header (sizes, offsets, dtypes) so
-/// later reads cannot go out of bounds; tensors are then copied out with <see cref="Load"/> or read in
-/// place with <see cref="GetBytes"/> while the file stays open.
+/// later reads cannot go out of bounds; tensors are then copied out with <see cref="Load"/> or
+/// <see cref="ReadInto"/>, or read in place with <see cref="GetBytes"/> while the file stays open.
 /// </summary>
 public sealed unsafe class SafetensorsFile : IDisposable
 {
@@ -120,24 +121,55 @@ public sealed unsafe class SafetensorsFile : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var e = Entry(name);
-        if (e.DType is not { } dtype)
-            throw new FileFormatException(Path, $"tensor '{name}' has dtype {e.StoredDType}, which the engine cannot load (supported: {SafetensorsDTypes.Supported})");
-        var tensor = Tensor.Empty(e.Shape, dtype, Device.Cpu);
-        byte* source = _data + e.Offset;
-        if (e.StoredDType == "BF16")
+        var tensor = Tensor.Empty(e.Shape, Loadable(e), Device.Cpu);
+        try
         {
-            var dest = tensor.AsSpan<float>();
-            for (int i = 0; i < dest.Length; i++)
-            {
-                uint bits = (uint)(source[2 * i] | (source[2 * i + 1] << 8));
-                dest[i] = BitConverter.UInt32BitsToSingle(bits << 16);
-            }
+            ReadInto(name, tensor);
         }
-        else if (e.Length > 0)
+        catch
         {
-            Buffer.MemoryCopy(source, (void*)tensor.Pointer, e.Length, e.Length);
+            tensor.Dispose();
+            throw;
         }
         return tensor;
+    }
+
+    /// <summary>The dtype a tensor is read in when floats are wanted in float32: F16 widened, others as <see cref="Load"/> gives them.</summary>
+    public DType Float32ReadType(string name)
+    {
+        var dtype = Loadable(Entry(name));
+        return dtype == DType.Float16 ? DType.Float32 : dtype;
+    }
+
+    /// <summary>
+    /// Copies one tensor into <paramref name="destination"/>, a CPU tensor of its shape, in the dtype it loads as
+    /// or, for F16 and BF16, in float32 (widened exactly in the same pass, so a model that computes in float32
+    /// touches the weights once). Safe to call from several threads for different destinations.
+    /// </summary>
+    public void ReadInto(string name, Tensor destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var e = Entry(name);
+        if (!destination.Device.IsCpu || destination.Shape != e.Shape)
+            throw new ArgumentException($"{Path}: tensor '{name}' {e.Shape} cannot be read into a {destination.Shape} tensor on {destination.Device}");
+        bool widens = e.StoredDType is "F16" or "BF16" && destination.DType == DType.Float32;
+        if (!widens && destination.DType != e.DType)
+            throw new ArgumentException($"{Path}: tensor '{name}' is {e.StoredDType}, which cannot be read into {destination.DType.Name()}");
+        if (e.Length == 0) return;
+        byte* source = _data + e.Offset;
+        if (!widens)
+        {
+            Buffer.MemoryCopy(source, (void*)destination.Pointer, destination.Bytes, e.Length);
+            return;
+        }
+        var dest = new Span<float>((void*)destination.Pointer, checked((int)destination.Numel));
+        if (e.StoredDType == "F16")
+        {
+            TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(source, dest.Length), dest);
+            return;
+        }
+        var bf16 = new ReadOnlySpan<ushort>(source, dest.Length);
+        for (int i = 0; i < dest.Length; i++) dest[i] = BitConverter.UInt32BitsToSingle((uint)bf16[i] << 16);
     }
 
     /// <summary>Every tensor, in storage order. The caller disposes them.</summary>
@@ -164,6 +196,9 @@ public sealed unsafe class SafetensorsFile : IDisposable
         _view?.Dispose();
         _map?.Dispose();
     }
+
+    private DType Loadable(SafetensorsEntry e) => e.DType ??
+        throw new FileFormatException(Path, $"tensor '{e.Name}' has dtype {e.StoredDType}, which the engine cannot load (supported: {SafetensorsDTypes.Supported})");
 
     private static long ReadHeaderSize(string path, ReadOnlySpan<byte> prefix, long fileLength)
     {

@@ -70,7 +70,7 @@ public static class BprTrainer
     {
         using var file = SafetensorsFile.Open(run.ModelPath);
         using var weights = Float32Weights.Load(file);
-        var store = new ParameterStore(weights.Tensors, run.Device);
+        using var store = weights.IntoStore(run.Device);
         var network = Layers.Modules.Module.Build(() => new BprNetwork(store, config, trainableNorm: true));
         if (store.Unused(k => k.EndsWith(".num_batches_tracked", StringComparison.Ordinal)) is { Count: > 0 } unused)
         {

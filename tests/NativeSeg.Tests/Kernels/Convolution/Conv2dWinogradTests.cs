@@ -61,6 +61,30 @@ public class Conv2dWinogradTests(ITestOutputHelper output)
         Assert.Equal(perCall.ToArray<float>(), y.ToArray<float>());
     }
 
+    /// <summary>
+    /// A compiled model's filters (made on first use) are made by the first call whose map is large enough for Winograd,
+    /// not by a small map's call (which runs the direct path), and give what filters made at once give.
+    /// </summary>
+    [Fact]
+    public void FiltersMadeOnFirstUseWaitForAMapLargeEnough()
+    {
+        using var small = RandomTensors.Uniform(Device.Cpu, 71, -1, 1, 1, 32, 8, 8);
+        using var large = RandomTensors.Uniform(Device.Cpu, 72, -1, 1, 2, 32, 55, 56);
+        using var w = RandomTensors.Uniform(Device.Cpu, 73, -1, 1, 24, 32, 3, 3);
+        var p = new Conv2dParams { Padding = 1 };
+        using var onFirstUse = WinogradFilters.TryPrepareOnFirstUse(w, p);
+        Assert.Equal(Conv2dWinograd.IsSupported, onFirstUse is not null);
+        if (onFirstUse is null) return;
+        Assert.False(onFirstUse.IsMade);
+        using (Conv2d.Forward(small, w, null, p, onFirstUse)) Assert.False(onFirstUse.IsMade);
+        using var y = Conv2d.Forward(large, w, null, p, onFirstUse);
+        Assert.True(onFirstUse.IsMade);
+        using var prepared = WinogradFilters.TryPrepare(w, p);
+        Assert.True(prepared!.IsMade);
+        using var expected = Conv2d.Forward(large, w, null, p, prepared);
+        Assert.Equal(expected.ToArray<float>(), y.ToArray<float>());
+    }
+
     [Fact]
     public void OnlyThreeByThreeStrideOneUngroupedConvsWithEnoughChannelsArePrepared()
     {
