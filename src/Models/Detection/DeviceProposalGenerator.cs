@@ -112,22 +112,16 @@ public sealed class DeviceProposalGenerator(DetectorConfig config) : IDisposable
             {
                 var shape = levels[l].Logits.Shape;
                 int count = shape[1] * shape[2] * shape[3];
-                uploaded.Add(Upload(Tensor.FromArray(anchors[l], count, 4), device));
+                uploaded.Add(DeviceConstant.Upload(Tensor.FromArray(anchors[l], count, 4), device));
                 ids.AddRange(Enumerable.Repeat((long)l, Math.Min(count, preNmsTopK)));
             }
-            return new ShapeConstants(uploaded, Upload(Tensor.FromArray(ids.ToArray(), ids.Count), device));
+            return new ShapeConstants(uploaded, DeviceConstant.Upload(Tensor.FromArray(ids.ToArray(), ids.Count), device));
         }
 
         public void Dispose()
         {
             foreach (var a in Anchors) a.Dispose();
             LevelIds.Dispose();
-        }
-
-        /// <summary>The host tensor's copy on the device, out of every scope: the cache disposes it.</summary>
-        private static Tensor Upload(Tensor host, Device device)
-        {
-            using (host) return TensorScope.Release(host.To(device));
         }
     }
 }
