@@ -133,7 +133,7 @@ internal static class BenchModelCommand
         return ExitCodes.Ok;
     }
 
-    /// <summary>The copies and synchronisations of one inference of the image, decoded beforehand.</summary>
+    /// <summary>The copies, synchronisations and kernel launches of one inference of the image, decoded beforehand.</summary>
     private static TrafficCounts Traffic(IInstanceSegmenter net, IDeviceRuntime runtime, string imagePath)
     {
         var image = ImageFile.Read(imagePath);
@@ -176,6 +176,7 @@ internal static class BenchModelCommand
             json.WriteNumber("host_to_device_copies", t.HostToDevice);
             json.WriteNumber("device_to_host_copies", t.DeviceToHost);
             json.WriteNumber("synchronizations", t.Synchronizations);
+            json.WriteNumber("kernel_launches", t.Launches);
             json.WriteEndObject();
         }
         json.WriteStartObject("stages");

@@ -138,6 +138,7 @@ public sealed unsafe class CudaRuntime : IDeviceRuntime
         }
         _api.Check(_api.cuLaunchKernel(k.Function, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, (uint)sharedBytes,
             _stream.Value, arguments, null));
+        Traffic.Launch();
     }
 
     public void Synchronize()

@@ -1,12 +1,18 @@
 namespace NativeSeg.Engine.Devices;
 
-/// <summary>Copies between host and device (each direction) and host waits on the device's stream, counted so far.</summary>
-public readonly record struct TrafficCounts(long HostToDevice, long DeviceToHost, long Synchronizations)
+/// <summary>
+/// Copies between host and device (each direction), host waits on the device's stream and kernel launches, counted so
+/// far. Launches are NativeSeg's own kernels; a cuBLAS or cuDNN call launches kernels the library chooses and is not
+/// counted, since their number is the library's, not the pipeline's.
+/// </summary>
+public readonly record struct TrafficCounts(long HostToDevice, long DeviceToHost, long Synchronizations, long Launches)
 {
     public static TrafficCounts operator -(TrafficCounts after, TrafficCounts before) =>
-        new(after.HostToDevice - before.HostToDevice, after.DeviceToHost - before.DeviceToHost, after.Synchronizations - before.Synchronizations);
+        new(after.HostToDevice - before.HostToDevice, after.DeviceToHost - before.DeviceToHost, after.Synchronizations - before.Synchronizations,
+            after.Launches - before.Launches);
 
-    public override string ToString() => $"{HostToDevice} host-to-device, {DeviceToHost} device-to-host, {Synchronizations} synchronisations";
+    public override string ToString() =>
+        $"{HostToDevice} host-to-device, {DeviceToHost} device-to-host, {Synchronizations} synchronisations, {Launches} kernel launches";
 }
 
 /// <summary>
@@ -15,9 +21,10 @@ public readonly record struct TrafficCounts(long HostToDevice, long DeviceToHost
 /// </summary>
 public sealed class DeviceTraffic
 {
-    private long _hostToDevice, _deviceToHost, _synchronizations;
+    private long _hostToDevice, _deviceToHost, _synchronizations, _launches;
 
-    public TrafficCounts Counts => new(Interlocked.Read(ref _hostToDevice), Interlocked.Read(ref _deviceToHost), Interlocked.Read(ref _synchronizations));
+    public TrafficCounts Counts => new(Interlocked.Read(ref _hostToDevice), Interlocked.Read(ref _deviceToHost), Interlocked.Read(ref _synchronizations),
+        Interlocked.Read(ref _launches));
 
     public void HostToDevice() => Interlocked.Increment(ref _hostToDevice);
 
@@ -28,4 +35,6 @@ public sealed class DeviceTraffic
     }
 
     public void Synchronization() => Interlocked.Increment(ref _synchronizations);
+
+    public void Launch() => Interlocked.Increment(ref _launches);
 }

@@ -15,7 +15,9 @@ public interface IDeviceRuntime : IDisposable
 
     Memory.IMemoryPool Memory { get; }
 
-    /// <summary>Host↔device copies and synchronisations so far; a zero-byte copy moves nothing and is not counted.</summary>
+    /// <summary>
+    /// Host↔device copies, synchronisations and kernel launches so far; a zero-byte copy moves nothing and is not counted.
+    /// </summary>
     DeviceTraffic Traffic { get; }
 
     void CopyHostToDevice(nint device, nint host, long bytes);

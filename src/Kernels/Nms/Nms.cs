@@ -20,6 +20,9 @@ public static class Nms
     /// </summary>
     public const int MaxBoxes = 47 * 1024 * 8;
 
+    /// <summary>The launches' grid dimension that picks a segment goes up to 65535.</summary>
+    public const int MaxSegments = 65535;
+
     private static KernelSource Source => KernelCatalog.Get("Nms/Nms.cu");
 
     /// <summary>
@@ -43,40 +46,84 @@ public static class Nms
 
     /// <summary>
     /// Kept indices in descending score order followed by −1 up to N (int64 [N]), and their count
-    /// (int64 [1]), both on the input's device, with no host synchronisation.
+    /// (int64 [1]), both on the input's device, with no host synchronisation: <see cref="Segmented"/> with one segment.
     /// </summary>
     public static (Tensor Keep, Tensor Count) BatchedPadded(Tensor boxes, Tensor scores, Tensor classes, float iouThreshold, bool plusOne = false)
     {
         Check.Rank(boxes, 2, Op, "boxes");
-        Check.DType(boxes, DType.Float32, Op, "boxes");
-        Check.That(boxes.Shape[1] == 4, Op, $"boxes must be [N, 4], got {boxes.Shape}");
         Check.Rank(scores, 1, Op, "scores");
-        Check.DType(scores, DType.Float32, Op, "scores");
         Check.Rank(classes, 1, Op, "classes");
-        Check.DType(classes, DType.Int64, Op, "classes");
         int n = boxes.Shape[0];
+        Check.That(boxes.Shape[1] == 4, Op, $"boxes must be [N, 4], got {boxes.Shape}");
         Check.That(scores.Shape[0] == n && classes.Shape[0] == n, Op,
             $"boxes {boxes.Shape}, scores {scores.Shape} and classes {classes.Shape} must have the same length");
-        Check.That(n <= MaxBoxes, Op, $"{n} boxes exceed the {MaxBoxes} the device sweep holds");
-        Check.SameDevice(Op, boxes, scores, classes);
-
+        CheckElements(boxes, scores, classes, n);
         var keep = Tensor.Empty(boxes.Device, DType.Int64, n);
         var count = Tensor.Empty(boxes.Device, DType.Int64, 1);
+        Run(boxes, scores, classes, 1, n, iouThreshold, plusOne, keep, count);
+        return (keep, count);
+    }
+
+    /// <summary>
+    /// <see cref="BatchedPadded"/> over S independent segments at once, in the same three launches however many
+    /// there are (a box head's classes, a batch's images): boxes [S, n, 4], scores [S, n] and classes [S, n].
+    /// Boxes of different segments never interact; within a segment classes still keep boxes apart.
+    /// </summary>
+    /// <returns>
+    /// Per segment its kept indices into the segment in descending score order, then −1 up to n (int64 [S, n]),
+    /// and its kept count (int64 [S]), on the input's device, with no host synchronisation.
+    /// </returns>
+    public static (Tensor Keep, Tensor Count) Segmented(Tensor boxes, Tensor scores, Tensor classes, float iouThreshold, bool plusOne = false)
+    {
+        Check.Rank(boxes, 3, Op, "boxes");
+        Check.Rank(scores, 2, Op, "scores");
+        Check.Rank(classes, 2, Op, "classes");
+        int segments = boxes.Shape[0], n = boxes.Shape[1];
+        Check.That(boxes.Shape[2] == 4, Op, $"boxes must be [S, n, 4], got {boxes.Shape}");
+        Check.That(scores.Shape == new Shape(segments, n) && classes.Shape == scores.Shape, Op,
+            $"boxes {boxes.Shape}, scores {scores.Shape} and classes {classes.Shape} must have the same segments and lengths");
+        Check.That(segments <= MaxSegments, Op, $"{segments} segments exceed the {MaxSegments} one launch covers");
+        CheckElements(boxes, scores, classes, n);
+        var keep = Tensor.Empty(boxes.Device, DType.Int64, segments, n);
+        var count = Tensor.Empty(boxes.Device, DType.Int64, segments);
+        Run(boxes, scores, classes, segments, n, iouThreshold, plusOne, keep, count);
+        return (keep, count);
+    }
+
+    /// <summary>What both forms require of their inputs beyond their shapes; <paramref name="n"/> is the boxes per segment.</summary>
+    private static void CheckElements(Tensor boxes, Tensor scores, Tensor classes, int n)
+    {
+        Check.DType(boxes, DType.Float32, Op, "boxes");
+        Check.DType(scores, DType.Float32, Op, "scores");
+        Check.DType(classes, DType.Int64, Op, "classes");
+        Check.That(n <= MaxBoxes, Op, $"{n} boxes exceed the {MaxBoxes} the device sweep holds");
+        Check.SameDevice(Op, boxes, scores, classes);
+    }
+
+    /// <summary>The CPU twin segment by segment, or the three launches for all segments.</summary>
+    private static void Run(Tensor boxes, Tensor scores, Tensor classes, int segments, int n, float threshold, bool plusOne, Tensor keep, Tensor count)
+    {
         if (boxes.Device.IsCpu)
         {
-            int kept = RunCpu(boxes.AsSpan<float>(), scores.AsSpan<float>(), classes.AsSpan<long>(), iouThreshold, plusOne, keep.AsSpan<long>());
-            keep.AsSpan<long>()[kept..].Fill(-1);
-            count.AsSpan<long>()[0] = kept;
+            var allKeep = keep.AsSpan<long>();
+            var counts = count.AsSpan<long>();
+            for (int s = 0; s < segments; s++)
+            {
+                var segmentKeep = allKeep.Slice(s * n, n);
+                int kept = RunCpu(boxes.AsSpan<float>().Slice(s * n * 4, n * 4), scores.AsSpan<float>().Slice(s * n, n),
+                    classes.AsSpan<long>().Slice(s * n, n), threshold, plusOne, segmentKeep);
+                segmentKeep[kept..].Fill(-1);
+                counts[s] = kept;
+            }
         }
-        else if (n == 0)
+        else if (n == 0 || segments == 0)
         {
             count.Fill(0);
         }
         else
         {
-            Launch(boxes, scores, classes, iouThreshold, plusOne, keep, count);
+            Launch(boxes, scores, classes, segments, n, threshold, plusOne, keep, count);
         }
-        return (keep, count);
     }
 
     /// <summary>True when score b (index j) ranks before score a (index i); the device's nms_before.</summary>
@@ -144,23 +191,24 @@ public static class Nms
         return kept;
     }
 
-    private static unsafe void Launch(Tensor boxes, Tensor scores, Tensor classes, float threshold, bool plusOne, Tensor keep, Tensor count)
+    private static unsafe void Launch(Tensor boxes, Tensor scores, Tensor classes, int segments, int n, float threshold, bool plusOne, Tensor keep, Tensor count)
     {
         var gpu = boxes.Device.Gpu;
         var source = Source;
-        int n = boxes.Shape[0], colBlocks = (n + 63) / 64, plus = plusOne ? 1 : 0;
-        using var order = Tensor.Empty(boxes.Device, DType.Int32, n);
-        using var mask = Tensor.Empty(boxes.Device, DType.Int64, n, colBlocks);
+        int colBlocks = (n + 63) / 64, plus = plusOne ? 1 : 0;
+        using var order = Tensor.Empty(boxes.Device, DType.Int32, segments, n);
+        using var mask = Tensor.Empty(boxes.Device, DType.Int64, segments, n, colBlocks);
         nint scorePtr = scores.Pointer, boxPtr = boxes.Pointer, classPtr = classes.Pointer, orderPtr = order.Pointer;
         nint maskPtr = mask.Pointer, keepPtr = keep.Pointer, countPtr = count.Pointer;
+        uint s = (uint)segments;
 
         void** rankArgs = stackalloc void*[] { &scorePtr, &n, &orderPtr };
-        gpu.Launch(gpu.GetKernel(source, "nms_rank_f32"), Dim3.Cover(n, 256), new Dim3(256), 0, rankArgs, 3);
+        gpu.Launch(gpu.GetKernel(source, "nms_rank_f32"), new Dim3(Dim3.Cover(n, 256).X, s), new Dim3(256), 0, rankArgs, 3);
 
         void** maskArgs = stackalloc void*[] { &boxPtr, &classPtr, &orderPtr, &n, &colBlocks, &threshold, &plus, &maskPtr };
-        gpu.Launch(gpu.GetKernel(source, "nms_mask_f32"), new Dim3((uint)colBlocks, (uint)colBlocks), new Dim3(64), 0, maskArgs, 8);
+        gpu.Launch(gpu.GetKernel(source, "nms_mask_f32"), new Dim3((uint)colBlocks, (uint)colBlocks, s), new Dim3(64), 0, maskArgs, 8);
 
         void** sweepArgs = stackalloc void*[] { &maskPtr, &orderPtr, &n, &colBlocks, &keepPtr, &countPtr };
-        gpu.Launch(gpu.GetKernel(source, "nms_sweep"), new Dim3(1), new Dim3(256), colBlocks * sizeof(ulong), sweepArgs, 6);
+        gpu.Launch(gpu.GetKernel(source, "nms_sweep"), new Dim3(s), new Dim3(256), colBlocks * sizeof(ulong), sweepArgs, 6);
     }
 }

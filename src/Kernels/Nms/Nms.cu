@@ -1,7 +1,9 @@
 #include "nativeseg.cuh"
 
-// Batched (per-class) NMS in three launches, all on the device: rank sort by descending score, the
-// 64-box-block IoU bitmask, then a one-block sweep that writes the kept indices and their count.
+// Segmented batched (per-class) NMS in three launches, all on the device, however many segments: rank sort
+// by descending score within each segment, the 64-box-block IoU bitmask within each segment, then one block
+// per segment sweeping it and writing its kept indices and their count. Segments are the rows of [S, n]
+// inputs (gridDim.y or .z picks one), so a box head's classes and a batch's images never interact.
 
 #ifdef NATIVESEG_EMULATION
 #define nms_mul(a, b) ((a) * (b))
@@ -26,11 +28,14 @@ __device__ inline bool nms_before(float b, int j, float a, int i)
     return b > a || (b == a && j < i);
 }
 
-// order[rank(i)] = i, where rank counts the scores that sort before score i. O(N^2) comparisons from
-// shared-memory tiles, with no atomics, so the permutation does not depend on scheduling.
+// order[rank(i)] = i, where rank counts the scores of segment blockIdx.y that sort before score i. O(n^2)
+// comparisons per segment from shared-memory tiles, with no atomics, so the permutation does not depend on
+// scheduling.
 extern "C" __global__ void nms_rank_f32(const float* scores, int n, int* order)
 {
     __shared__ float tile[NMS_RANK_THREADS];
+    scores += (int64_t)blockIdx.y * n;
+    order += (int64_t)blockIdx.y * n;
     int i = blockIdx.x * NMS_RANK_THREADS + threadIdx.x;
     float si = i < n ? scores[i] : 0.0f;
     int rank = 0;
@@ -57,7 +62,7 @@ __device__ inline float nms_iou(const float* a, const float* b, float extra)
     return inter / nms_sub(nms_add(area_a, area_b), inter);
 }
 
-// Block (cb, rb) sets bit k of word mask[p * col_blocks + cb] when the box at sorted position
+// Block (cb, rb, s) sets bit k of word mask[p * col_blocks + cb] of segment s when the box at sorted position
 // p = rb*64 + thread suppresses the one at cb*64 + k: later in the order, same class, IoU > threshold.
 extern "C" __global__ void nms_mask_f32(
     const float* boxes, const int64_t* classes, const int* order, int n, int col_blocks,
@@ -66,6 +71,11 @@ extern "C" __global__ void nms_mask_f32(
     int row_block = blockIdx.y, col_block = blockIdx.x;
     // The sweep never reads words left of the diagonal.
     if (col_block < row_block) return;
+    int64_t segment = blockIdx.z;
+    boxes += segment * n * 4;
+    classes += segment * n;
+    order += segment * n;
+    mask += segment * n * col_blocks;
     __shared__ float col_boxes[64 * 4];
     __shared__ int64_t col_classes[64];
     int rows = min(n - row_block * 64, 64), cols = min(n - col_block * 64, 64);
@@ -89,11 +99,16 @@ extern "C" __global__ void nms_mask_f32(
     }
 }
 
-// Greedy sweep in score order, one block of at least 64 threads: the block's 64 diagonal words are
-// staged in shared memory (so the serial part waits on no global loads), thread 0 settles the 64 boxes,
-// then every thread ORs the kept boxes' rows into the removed bits of the later blocks.
+// Greedy sweep in score order, one block of at least 64 threads per segment (blockIdx.x): the block's 64
+// diagonal words are staged in shared memory (so the serial part waits on no global loads), thread 0 settles
+// the 64 boxes, then every thread ORs the kept boxes' rows into the removed bits of the later blocks.
 extern "C" __global__ void nms_sweep(const uint64_t* mask, const int* order, int n, int col_blocks, int64_t* keep, int64_t* count)
 {
+    int64_t segment = blockIdx.x;
+    mask += segment * n * col_blocks;
+    order += segment * n;
+    keep += segment * n;
+    count += segment;
     NS_DYNAMIC_SHARED(uint64_t, removed);
     __shared__ uint64_t diagonal[64];
     __shared__ int rows_order[64];

@@ -13,6 +13,10 @@ internal static class NmsChecks
         new Case("nms/padded-many-classes", 200, 60, 4, 0.3f, false, true),
         new Case("nms/all-equal-scores", 97, 2, 1, 0.5f, false, false),
         new Case("nms/empty", 0, 1, 0, 0.5f, false, true),
+        new SegmentedCase("nms/segmented-3x150-4-classes", 3, 150, 4, 8, 0.5f, false),
+        new SegmentedCase("nms/segmented-81x70-box-head", 81, 70, 1, 6, 0.5f, false),
+        new SegmentedCase("nms/segmented-plus-one-odd", 5, 131, 3, 0, 0.7f, true),
+        new SegmentedCase("nms/segmented-empty-segments", 4, 0, 1, 0, 0.5f, false),
     ];
 
     /// <summary>
@@ -51,6 +55,38 @@ internal static class NmsChecks
             boxes[i * 4 + 3] = y + h;
         }
         return (boxes, scores, classes);
+    }
+
+    /// <summary>
+    /// <paramref name="segments"/> segments of n boxes each, every one drawn like a one-segment case with its own seed;
+    /// every other segment has a quarter of its candidates demoted (−inf, class −1) as a filter leaves them.
+    /// </summary>
+    private sealed class SegmentedCase(string name, int segments, int n, int classCount, int scoreLevels, float threshold, bool plusOne) : KernelCheck
+    {
+        public override string Name => name;
+
+        public override double Tolerance => 0;
+
+        public override IReadOnlyList<Tensor> Run(Device device)
+        {
+            var (b, s, c) = (new float[segments * n * 4], new float[segments * n], new long[segments * n]);
+            for (int g = 0; g < segments; g++)
+            {
+                var (gb, gs, gc) = RandomDetections(g + n, n, classCount, scoreLevels);
+                if (g % 2 == 1)
+                {
+                    for (int i = 0; i < n; i += 4) (gs[i], gc[i]) = (float.NegativeInfinity, -1);
+                }
+                gb.CopyTo(b, g * n * 4);
+                gs.CopyTo(s, g * n);
+                gc.CopyTo(c, g * n);
+            }
+            using var boxes = RandomTensors.OnDevice(Tensor.FromArray(b, segments, n, 4), device);
+            using var scores = RandomTensors.OnDevice(Tensor.FromArray(s, segments, n), device);
+            using var classes = RandomTensors.OnDevice(Tensor.FromArray(c, segments, n), device);
+            var (keep, count) = Nms.Segmented(boxes, scores, classes, threshold, plusOne);
+            return [RandomTensors.ToCpu(keep), RandomTensors.ToCpu(count)];
+        }
     }
 
     private sealed class Case(string name, int n, int classCount, int scoreLevels, float threshold, bool plusOne, bool padded) : KernelCheck

@@ -125,4 +125,6 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
     }
 
     private static ImageGeometry Geometry(PreprocessedImage input) => new(input.Height, input.Width, input.OriginalHeight, input.OriginalWidth);
+
+    protected override void OnDispose() => _devicePipeline?.Dispose();
 }

@@ -12,7 +12,7 @@ namespace NativeSeg.Models.Bcnet;
 /// mask, then <see cref="DeviceInstancePostprocessor"/>'s clip, paste and two copies back per batch. Counts stay on the
 /// device; the host sizes every launch from capacities (pre-NMS top-k per level, detections per image).
 /// </summary>
-internal sealed class BcnetDevicePipeline(BcnetHeads heads, FcosConfig config, InstancePostprocessor host, DetectorConfig outputs)
+internal sealed class BcnetDevicePipeline(BcnetHeads heads, FcosConfig config, InstancePostprocessor host, DetectorConfig outputs) : IDisposable
 {
     private readonly DeviceFcosPostprocess _detections = new(config);
     private readonly DeviceInstancePostprocessor _instances = new(outputs, host);
@@ -33,4 +33,6 @@ internal sealed class BcnetDevicePipeline(BcnetHeads heads, FcosConfig config, I
         clock?.Lap(Stages.MaskHead);
         return _instances.Run([detections], [probabilities], [geometry], clock)[0];
     }
+
+    public void Dispose() => _detections.Dispose();
 }

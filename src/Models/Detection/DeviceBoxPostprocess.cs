@@ -13,10 +13,11 @@ namespace NativeSeg.Models.Detection;
 
 /// <summary>
 /// <see cref="FastRcnnOutputs"/> for torchvision's box head with every step a device kernel: softmax, per-class
-/// decode and clip, score and small-box filter of the proposals the device counted, NMS class by class, and
-/// the best <see cref="DetectorConfig.DetectionsPerImage"/> in torchvision's order (score, then proposal, then
-/// class), counted on the device. NMS runs per class rather than over all candidates at once: the same result
-/// as a batched NMS, whose IoU bitmask over a thousand proposals × 90 classes would need a gigabyte.
+/// decode and clip, score and small-box filter of the proposals the device counted, class-aware NMS, and the best
+/// <see cref="DetectorConfig.DetectionsPerImage"/> in torchvision's order (score, then proposal, then class),
+/// counted on the device. The NMS is one segmented launch sequence for the whole batch, a segment per (image,
+/// class): the same result as a batched NMS over each image's candidates, without its IoU bitmask over a
+/// thousand proposals × 90 classes (a gigabyte), and in a number of launches that does not grow with the classes.
 /// </summary>
 public sealed class DeviceBoxPostprocess(DetectorConfig config)
 {
@@ -24,52 +25,47 @@ public sealed class DeviceBoxPostprocess(DetectorConfig config)
 
     /// <param name="logits">[Σ capacity, classes] for all images' padded proposals, image after image.</param>
     /// <param name="deltas">[Σ capacity, 4·classes].</param>
+    /// <param name="proposals">Each image's proposals, all of one capacity (a batch's RPN makes them so).</param>
     public IReadOnlyList<DeviceDetections> Infer(Tensor logits, Tensor deltas, IReadOnlyList<DeviceBoxes> proposals, IReadOnlyList<(int H, int W)> imageSizes)
     {
         if (!Supports(config)) throw new NotSupportedException($"the device box head postprocess reproduces torchvision's, not {config.Flavour}'s");
-        var result = new List<DeviceDetections>(proposals.Count);
-        int start = 0;
-        for (int n = 0; n < proposals.Count; n++)
+        if (proposals.Count == 0) return [];
+        int images = proposals.Count, rows = proposals[0].Capacity, classes = config.ClassLogits, n = rows * classes, top = config.DetectionsPerImage;
+        if (proposals.Any(p => p.Capacity != rows))
+            throw new ArgumentException($"device box head: the images' proposal capacities ({string.Join(", ", proposals.Select(p => p.Capacity))}) differ; one segmented NMS needs the same for every image");
+        using var scope = TensorScope.Begin();
+        var probs = SoftmaxOp.LastDim(logits);
+        var rule = new CandidateRule(config.ScoreThreshold, Strict: true, classes, config.BackgroundIndex);
+        var (boxes, scores, labels) = (new List<Tensor>(images), new List<Tensor>(images), new List<Tensor>(images));
+        for (int i = 0; i < images; i++)
         {
-            int rows = proposals[n].Capacity;
-            using var scope = TensorScope.Begin();
-            var d = ForImage(logits.Slice(start, rows), deltas.Slice(start, rows), proposals[n], imageSizes[n]);
-            result.Add(new DeviceDetections(new DeviceBoxes(scope.Keep(d.Boxes.Boxes), scope.Keep(d.Boxes.Count)), scope.Keep(d.Scores), scope.Keep(d.Labels), scope.Keep(d.MaskRows)));
-            start += rows;
+            // Each image clips to its own size and counts its own proposals.
+            var decoded = BoxCoderOp.Decode(deltas.Slice(i * rows, rows), proposals[i].Boxes, BoxWeights.RoiHeads, config.Flavour.Convention, clipTo: imageSizes[i]);
+            var (filtered, label) = CandidatesOp.Filter(probs.Slice(i * rows, rows), BoxCoderOp.KeepMask(decoded, 1e-2f), null, proposals[i].Count, rule);
+            boxes.Add(decoded);
+            scores.Add(filtered);
+            labels.Add(label);
+        }
+        var allBoxes = Concat.Forward(boxes, 0).Reshape(images, rows, classes, 4);
+        // Class-major within each image, so each (image, class) pair's candidates are one contiguous segment.
+        var segmentScores = Transpose.LastTwo(Concat.Forward(scores, 0).Reshape(images, rows, classes)).Reshape(images * classes, rows);
+        var segmentLabels = Transpose.LastTwo(Concat.Forward(labels, 0).Reshape(images, rows, classes)).Reshape(images * classes, rows);
+        var segmentBoxes = Transpose.LastTwo(allBoxes, elementDims: 1).Reshape(images * classes, rows, 4);
+        var (keep, _) = NmsOp.Segmented(segmentBoxes, segmentScores, segmentLabels, config.NmsThreshold);
+        var kept = CandidatesOp.KeptScores(keep, segmentScores);
+        var byProposal = Transpose.LastTwo(kept.Reshape(images, classes, rows)).Reshape(images, n);
+        int k = Math.Min(top, n);
+        var (_, ranking) = TopK.LastDim(byProposal, k);
+
+        var result = new List<DeviceDetections>(images);
+        for (int i = 0; i < images; i++)
+        {
+            var imageScores = byProposal.Slice(i, 1).Reshape(n);
+            var taken = CandidatesOp.Take(ranking.Slice(i, 1).Reshape(k), imageScores, top, classes);
+            var detections = new DeviceBoxes(scope.Keep(Gather.Rows(allBoxes.Slice(i, 1).Reshape(n, 4), taken.Index)), scope.Keep(taken.Count));
+            result.Add(new DeviceDetections(detections, scope.Keep(Gather.Rows(imageScores.Reshape(n, 1), taken.Index)),
+                scope.Keep(taken.Column.Reshape(top, 1)), scope.Keep(taken.Select)));
         }
         return result;
-    }
-
-    private DeviceDetections ForImage(Tensor logits, Tensor deltas, DeviceBoxes proposals, (int H, int W) size)
-    {
-        int rows = proposals.Capacity, classes = config.ClassLogits, n = rows * classes, top = config.DetectionsPerImage;
-        var probs = SoftmaxOp.LastDim(logits);
-        var boxes = BoxCoderOp.Decode(deltas, proposals.Boxes, BoxWeights.RoiHeads, config.Flavour.Convention, clipTo: (size.H, size.W));
-        var small = BoxCoderOp.KeepMask(boxes, 1e-2f);
-        var rule = new CandidateRule(config.ScoreThreshold, Strict: true, classes, config.BackgroundIndex);
-        var (filtered, labels) = CandidatesOp.Filter(probs, small, null, proposals.Count, rule);
-
-        // Class-major, so each class's candidates are one contiguous segment for NMS.
-        var segmentScores = Transpose.LastTwo(filtered.Reshape(rows, classes));
-        var segmentLabels = Transpose.LastTwo(labels.Reshape(rows, classes));
-        var segmentBoxes = Transpose.LastTwo(boxes.Reshape(rows, classes, 4), elementDims: 1);
-        var keep = Tensor.Empty(boxes.Device, DType.Int64, classes, rows);
-        keep.Fill(0xFF);
-        for (int c = 0; c < classes; c++)
-        {
-            if (c == config.BackgroundIndex) continue;
-            var (order, count) = NmsOp.BatchedPadded(segmentBoxes.Slice(c, 1).Reshape(rows, 4), segmentScores.Slice(c, 1).Reshape(rows),
-                segmentLabels.Slice(c, 1).Reshape(rows), config.NmsThreshold);
-            using (order)
-            using (count)
-            using (var row = keep.Slice(c, 1))
-                row.CopyFrom(order);
-        }
-        var kept = CandidatesOp.KeptScores(keep, segmentScores);
-        var byProposal = Transpose.LastTwo(kept).Reshape(n);
-        var (_, ranking) = TopK.LastDim(byProposal, Math.Min(top, n));
-        var taken = CandidatesOp.Take(ranking, byProposal, top, classes);
-        var detections = new DeviceBoxes(Gather.Rows(boxes.Reshape(n, 4), taken.Index), taken.Count);
-        return new DeviceDetections(detections, Gather.Rows(byProposal.Reshape(n, 1), taken.Index), taken.Column.Reshape(top, 1), taken.Select);
     }
 }

@@ -14,8 +14,8 @@ namespace NativeSeg.Models.Detection;
 
 /// <summary>
 /// <see cref="ProposalGenerator"/> for torchvision's RPN with every step a device kernel: per-level top-k of the
-/// logits in anchor order, decode and clip, small-box and score filter, NMS that never merges levels and the
-/// post-NMS cut, with the surviving count kept on the device. Every size the host decides follows from tensor
+/// logits in anchor order, decode and clip, small-box and score filter, NMS that never merges levels (one segmented
+/// NMS for the whole batch) and the post-NMS cut, with the surviving count kept on the device. Every size the host decides follows from tensor
 /// shapes, never from data, so nothing here copies back or waits; the anchors and level ids, which follow from the
 /// shapes alone, are uploaded once per batch shape and kept on the device.
 /// </summary>
@@ -50,23 +50,35 @@ public sealed class DeviceProposalGenerator(DetectorConfig config) : IDisposable
             var (logits, deltas) = levels[l];
             int n = logits.Shape[0], a = logits.Shape[1], hw = logits.Shape[2] * logits.Shape[3], count = a * hw;
             // The head's (a, y, x) layout in the anchors' (y, x, a) order, as torchvision permutes it.
-            using var scores = Transpose.LastTwo(logits.Reshape(n, a, hw));
-            var (values, indices) = TopK.LastDim(scores.Reshape(n, count), Math.Min(count, config.RpnPreNmsTopK));
+            using var objectness = Transpose.LastTwo(logits.Reshape(n, a, hw));
+            var (values, indices) = TopK.LastDim(objectness.Reshape(n, count), Math.Min(count, config.RpnPreNmsTopK));
             var ordered = Transpose.LastTwo(deltas.Reshape(n, 4 * a, hw));
             perLevel.Add((values, indices, ordered.Reshape(n, count, 4), constants.Anchors[l]));
         }
-        var result = new List<DeviceBoxes>(imageSizes.Count);
-        for (int i = 0; i < imageSizes.Count; i++)
+        var candidates = imageSizes.Select((size, i) => Candidates(i, perLevel, constants.LevelIds, size, config.Flavour.Convention)).ToList();
+        // One segmented NMS for the batch, an image per segment, the levels kept apart as classes.
+        int images = imageSizes.Count, m = constants.LevelIds.Shape[0];
+        var boxes = Concat.Forward([.. candidates.Select(c => c.Boxes)], 0).Reshape(images, m, 4);
+        var scores = Concat.Forward([.. candidates.Select(c => c.Scores)], 0).Reshape(images, m);
+        var classes = Concat.Forward([.. candidates.Select(c => c.Levels)], 0).Reshape(images, m);
+        var (order, _) = NmsOp.Segmented(boxes, scores, classes, config.RpnNmsThreshold);
+        var result = new List<DeviceBoxes>(images);
+        for (int i = 0; i < images; i++)
         {
-            var boxes = ForImage(i, perLevel, constants.LevelIds, imageSizes[i]);
-            result.Add(new DeviceBoxes(scope.Keep(boxes.Boxes), scope.Keep(boxes.Count)));
+            var taken = CandidatesOp.Take(order.Slice(i, 1).Reshape(m), candidates[i].Scores, Math.Min(config.RpnPostNmsTopK, m));
+            result.Add(new DeviceBoxes(scope.Keep(Gather.Rows(candidates[i].Boxes, taken.Index)), scope.Keep(taken.Count)));
         }
         return result;
     }
 
     public void Dispose() => _shapes.Dispose();
 
-    private DeviceBoxes ForImage(int image, IReadOnlyList<(Tensor Values, Tensor Indices, Tensor Deltas, Tensor Anchors)> perLevel, Tensor levelIds, (int H, int W) size)
+    /// <summary>
+    /// One image's pre-NMS candidates over all levels: boxes decoded and clipped to its size [m, 4], their scores
+    /// [m] and levels (int64 [m]), the small or failing ones demoted to −inf and level −1.
+    /// </summary>
+    private static (Tensor Boxes, Tensor Scores, Tensor Levels) Candidates(int image, IReadOnlyList<(Tensor Values, Tensor Indices, Tensor Deltas, Tensor Anchors)> perLevel,
+        Tensor levelIds, (int H, int W) size, BoxConvention convention)
     {
         var anchors = new List<Tensor>();
         var deltas = new List<Tensor>();
@@ -80,16 +92,13 @@ public sealed class DeviceProposalGenerator(DetectorConfig config) : IDisposable
             deltas.Add(Gather.Rows(levelDeltas.Slice(image, 1).Reshape(levelDeltas.Shape[1], 4), index));
             scores.Add(SigmoidOp.Sigmoid(values.Slice(image, 1).Reshape(k)));
         }
-        int m = levelIds.Shape[0];
         using var allAnchors = Concat.Forward(anchors, 0);
         using var allDeltas = Concat.Forward(deltas, 0);
         using var allScores = Concat.Forward(scores, 0);
-        var boxes = BoxCoderOp.Decode(allDeltas, allAnchors, BoxWeights.Rpn, config.Flavour.Convention, clipTo: (size.H, size.W));
+        var boxes = BoxCoderOp.Decode(allDeltas, allAnchors, BoxWeights.Rpn, convention, clipTo: (size.H, size.W));
         using var small = BoxCoderOp.KeepMask(boxes, 1e-3f);
         var (filtered, classes) = CandidatesOp.Filter(allScores, small, levelIds, null, new CandidateRule(0, Strict: false));
-        var (order, _) = NmsOp.BatchedPadded(boxes, filtered, classes, config.RpnNmsThreshold);
-        var taken = CandidatesOp.Take(order, filtered, Math.Min(config.RpnPostNmsTopK, m));
-        return new DeviceBoxes(Gather.Rows(boxes, taken.Index), taken.Count);
+        return (boxes, filtered, classes);
     }
 
     /// <summary>One batch shape's anchors per level [count, 4] and each pre-NMS candidate's level (int64 [m]), owned by the cache.</summary>
@@ -103,22 +112,16 @@ public sealed class DeviceProposalGenerator(DetectorConfig config) : IDisposable
             {
                 var shape = levels[l].Logits.Shape;
                 int count = shape[1] * shape[2] * shape[3];
-                uploaded.Add(Upload(Tensor.FromArray(anchors[l], count, 4), device));
+                uploaded.Add(DeviceConstant.Upload(Tensor.FromArray(anchors[l], count, 4), device));
                 ids.AddRange(Enumerable.Repeat((long)l, Math.Min(count, preNmsTopK)));
             }
-            return new ShapeConstants(uploaded, Upload(Tensor.FromArray(ids.ToArray(), ids.Count), device));
+            return new ShapeConstants(uploaded, DeviceConstant.Upload(Tensor.FromArray(ids.ToArray(), ids.Count), device));
         }
 
         public void Dispose()
         {
             foreach (var a in Anchors) a.Dispose();
             LevelIds.Dispose();
-        }
-
-        /// <summary>The host tensor's copy on the device, out of every scope: the cache disposes it.</summary>
-        private static Tensor Upload(Tensor host, Device device)
-        {
-            using (host) return TensorScope.Release(host.To(device));
         }
     }
 }

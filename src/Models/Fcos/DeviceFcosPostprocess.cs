@@ -1,3 +1,4 @@
+using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Kernels.Candidates;
 using NativeSeg.Kernels.Elementwise;
@@ -17,10 +18,19 @@ namespace NativeSeg.Models.Fcos;
 /// fail the threshold demoted to −inf, the pre-NMS top-k (equal scores in grid order, as the top-k of upstream's
 /// nonzero() list gives them), and each kept candidate's box (x − l, y − t, x + r, y + b) about its location. Then
 /// √(cls·ctr), class-aware NMS over all levels and the first <see cref="FcosConfig.DetectionsPerImage"/>. Every size
-/// the host decides follows from the maps' shapes, so nothing here copies back or waits.
+/// the host decides follows from the maps' shapes, so nothing here copies back or waits; the location centres, which
+/// follow from the shapes alone, are uploaded once per set of map sizes and kept on the device.
 /// </summary>
-public sealed class DeviceFcosPostprocess(FcosConfig config)
+public sealed class DeviceFcosPostprocess(FcosConfig config) : IDisposable
 {
+    // As the RPN's anchors: one entry for a run over images of one size, a handful for a folder of COCO images.
+    private const int CachedShapes = 8;
+
+    private readonly DeviceShapeCache<LocationCentres> _shapes = new(CachedShapes);
+
+    /// <summary>Sets of map sizes whose location centres are on the device now.</summary>
+    public int CachedShapeCount => _shapes.Count;
+
     /// <summary>
     /// The FCOS configurations this reproduces: all but AdelaiDet's cut that keeps every detection tied with the
     /// last (its count is known only after the cut); those run <see cref="FcosPostprocess"/>.
@@ -33,7 +43,9 @@ public sealed class DeviceFcosPostprocess(FcosConfig config)
     {
         if (!Supports(config)) throw new NotSupportedException("the device FCOS postprocess cuts at the detections per image; a cut that keeps ties runs on the host");
         using var scope = TensorScope.Begin();
-        var perLevel = levels.Select((o, l) => Level(o, image, l)).ToList();
+        string key = string.Join(",", levels.Select(o => $"{o.Logits.Shape[2]}x{o.Logits.Shape[3]}"));
+        var centres = _shapes.Get(key, () => LocationCentres.Upload(levels, levels[0].Logits.Device));
+        var perLevel = levels.Select((o, l) => Level(o, image, centres.PerLevel[l], centres.Signs)).ToList();
         var boxes = Concat.Forward([.. perLevel.Select(c => c.Boxes)], 0);
         var labels = Concat.Forward([.. perLevel.Select(c => c.Labels)], 0);
         using var ranked = Concat.Forward([.. perLevel.Select(c => c.Ranked)], 0);
@@ -52,11 +64,14 @@ public sealed class DeviceFcosPostprocess(FcosConfig config)
     /// <summary>One level's pre-NMS top-k: boxes [k, 4], cls·ctr [k] (−inf past the candidates), int64 classes [k] and float classes [k].</summary>
     private sealed record LevelCandidates(Tensor Boxes, Tensor Ranked, Tensor Classes, Tensor Labels);
 
-    private LevelCandidates Level(FcosLevelOutput output, int image, int level)
+    public void Dispose() => _shapes.Dispose();
+
+    /// <param name="centres">The level's location centres (x, y, x, y) [H·W, 4] on the device.</param>
+    /// <param name="signs">(−1, −1, 1, 1) on the device: turns the (l, t, r, b) distances into offsets from the centre.</param>
+    private LevelCandidates Level(FcosLevelOutput output, int image, Tensor centres, Tensor signs)
     {
         int k = output.Logits.Shape[1], height = output.Logits.Shape[2], width = output.Logits.Shape[3];
         int locations = height * width, n = locations * k, top = Math.Min(config.PreNmsTopN, n);
-        var device = output.Logits.Device;
         // [HW, K]: upstream permutes the logits to (location, class) before thresholding.
         var cls = ActivationOp.Sigmoid(Transpose.LastTwo(output.Logits.Slice(image, 1).Reshape(k, locations)));
         var ctr = ActivationOp.Sigmoid(output.Centerness.Slice(image, 1).Reshape(locations));
@@ -70,25 +85,44 @@ public sealed class DeviceFcosPostprocess(FcosConfig config)
         var (values, order) = TopK.LastDim(flat, top);
         var taken = CandidatesOp.Take(order, flat, top, k);
 
-        using var hostCentres = Tensor.FromArray(Centres(height, width, FcosConfig.Strides[level]), locations, 4);
-        using var hostSigns = Tensor.FromArray(new[] { -1f, -1f, 1f, 1f }, 4);
         var distances = Transpose.LastTwo(output.Regression.Slice(image, 1).Reshape(4, locations));
         // x + (−l) is x − l exactly, as upstream computes it.
-        var boxes = Arithmetic.Add(hostCentres.To(device), Arithmetic.BroadcastAxis(distances, hostSigns.To(device), BinaryOp.Mul, axis: 1));
+        var boxes = Arithmetic.Add(centres, Arithmetic.BroadcastAxis(distances, signs, BinaryOp.Mul, axis: 1));
         return new LevelCandidates(Gather.Rows(boxes, taken.Row), values, Gather.Rows(classes.Reshape(n, 1), taken.Index).Reshape(top), taken.Column);
     }
 
-    /// <summary>Each location's (x, y, x, y): its shift plus half the stride, in integers as upstream computes them.</summary>
-    private static float[] Centres(int height, int width, int stride)
+    /// <summary>One set of map sizes' location centres per level [H·W, 4] and the distance signs, owned by the cache.</summary>
+    private sealed record LocationCentres(IReadOnlyList<Tensor> PerLevel, Tensor Signs) : IDisposable
     {
-        var centres = new float[height * width * 4];
-        int half = stride / 2;
-        for (int p = 0; p < height * width; p++)
+        public static LocationCentres Upload(IReadOnlyList<FcosLevelOutput> levels, Device device)
         {
-            float x = p % width * stride + half, y = p / width * stride + half;
-            centres[p * 4] = centres[p * 4 + 2] = x;
-            centres[p * 4 + 1] = centres[p * 4 + 3] = y;
+            var perLevel = new List<Tensor>(levels.Count);
+            for (int l = 0; l < levels.Count; l++)
+            {
+                int height = levels[l].Logits.Shape[2], width = levels[l].Logits.Shape[3];
+                perLevel.Add(DeviceConstant.Upload(Tensor.FromArray(Centres(height, width, FcosConfig.Strides[l]), height * width, 4), device));
+            }
+            return new LocationCentres(perLevel, DeviceConstant.Upload(Tensor.FromArray(new[] { -1f, -1f, 1f, 1f }, 4), device));
         }
-        return centres;
+
+        public void Dispose()
+        {
+            foreach (var c in PerLevel) c.Dispose();
+            Signs.Dispose();
+        }
+
+        /// <summary>Each location's (x, y, x, y): its shift plus half the stride, in integers as upstream computes them.</summary>
+        private static float[] Centres(int height, int width, int stride)
+        {
+            var centres = new float[height * width * 4];
+            int half = stride / 2;
+            for (int p = 0; p < height * width; p++)
+            {
+                float x = p % width * stride + half, y = p / width * stride + half;
+                centres[p * 4] = centres[p * 4 + 2] = x;
+                centres[p * 4 + 1] = centres[p * 4 + 3] = y;
+            }
+            return centres;
+        }
     }
 }

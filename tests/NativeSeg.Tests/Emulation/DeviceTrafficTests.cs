@@ -1,15 +1,16 @@
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Coco;
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Kernels.Elementwise;
 using NativeSeg.Models.Inference;
 
 namespace NativeSeg.Tests.Emulation;
 
-/// <summary>What the emulated runtime counts of its traffic with the host, and the bitmask decoding the device pipeline's copies feed.</summary>
+/// <summary>What the emulated runtime counts of its traffic with the host and its launches, and the bitmask decoding the device pipeline's copies feed.</summary>
 public class DeviceTrafficTests
 {
     [Fact]
-    public void CopiesAndSynchronisationsAreCountedByDirection()
+    public void CopiesSynchronisationsAndLaunchesAreCounted()
     {
         using var runtime = new EmulatedRuntime();
         var device = Device.ForRuntime(runtime);
@@ -19,12 +20,13 @@ public class DeviceTrafficTests
         using var again = onDevice.To(device);
         using var empty = Tensor.Empty(device, DType.Float32, 0);
         using var emptyBack = empty.To(Device.Cpu);
-        var back = again.ToArray<float>();
+        using var sum = Arithmetic.Add(onDevice, again);
+        var back = sum.ToArray<float>();
         runtime.Synchronize();
 
-        Assert.Equal([1f, 2f, 3f], back);
-        // Device to device moves nothing across the bus, and an empty copy nothing at all.
-        Assert.Equal(new TrafficCounts(HostToDevice: 1, DeviceToHost: 1, Synchronizations: 2), runtime.Traffic.Counts - start);
+        Assert.Equal([2f, 4f, 6f], back);
+        // Device to device moves nothing across the bus, and an empty copy nothing at all; no copy is a launch, the add is one.
+        Assert.Equal(new TrafficCounts(HostToDevice: 1, DeviceToHost: 1, Synchronizations: 2, Launches: 1), runtime.Traffic.Counts - start);
     }
 
     [Theory]

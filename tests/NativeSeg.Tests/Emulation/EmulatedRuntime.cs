@@ -74,6 +74,7 @@ public sealed unsafe class EmulatedRuntime : IDeviceRuntime
             throw new InvalidOperationException($"emulated launch of {k} with grid {grid}, block {block} failed: {message}");
         }
         _launched.AddOrUpdate((k.Module.Source.Name, k.Name), 1, static (_, n) => n + 1);
+        Traffic.Launch();
     }
 
     public void Synchronize() => Traffic.Synchronization();

@@ -66,6 +66,36 @@ public class DetectionOpTests
     }
 
     [Fact]
+    public void SegmentedNmsKeepsSegmentsApartAndIndexesWithinEach()
+    {
+        // Both segments hold the same four boxes: segment 0 the scores above, segment 1 others and one class. What a
+        // segment keeps is what it would keep alone, as indices into itself; the identical boxes of the other
+        // segment suppress nothing.
+        float[] box = [0, 0, 10, 10, 0, 0, 10, 10, 0, 0, 10, 10, 50, 50, 60, 60];
+        using var boxes = Tensor.FromArray([.. box, .. box], 2, 4, 4);
+        using var scores = Tensor.FromArray(new[] { 0.5f, 0.5f, 0.4f, 0.9f, 0.1f, 0.2f, 0.3f, float.NegativeInfinity }, 2, 4);
+        using var classes = Tensor.FromArray(new long[] { 0, 0, 1, 0, 0, 0, 0, -1 }, 2, 4);
+        var (keep, count) = NmsOp.Segmented(boxes, scores, classes, 0.5f);
+        using (keep)
+        using (count)
+        {
+            Assert.Equal(new long[] { 3, 0, 2, -1, 2, 3, -1, -1 }, keep.AsSpan<long>().ToArray());
+            Assert.Equal(new long[] { 3, 2 }, count.AsSpan<long>().ToArray());
+        }
+    }
+
+    [Fact]
+    public void SegmentedNmsNamesMismatchedSegments()
+    {
+        using var boxes = Tensor.Zeros(new Shape(3, 5, 4), DType.Float32, Device.Cpu);
+        using var scores = Tensor.Zeros(new Shape(2, 5), DType.Float32, Device.Cpu);
+        using var classes = Tensor.Zeros(new Shape(3, 5), DType.Int64, Device.Cpu);
+        var e = Assert.Throws<ArgumentException>(() => NmsOp.Segmented(boxes, scores, classes, 0.5f));
+        Assert.Contains("batched_nms", e.Message);
+        Assert.Contains("[2, 5]", e.Message);
+    }
+
+    [Fact]
     public void NmsPlusOneTurnsTouchingBoxesIntoOverlappingOnes()
     {
         // [0,9] and [5,14]: IoU 4/14 without +1, 5/15 with it; a threshold of 0.3 separates the two.
