@@ -1,12 +1,17 @@
 namespace NativeSeg.Engine.Devices;
 
-/// <summary>Copies between host and device (each direction) and host waits on the device's stream, counted so far.</summary>
-public readonly record struct TrafficCounts(long HostToDevice, long DeviceToHost, long Synchronizations)
+/// <summary>
+/// Copies between host and device (each direction, with the bytes they moved) and host waits on the device's
+/// stream, counted so far.
+/// </summary>
+public readonly record struct TrafficCounts(long HostToDevice, long DeviceToHost, long Synchronizations, long HostToDeviceBytes, long DeviceToHostBytes)
 {
     public static TrafficCounts operator -(TrafficCounts after, TrafficCounts before) =>
-        new(after.HostToDevice - before.HostToDevice, after.DeviceToHost - before.DeviceToHost, after.Synchronizations - before.Synchronizations);
+        new(after.HostToDevice - before.HostToDevice, after.DeviceToHost - before.DeviceToHost, after.Synchronizations - before.Synchronizations,
+            after.HostToDeviceBytes - before.HostToDeviceBytes, after.DeviceToHostBytes - before.DeviceToHostBytes);
 
-    public override string ToString() => $"{HostToDevice} host-to-device, {DeviceToHost} device-to-host, {Synchronizations} synchronisations";
+    public override string ToString() =>
+        $"{HostToDevice} host-to-device ({HostToDeviceBytes} bytes), {DeviceToHost} device-to-host ({DeviceToHostBytes} bytes), {Synchronizations} synchronisations";
 }
 
 /// <summary>
@@ -15,15 +20,21 @@ public readonly record struct TrafficCounts(long HostToDevice, long DeviceToHost
 /// </summary>
 public sealed class DeviceTraffic
 {
-    private long _hostToDevice, _deviceToHost, _synchronizations;
+    private long _hostToDevice, _deviceToHost, _synchronizations, _hostToDeviceBytes, _deviceToHostBytes;
 
-    public TrafficCounts Counts => new(Interlocked.Read(ref _hostToDevice), Interlocked.Read(ref _deviceToHost), Interlocked.Read(ref _synchronizations));
+    public TrafficCounts Counts => new(Interlocked.Read(ref _hostToDevice), Interlocked.Read(ref _deviceToHost), Interlocked.Read(ref _synchronizations),
+        Interlocked.Read(ref _hostToDeviceBytes), Interlocked.Read(ref _deviceToHostBytes));
 
-    public void HostToDevice() => Interlocked.Increment(ref _hostToDevice);
+    public void HostToDevice(long bytes)
+    {
+        Interlocked.Increment(ref _hostToDevice);
+        Interlocked.Add(ref _hostToDeviceBytes, bytes);
+    }
 
-    public void DeviceToHost()
+    public void DeviceToHost(long bytes)
     {
         Interlocked.Increment(ref _deviceToHost);
+        Interlocked.Add(ref _deviceToHostBytes, bytes);
         Interlocked.Increment(ref _synchronizations);
     }
 

@@ -24,7 +24,7 @@ public class DeviceTrafficTests
 
         Assert.Equal([1f, 2f, 3f], back);
         // Device to device moves nothing across the bus, and an empty copy nothing at all.
-        Assert.Equal(new TrafficCounts(HostToDevice: 1, DeviceToHost: 1, Synchronizations: 2), runtime.Traffic.Counts - start);
+        Assert.Equal(new TrafficCounts(HostToDevice: 1, DeviceToHost: 1, Synchronizations: 2, HostToDeviceBytes: 12, DeviceToHostBytes: 12), runtime.Traffic.Counts - start);
     }
 
     [Theory]
