@@ -66,11 +66,13 @@ public static class ImagePreprocessor
         bool resizesFloats = config.Flavour.ResizesNormalisedImage;
         var source = resizesFloats ? rgb : PillowResize.Bilinear(rgb, g.Width, g.Height);
         using var pixels = Upload(source, input.Device);
+        // A bilinear resize to the same size is the identity (every tap lands on its own pixel with weight 1).
+        bool resizes = resizesFloats && (g.Height != rgb.Height || g.Width != rgb.Width);
         for (int c = 0; c < 3; c++)
         {
             var normalisation = Normalisation(config, c);
             int from = config.Bgr ? 2 - c : c, plane = slot * 3 + c;
-            if (!resizesFloats)
+            if (!resizes)
             {
                 PixelPlanes.Normalise(pixels, from, normalisation, input, plane);
                 continue;

@@ -14,8 +14,9 @@ namespace NativeSeg.Tests.Emulation;
 /// </summary>
 public class DevicePreprocessTests
 {
-    // A gray image taller than wide (upscaled) and an RGB one wider than tall (downscaled), so the batch pads both ways.
-    private static readonly Image[] Images = [Pattern(23, 17, 1), Pattern(50, 71, 3)];
+    // A gray image taller than wide (upscaled), an RGB one wider than tall (downscaled), so the batch pads both ways,
+    // and one already at the network's size (torchvision's resize is then the identity, and skipped).
+    private static readonly Image[] Images = [Pattern(23, 17, 1), Pattern(50, 71, 3), Pattern(30, 44, 3)];
 
     public static TheoryData<string> Flavours => ["torchvision", "detectron2", "maskrcnn-benchmark"];
 
