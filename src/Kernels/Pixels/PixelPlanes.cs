@@ -56,7 +56,7 @@ public static class PixelPlanes
         Check.DType(destination, DType.Float32, op, "destination");
         Check.That(destination.Rank >= 3, op, $"destination {destination.Shape} must have at least three dimensions");
         int ph = destination.Shape[destination.Rank - 2], pw = destination.Shape[destination.Rank - 1];
-        long planes = ph * pw == 0 ? 0 : destination.Numel / ((long)ph * pw);
+        long planes = (long)ph * pw == 0 ? 0 : destination.Numel / ((long)ph * pw);
         Check.That(plane >= 0 && plane < planes, op, $"plane {plane} outside destination {destination.Shape}");
         Check.That(h <= ph && w <= pw, op, $"{source} does not fit in a {ph}x{pw} plane of destination {destination.Shape}");
         return (pw, (long)plane * ph * pw);
