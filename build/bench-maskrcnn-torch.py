@@ -70,14 +70,15 @@ def hashed_model():
     return model
 
 
-def write_image(path):
+def write_image(path, size=SIZE):
+    """A COCO image (or a synthetic one) resized to size (height, width), stored as PNG; returns where it came from."""
     names = sorted(f for f in os.listdir(COCO) if f.endswith(".jpg")) if os.path.isdir(COCO) else []
     if names:
         source = os.path.join(COCO, names[0])
-        image = Image.open(source).convert("RGB").resize((SIZE[1], SIZE[0]), Image.BILINEAR)
+        image = Image.open(source).convert("RGB").resize((size[1], size[0]), Image.BILINEAR)
     else:
         source = "synthetic gradient"
-        y, x = np.mgrid[0:SIZE[0], 0:SIZE[1]]
+        y, x = np.mgrid[0:size[0], 0:size[1]]
         image = Image.fromarray(np.stack([x % 256, y % 256, (x + y) % 256], axis=2).astype(np.uint8))
     image.save(path)
     return source

@@ -17,6 +17,7 @@ public static class KernelBenchmarks
         new Activations.ScoreActivationBenchmark(sqrt: true),
         new Elementwise.ElementwiseBenchmark(),
         new Conversion.CastBenchmark(),
+        new Pixels.NormalisePixelsBenchmark(),
         new Normalization.GroupNormBenchmark(),
         new Normalization.GroupNormBackwardBenchmark(),
         new Normalization.BatchNormBenchmark(),

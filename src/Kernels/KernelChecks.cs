@@ -28,6 +28,7 @@ public static class KernelChecks
         .. Candidates.CandidatesChecks.All,
         .. Indexing.IndexingChecks.All,
         .. Conversion.ConversionChecks.All,
+        .. Pixels.PixelsChecks.All,
         .. NonLocalAttention.NonLocalAttentionChecks.All,
         .. Optimizer.OptimizerChecks.All,
         .. Losses.LossesChecks.All,

@@ -174,7 +174,9 @@ internal static class BenchModelCommand
         {
             json.WriteStartObject("per_image");
             json.WriteNumber("host_to_device_copies", t.HostToDevice);
+            json.WriteNumber("host_to_device_bytes", t.HostToDeviceBytes);
             json.WriteNumber("device_to_host_copies", t.DeviceToHost);
+            json.WriteNumber("device_to_host_bytes", t.DeviceToHostBytes);
             json.WriteNumber("synchronizations", t.Synchronizations);
             json.WriteNumber("kernel_launches", t.Launches);
             json.WriteEndObject();

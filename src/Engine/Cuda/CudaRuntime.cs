@@ -83,7 +83,7 @@ public sealed unsafe class CudaRuntime : IDeviceRuntime
     public void CopyHostToDevice(nint device, nint host, long bytes)
     {
         if (bytes == 0) return;
-        Traffic.HostToDevice();
+        Traffic.HostToDevice(bytes);
         _context.MakeCurrent();
         // From pageable memory the driver stages the data before returning, so the host buffer is free at once.
         _api.Check(_api.cuMemcpyHtoDAsync(device, (void*)host, (nuint)bytes, _stream.Value));
@@ -92,7 +92,7 @@ public sealed unsafe class CudaRuntime : IDeviceRuntime
     public void CopyDeviceToHost(nint host, nint device, long bytes)
     {
         if (bytes == 0) return;
-        Traffic.DeviceToHost();
+        Traffic.DeviceToHost(bytes);
         _context.MakeCurrent();
         _api.Check(_api.cuMemcpyDtoHAsync((void*)host, device, (nuint)bytes, _stream.Value));
         _api.Check(_api.cuStreamSynchronize(_stream.Value));

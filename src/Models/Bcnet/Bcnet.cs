@@ -85,7 +85,7 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
     {
         using var scope = TensorScope.Begin();
         // res2 feeds nothing: BCNet's FPN starts at res3.
-        return [.. _fpn.ForwardLevels(_body.Forward(input.Input.To(_device))[(FirstLevel - 2)..]).Select(scope.Keep)];
+        return [.. _fpn.ForwardLevels(_body.Forward(input.On(_device))[(FirstLevel - 2)..]).Select(scope.Keep)];
     }
 
     /// <summary>Detections and occludee masks of a preprocessed image, in its resized coordinates.</summary>
@@ -101,7 +101,7 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images, StageClock? clock) =>
         images.Select(image =>
         {
-            using var input = ImagePreprocessor.Run(image, _preprocess, Device.Cpu);
+            using var input = ImagePreprocessor.Run(image, _preprocess, _device);
             clock?.Lap(Stages.Preprocess);
             var geometry = Geometry(input);
             if (_devicePipeline is { } pipeline) return OnFeatures(input, clock, levels => pipeline.Run(levels, geometry, clock));
@@ -110,7 +110,7 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
 
     public IReadOnlyList<ExplainedInstance> Explain(Image image)
     {
-        using var input = ImagePreprocessor.Run(image, _preprocess, Device.Cpu);
+        using var input = ImagePreprocessor.Run(image, _preprocess, _device);
         var (detections, maps) = OnFeatures(input, null, levels => _heads.Explain(levels)[0]);
         var geometry = Geometry(input);
         return OcclusionExplanations.Assemble(_postprocessor.RunTraced(detections, geometry), detections.Boxes, [.. maps.Select(m => m.Panels())], _postprocessor.Scales(geometry), columns: 4);

@@ -77,7 +77,7 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images, StageClock? clock) =>
         images.Select(image =>
         {
-            using var input = ImagePreprocessor.Run(image, _preprocess, Device.Cpu);
+            using var input = ImagePreprocessor.Run(image, _preprocess, _device);
             clock?.Lap(Stages.Preprocess);
             return _postprocessor.Run(Detect(input, clock), Geometry(input), clock);
         }).ToList();
@@ -92,7 +92,7 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
     /// </summary>
     public IReadOnlyList<ExplainedInstance> Explain(Image image)
     {
-        using var input = ImagePreprocessor.Run(image, _preprocess, Device.Cpu);
+        using var input = ImagePreprocessor.Run(image, _preprocess, _device);
         var (detections, maps) = Run(input, null, explain: true);
         var geometry = Geometry(input);
         return OcclusionExplanations.Assemble(_postprocessor.RunTraced(detections, geometry), detections.Boxes, maps,
@@ -102,7 +102,7 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
     private (MaskDetections Detections, IReadOnlyList<IReadOnlyList<ExplanationMap>> Maps) Run(PreprocessedImage input, StageClock? clock, bool explain)
     {
         using var scope = TensorScope.Begin();
-        var pyramid = _backbone.Forward(input.Input.To(_device));
+        var pyramid = _backbone.Forward(input.On(_device));
         clock?.Lap(Stages.Backbone);
         var outputs = _head.Forward(pyramid);
         var found = _decode.RunTraced(outputs)[0];

@@ -117,28 +117,10 @@ public sealed class MaskRcnn : Module, IInstanceSegmenter, IOcclusionExplainer
     /// <summary>Runs <paramref name="heads"/> on the FPN levels of the images batched and padded to the largest.</summary>
     private T OnFeatures<T>(IReadOnlyList<Image> images, StageClock? clock, Func<IReadOnlyList<Tensor>, (int H, int W), IReadOnlyList<ImageGeometry>, T> heads)
     {
-        var inputs = images.Select(i => ImagePreprocessor.Run(i, Setup.Preprocess, Device.Cpu)).ToList();
-        int ph = inputs.Max(p => p.PaddedHeight), pw = inputs.Max(p => p.PaddedWidth);
-        var batch = Batch(inputs, ph, pw);
+        var (batch, geometries) = ImagePreprocessor.Batch(images, Setup.Preprocess, Device);
         clock?.Lap(Stages.Preprocess);
         var features = _backbone.Forward(batch);
         clock?.Lap(Stages.Backbone);
-        return heads(features.Maps, (ph, pw), [.. inputs.Select(p => new ImageGeometry(p.Height, p.Width, p.OriginalHeight, p.OriginalWidth))]);
-    }
-
-    /// <summary>The preprocessed images zero-padded to a common size (both upstreams pad a batch to its largest image).</summary>
-    private Tensor Batch(IReadOnlyList<PreprocessedImage> inputs, int ph, int pw)
-    {
-        using var host = Tensor.Zeros(new Shape(inputs.Count, 3, ph, pw), DType.Float32, Device.Cpu);
-        var dst = host.AsSpan<float>();
-        for (int n = 0; n < inputs.Count; n++)
-        {
-            var src = inputs[n].Input.AsSpan<float>();
-            int h = inputs[n].PaddedHeight, w = inputs[n].PaddedWidth;
-            for (int c = 0; c < 3; c++)
-                for (int y = 0; y < h; y++)
-                    src.Slice((c * h + y) * w, w).CopyTo(dst.Slice(((n * 3 + c) * ph + y) * pw, w));
-        }
-        return host.To(Device);
+        return heads(features.Maps, (batch.Shape[2], batch.Shape[3]), geometries);
     }
 }

@@ -1,84 +1,102 @@
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Images;
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Kernels.Pixels;
 using NativeSeg.Kernels.Resampling;
+using NativeSeg.Models.Detection;
 
 namespace NativeSeg.Models.Preprocessing;
 
 /// <summary>
-/// Turns a decoded RGB (or gray) image into a detector's padded, normalised input batch of one, reproducing
-/// each framework's float rounding: on the CPU, where images are decoded, with one upload at the end.
+/// Turns decoded RGB (or gray) images into a detector's padded, normalised input batch on the model's device,
+/// reproducing each framework's float rounding. Each image crosses to a device once, as its 8-bit pixels (a byte per
+/// channel value, not the four of a float); normalising, torchvision's bilinear resize of the normalised image and
+/// the padding are device kernels there (CPU twins on the CPU). Pillow's resize of the 8-bit image (detectron2,
+/// maskrcnn-benchmark, BCNet) stays on the host, before the upload: it shrinks what is uploaded.
 /// </summary>
 public static class ImagePreprocessor
 {
+    /// <summary>One image as a batch of one.</summary>
     public static PreprocessedImage Run(Image image, PreprocessConfig config, Device device)
+    {
+        var (input, geometries) = Batch([image], config, device);
+        var g = geometries[0];
+        return new PreprocessedImage(input, g.OriginalHeight, g.OriginalWidth, g.Height, g.Width);
+    }
+
+    /// <summary>
+    /// The images as one [N, 3, PH, PW] batch (the caller owns it), zero-padded on the bottom and right to the largest
+    /// image's size rounded up to the divisibility, as both upstreams pad a batch, with where each image sits in it.
+    /// </summary>
+    public static (Tensor Input, IReadOnlyList<ImageGeometry> Geometries) Batch(IReadOnlyList<Image> images, PreprocessConfig config, Device device)
     {
         if (config.PixelMean.Length != 3 || config.PixelStd.Length != 3)
             throw new ArgumentException($"preprocess: pixel mean and std need 3 values, got {config.PixelMean.Length} and {config.PixelStd.Length}");
         if (config.SizeDivisibility < 1) throw new ArgumentException($"preprocess: size divisibility {config.SizeDivisibility} must be positive");
-        var rgb = image.ToRgb();
-        var (height, width) = config.ResizedSize(rgb.Height, rgb.Width);
-        Tensor normalised;
-        if (config.Flavour.ResizesNormalisedImage) normalised = NormaliseAndResize(rgb, config, height, width);
-        else normalised = Normalise(PillowResize.Bilinear(rgb, width, height), config);
-        using (normalised)
+        if (images.Count == 0) throw new ArgumentException("preprocess: a batch needs at least one image");
+        var rgb = images.Select(i => i.ToRgb()).ToList();
+        var geometries = rgb.Select(r =>
         {
-            using var padded = Pad(normalised, config.SizeDivisibility);
-            return new PreprocessedImage(padded.To(device), rgb.Height, rgb.Width, height, width);
+            var (height, width) = config.ResizedSize(r.Height, r.Width);
+            return new ImageGeometry(height, width, r.Height, r.Width);
+        }).ToList();
+        int ph = geometries.Max(g => RoundUp(g.Height, config.SizeDivisibility)), pw = geometries.Max(g => RoundUp(g.Width, config.SizeDivisibility));
+        var input = Tensor.Zeros(new Shape(rgb.Count, 3, ph, pw), DType.Float32, device);
+        try
+        {
+            for (int n = 0; n < rgb.Count; n++) Into(input, n, rgb[n], geometries[n], config);
         }
+        catch
+        {
+            input.Dispose();
+            throw;
+        }
+        return (input, geometries);
     }
 
-    /// <summary>[1, 3, H, W] float32 in the network's channel order, normalised the flavour's way.</summary>
-    private static Tensor Normalise(Image rgb, PreprocessConfig config)
-    {
-        int plane = rgb.Width * rgb.Height;
-        var result = Tensor.Empty(Device.Cpu, DType.Float32, 1, 3, rgb.Height, rgb.Width);
-        var dst = result.AsSpan<float>();
-        for (int c = 0; c < 3; c++) NormaliseChannel(rgb, config, c, dst.Slice(c * plane, plane));
-        return result;
-    }
+    private static int RoundUp(int size, int divisibility) => (size + divisibility - 1) / divisibility * divisibility;
 
     /// <summary>
-    /// torchvision's normalise-then-resize, one channel at a time: bilinear resizing treats channels alone,
-    /// so the values are the same while the full-size float copy is one channel (4 bytes per image pixel), not three.
+    /// Image <paramref name="slot"/> of the batch. torchvision normalises the full-size image, then resizes the floats
+    /// (GeneralizedRCNNTransform): one channel at a time, since bilinear resizing treats channels alone, so the
+    /// full-size float copy is one channel (4 bytes per image pixel), not three.
     /// </summary>
-    private static Tensor NormaliseAndResize(Image rgb, PreprocessConfig config, int height, int width)
+    private static void Into(Tensor input, int slot, Image rgb, ImageGeometry g, PreprocessConfig config)
     {
-        var result = Tensor.Empty(Device.Cpu, DType.Float32, 1, 3, height, width);
-        using var full = Tensor.Empty(Device.Cpu, DType.Float32, 1, 1, rgb.Height, rgb.Width);
+        bool resizesFloats = config.Flavour.ResizesNormalisedImage;
+        var source = resizesFloats ? rgb : PillowResize.Bilinear(rgb, g.Width, g.Height);
+        using var pixels = Upload(source, input.Device);
+        // A bilinear resize to the same size is the identity (every tap lands on its own pixel with weight 1).
+        bool resizes = resizesFloats && (g.Height != rgb.Height || g.Width != rgb.Width);
         for (int c = 0; c < 3; c++)
         {
-            NormaliseChannel(rgb, config, c, full.AsSpan<float>());
-            using var resized = Resize.Bilinear(full, height, width, alignCorners: false);
-            resized.AsSpan<float>().CopyTo(result.AsSpan<float>().Slice(c * height * width, height * width));
+            var normalisation = Normalisation(config, c);
+            int from = config.Bgr ? 2 - c : c, plane = slot * 3 + c;
+            if (!resizes)
+            {
+                PixelPlanes.Normalise(pixels, from, normalisation, input, plane);
+                continue;
+            }
+            using var full = Tensor.Empty(input.Device, DType.Float32, 1, 1, rgb.Height, rgb.Width);
+            PixelPlanes.Normalise(pixels, from, normalisation, full, 0);
+            using var resized = Resize.Bilinear(full, g.Height, g.Width, alignCorners: false);
+            PixelPlanes.Place(resized, 0, input, plane);
         }
-        return result;
     }
 
-    /// <summary>Channel <paramref name="c"/> (in the network's order) of the image, normalised, into <paramref name="channel"/>.</summary>
-    private static void NormaliseChannel(Image rgb, PreprocessConfig config, int c, Span<float> channel)
+    /// <summary>Channel <paramref name="c"/> (in the network's order) of the flavour's units and the configured statistics.</summary>
+    private static PixelNormalisation Normalisation(PreprocessConfig config, int c)
     {
-        int from = config.Bgr ? 2 - c : c;
-        float mean = config.PixelMean[c], std = config.PixelStd[c];
-        var lookup = new float[256];
-        for (int v = 0; v < 256; v++) lookup[v] = (config.Flavour.PixelValue((byte)v) - mean) / std;
-        var src = rgb.Pixels;
-        for (int i = 0; i < channel.Length; i++) channel[i] = lookup[src[i * 3 + from]];
+        var (divisor, multiplier) = config.Flavour.PixelUnits;
+        return new PixelNormalisation(divisor, multiplier, config.PixelMean[c], config.PixelStd[c]);
     }
 
-    /// <summary>Zeros on the bottom and right up to the next multiple of <paramref name="divisibility"/>, after normalisation.</summary>
-    private static Tensor Pad(Tensor x, int divisibility)
+    /// <summary>The image's pixels [H, W, 3] on the device: its one host-to-device copy, straight from the decoded array.</summary>
+    private static unsafe Tensor Upload(Image rgb, Device device)
     {
-        int c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
-        int ph = (h + divisibility - 1) / divisibility * divisibility, pw = (w + divisibility - 1) / divisibility * divisibility;
-        var padded = Tensor.Zeros(new Shape(1, c, ph, pw), DType.Float32, Device.Cpu);
-        var src = x.AsSpan<float>();
-        var dst = padded.AsSpan<float>();
-        for (int ch = 0; ch < c; ch++)
-        {
-            for (int y = 0; y < h; y++)
-                src.Slice((ch * h + y) * w, w).CopyTo(dst.Slice((ch * ph + y) * pw, w));
-        }
-        return padded;
+        if (device.IsCpu) return Tensor.FromArray(rgb.Pixels, rgb.Height, rgb.Width, 3);
+        var pixels = Tensor.Empty(device, DType.UInt8, rgb.Height, rgb.Width, 3);
+        fixed (byte* host = rgb.Pixels) device.Gpu.CopyHostToDevice(pixels.Pointer, (nint)host, pixels.Bytes);
+        return pixels;
     }
 }

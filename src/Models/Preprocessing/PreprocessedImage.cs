@@ -1,3 +1,4 @@
+using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
 
 namespace NativeSeg.Models.Preprocessing;
@@ -22,6 +23,9 @@ public sealed class PreprocessedImage(Tensor input, int originalHeight, int orig
     public int PaddedHeight => Input.Shape[2];
 
     public int PaddedWidth => Input.Shape[3];
+
+    /// <summary>The input on <paramref name="device"/>: itself when it is there already, else a copy (the current TensorScope's).</summary>
+    public Tensor On(Device device) => ReferenceEquals(Input.Device, device) ? Input : Input.To(device);
 
     public void Dispose() => Input.Dispose();
 }

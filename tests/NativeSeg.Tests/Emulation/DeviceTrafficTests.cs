@@ -26,7 +26,8 @@ public class DeviceTrafficTests
 
         Assert.Equal([2f, 4f, 6f], back);
         // Device to device moves nothing across the bus, and an empty copy nothing at all; no copy is a launch, the add is one.
-        Assert.Equal(new TrafficCounts(HostToDevice: 1, DeviceToHost: 1, Synchronizations: 2, Launches: 1), runtime.Traffic.Counts - start);
+        Assert.Equal(new TrafficCounts(HostToDevice: 1, DeviceToHost: 1, Synchronizations: 2, Launches: 1, HostToDeviceBytes: 12, DeviceToHostBytes: 12),
+            runtime.Traffic.Counts - start);
     }
 
     [Theory]

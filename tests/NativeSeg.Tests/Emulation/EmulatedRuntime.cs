@@ -40,14 +40,14 @@ public sealed unsafe class EmulatedRuntime : IDeviceRuntime
     public void CopyHostToDevice(nint device, nint host, long bytes)
     {
         if (bytes == 0) return;
-        Traffic.HostToDevice();
+        Traffic.HostToDevice(bytes);
         Copy(device, host, bytes);
     }
 
     public void CopyDeviceToHost(nint host, nint device, long bytes)
     {
         if (bytes == 0) return;
-        Traffic.DeviceToHost();
+        Traffic.DeviceToHost(bytes);
         Copy(host, device, bytes);
     }
 

@@ -23,7 +23,7 @@ public abstract class DetectionFlavour
 
     /// <param name="name">The framework's own name, for messages.</param>
     /// <param name="headNames">Its checkpoint names of the R-CNN heads.</param>
-    /// <param name="pixelMean">Its default pixel mean, in the network's channel order and <see cref="PixelValue"/>'s units.</param>
+    /// <param name="pixelMean">Its default pixel mean, in the network's channel order and <see cref="PixelUnits"/>.</param>
     /// <param name="pixelStd">Its default pixel std, likewise.</param>
     /// <param name="bgr">Whether its networks take BGR (the MSRA/Detectron weights) rather than RGB.</param>
     protected DetectionFlavour(string name, HeadNames headNames, float[] pixelMean, float[] pixelStd, bool bgr) =>
@@ -44,8 +44,11 @@ public abstract class DetectionFlavour
     /// <summary>The test-time "shortest edge to min, longest at most max" size, rounded the framework's way.</summary>
     public abstract (int Height, int Width) ResizedSize(int height, int width, int minSize, int maxSize);
 
-    /// <summary>A uint8 pixel in the units the mean and std apply to, computed in float32 as torch does.</summary>
-    public abstract float PixelValue(byte value);
+    /// <summary>
+    /// A uint8 pixel in the units the mean and std apply to is <c>v / Divisor · Multiplier</c>, computed in float32 as
+    /// torch does (so 255 and 1 for v / 255, not v · (1 / 255)).
+    /// </summary>
+    public abstract (float Divisor, float Multiplier) PixelUnits { get; }
 
     /// <summary>
     /// True: normalise the full-size image, then resize the floats bilinearly (GeneralizedRCNNTransform). False:

@@ -22,7 +22,7 @@ public sealed class Detectron2Flavour : DetectionFlavour
     public override (int Height, int Width) ResizedSize(int height, int width, int minSize, int maxSize) =>
         ResizeRules.Detectron2(height, width, minSize, maxSize);
 
-    public override float PixelValue(byte value) => value;
+    public override (float Divisor, float Multiplier) PixelUnits => (1f, 1f);
 
     // DefaultAnchorGenerator: w = sqrt(size²/ratio), h = ratio·w in double, halved, unrounded.
     public override float[] CellAnchors(int size, int stride) => AnchorGenerator.Cell(ratio =>

@@ -26,7 +26,7 @@ public sealed class MaskRcnnBenchmarkFlavour : DetectionFlavour
         ResizeRules.MaskRcnnBenchmark(height, width, minSize, maxSize);
 
     /// <summary>to_tensor divides by 255 and TO_BGR255 multiplies back, not always giving the integer back.</summary>
-    public override float PixelValue(byte value) => value / 255f * 255f;
+    public override (float Divisor, float Multiplier) PixelUnits => (255f, 255f);
 
     public override BoxConvention Convention => BoxConvention.MaskRcnnBenchmark;
 

@@ -22,7 +22,7 @@ public sealed class TorchvisionFlavour : DetectionFlavour
         ResizeRules.Torchvision(height, width, minSize, maxSize);
 
     /// <summary>to_tensor's division by 255.</summary>
-    public override float PixelValue(byte value) => value / 255f;
+    public override (float Divisor, float Multiplier) PixelUnits => (255f, 1f);
 
     public override bool ResizesNormalisedImage => true;
 
