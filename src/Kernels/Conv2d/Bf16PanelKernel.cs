@@ -21,7 +21,7 @@ public static unsafe class Bf16PanelKernel
     public static string? Unavailable => Missing.Value;
 
     /// <summary>Whether the CPU has AVX512_BF16 (CPUID leaf 7, sub-leaf 1, EAX bit 5) and the OS keeps AVX-512 state.</summary>
-    public static bool CpuHasBf16 => Avx512F.IsSupported && Avx512BW.IsSupported && (X86Base.CpuId(7, 1).Eax & (1 << 5)) != 0;
+    private static bool CpuHasBf16 => Avx512F.IsSupported && Avx512BW.IsSupported && (X86Base.CpuId(7, 1).Eax & (1 << 5)) != 0;
 
     /// <summary>
     /// dst[p·n + j] = bf16(src[2p·ld + j]) | bf16(src[(2p + 1)·ld + j]) &lt;&lt; 16 for p &lt; ⌈k/2⌉, j &lt; n: a k × n float matrix

@@ -12,7 +12,8 @@ namespace NativeSeg.Kernels.Convolution;
 /// y[K_g × pixels] = w[K_g × (C_g·R·S)] · columns, where the column matrix is never materialised.
 /// Each worker gathers a panel of 48 output pixels × all C_g·R·S taps straight from the input into a
 /// small buffer that stays in L2, then sweeps the packed weights over it 8 filters at a time with the
-/// whole reduction in 24 zmm accumulators, and writes bias + ReLU as it stores.
+/// whole reduction in 24 zmm accumulators, and writes bias + ReLU as it stores. The product is float, or bf16 for weights
+/// packed by <see cref="Bf16ConvWeights"/> (<see cref="IPanelProduct"/>).
 /// Why not im2col + OpenBLAS: the column matrix of a ResNet 3×3 conv on an FPN map is 500 MB of
 /// memory traffic, and the deployed OpenBLAS (0.3.21, pinned to its Haswell kernels by
 /// OPENBLAS_CORETYPE on our AMD machines) runs SGEMM at half of AVX-512 speed.

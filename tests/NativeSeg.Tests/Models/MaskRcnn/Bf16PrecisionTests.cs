@@ -19,6 +19,8 @@ namespace NativeSeg.Tests.Models.MaskRcnn;
 /// </summary>
 public class Bf16PrecisionTests(ITestOutputHelper output)
 {
+    // 30 of 50 (60%) were measured: with hashed weights a bf16 rounding anywhere reorders near-equal proposals. The floor
+    // catches a kernel or packing fault, which loses nearly every match.
     private const double MaxScoreDifference = 0.02, MinMaskIou = 0.9, MinMatchRate = 0.55;
 
     [Fact]
@@ -41,17 +43,14 @@ public class Bf16PrecisionTests(ITestOutputHelper output)
         using (var model = DevicePipelineTests.Load(path, Device.Cpu)) fp32 = model.Segment([image])[0];
         using (var model = DevicePipelineTests.Load(path, Device.Cpu, InferencePrecision.Bf16)) bf16 = model.Segment([image])[0];
 
-        var top = fp32.OrderByDescending(i => i.Score).Take(DevicePipelineTests.Detections)
-            .Select(i => new ReferenceDetection([i.X1, i.Y1, i.X2, i.Y2], i.Score, i.CategoryId, i.Mask.ToRowMajor())).ToList();
-        var outcome = DetectionMatching.Match(top, bf16, image.Width, image.Height, MaxScoreDifference);
-        int matched = outcome.MaskIous.Count(iou => iou >= MinMaskIou);
-        double rate = (double)matched / top.Count;
+        var (matched, top, outcome) = DetectionMatching.MatchTop(fp32, bf16, DevicePipelineTests.Detections, image.Width, image.Height, MaxScoreDifference, MinMaskIou);
+        double rate = (double)matched / top;
         double largestScoreChange = fp32.Zip(bf16, (a, b) => Math.Abs(a.Score - b.Score)).Max();
-        output.WriteLine($"bf16 on the CPU matched {matched} of fp32's top {top.Count} detections ({rate:P1}): box IoU >= 0.98, "
+        output.WriteLine($"bf16 on the CPU matched {matched} of fp32's top {top} detections ({rate:P1}): box IoU >= 0.98, "
             + $"|score difference| <= {MaxScoreDifference}, mask IoU >= {MinMaskIou}; {outcome.Matched} matched by box and score, lowest mask IoU {outcome.MinMaskIou:F4}");
-        Assert.True(top.Count == DevicePipelineTests.Detections, $"fp32 found {top.Count} instances, not {DevicePipelineTests.Detections}");
+        Assert.True(top == DevicePipelineTests.Detections, $"fp32 found {top} instances, not {DevicePipelineTests.Detections}");
         Assert.True(largestScoreChange > 0, "bf16 gave fp32's scores exactly: its convolutions did not run in bf16");
-        Assert.True(rate >= MinMatchRate, $"bf16 matched only {matched} of fp32's top {top.Count} detections ({rate:P1})");
+        Assert.True(rate >= MinMatchRate, $"bf16 matched only {matched} of fp32's top {top} detections ({rate:P1})");
     }
 
     [Fact]
