@@ -3,7 +3,7 @@
 weights and the same real COCO images, run alternately.
 
 Usage: /usr/bin/python3 build/bench-maskrcnn-ort.py [--rounds R] [--threads T] [--work DIR]
-           [--nativeseg "COMMAND PREFIX"] [--images A.jpg B.jpg ...]
+           [--nativeseg "COMMAND PREFIX"] [--precision fp32 bf16 ...] [--images A.jpg B.jpg ...]
 
 1. Into DIR (default artifacts/bench-ort, ignored by git; reused when present): torchvision 0.14's
    maskrcnn_resnet50_fpn with the hashed weights of build/bench-maskrcnn-torch.py (score threshold 0, so both
@@ -12,9 +12,10 @@ Usage: /usr/bin/python3 build/bench-maskrcnn-ort.py [--rounds R] [--threads T] [
 2. Builds build/bench-maskrcnn-ort (Microsoft.ML.OnnxRuntime, graph optimisation ALL, T intra-op threads),
    which decodes each image with SkiaSharp, runs the session and writes COCO JSON (boxes, scores, labels and
    RLE masks at the 0.5 threshold).
-3. R rounds, each: `nativeseg segment IMAGES --score-thresh 0 --device cpu` (NATIVESEG_THREADS=T; it also
-   writes overlays) then the ONNX Runtime console on the same images, each timed as a whole process from
-   start to exit, in wall and CPU time (all threads). Prints every round and the medians.
+3. R rounds, each: `nativeseg segment IMAGES --score-thresh 0 --device cpu --precision P` (NATIVESEG_THREADS=T; it
+   also writes overlays) for each precision P given (default fp32; `--precision fp32 bf16` measures both in the same
+   run), then the ONNX Runtime console on the same images, each timed as a whole process from start to exit, in wall
+   and CPU time (all threads). Prints every round and the medians.
 
 The images default to four of ../shared/data/coco_mini_val2017 with different sizes and aspect ratios.
 """
@@ -100,6 +101,8 @@ def main():
     parser.add_argument("--nativeseg", default="dotnet run --project src/Cli -c Release --",
                         help="command that runs the nativeseg CLI (a built binary keeps the SDK out of the timing)")
     parser.add_argument("--images", nargs="+", help="image files (default: four COCO images of different sizes)")
+    parser.add_argument("--precision", nargs="+", default=["fp32"], choices=["fp32", "bf16"],
+                        help="NativeSeg's --precision, each timed every round (default: fp32)")
     args = parser.parse_args()
     images = args.images or [os.path.join(COCO, n) for n in DEFAULT_IMAGES]
     missing = [i for i in images if not os.path.isfile(i)]
@@ -110,24 +113,30 @@ def main():
     converted, onnx = prepare_models(args.work, nativeseg)
     ort = build_ort_console(args.work)
 
-    ours_json, ort_json = os.path.join(args.work, "nativeseg.json"), os.path.join(args.work, "ort.json")
-    ours_command = nativeseg + ["segment", *images, "--model", converted, "--device", "cpu", "--score-thresh", "0",
-                                "--out", os.path.join(args.work, "nativeseg-out"), "--json", ours_json]
+    ort_json = os.path.join(args.work, "ort.json")
+    ours_json = {p: os.path.join(args.work, f"nativeseg-{p}.json") for p in args.precision}
+    ours_command = {p: nativeseg + ["segment", *images, "--model", converted, "--device", "cpu", "--score-thresh", "0",
+                                    "--precision", p, "--out", os.path.join(args.work, f"nativeseg-out-{p}"), "--json", ours_json[p]]
+                    for p in args.precision}
     ort_command = [ort, "--model", onnx, "--threads", str(args.threads), "--json", ort_json, *images]
     env = dict(os.environ, NATIVESEG_THREADS=str(args.threads))
     print(f"{len(images)} images: {', '.join(os.path.basename(i) for i in images)}; {args.threads} threads; "
           f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    ours_all, ort_all = [], []
+    ours_all, ort_all = {p: [] for p in args.precision}, []
     for r in range(args.rounds):
-        ours_all.append(timed(ours_command, env))
+        for p in args.precision:
+            ours_all[p].append(timed(ours_command[p], env))
         ort_all.append(timed(ort_command))
-        (ow, oc), (tw, tc) = ours_all[-1], ort_all[-1]
-        print(f"round {r + 1}: nativeseg {ow:.2f} s wall, {oc:.2f} s CPU ({detections(ours_json)} detections); "
-              f"onnxruntime {tw:.2f} s wall, {tc:.2f} s CPU ({detections(ort_json)} detections); "
-              f"ratio {ow / tw:.2f} wall, {oc / tc:.2f} CPU; load average {os.getloadavg()[0]:.2f}")
+        tw, tc = ort_all[-1]
+        ours = "; ".join(f"nativeseg {p} {w:.2f} s wall, {c:.2f} s CPU ({detections(ours_json[p])} detections), "
+                         f"ratio {w / tw:.2f} wall, {c / tc:.2f} CPU" for p in args.precision for w, c in [ours_all[p][-1]])
+        print(f"round {r + 1}: {ours}; onnxruntime {tw:.2f} s wall, {tc:.2f} s CPU ({detections(ort_json)} detections); "
+              f"load average {os.getloadavg()[0]:.2f}")
     for i, what in enumerate(("wall", "CPU")):
-        n, o = statistics.median(t[i] for t in ours_all), statistics.median(t[i] for t in ort_all)
-        print(f"median of {args.rounds} rounds, {what}: nativeseg {n:.2f} s, onnxruntime {o:.2f} s, nativeseg/onnxruntime = {n / o:.2f}")
+        o = statistics.median(t[i] for t in ort_all)
+        for p in args.precision:
+            n = statistics.median(t[i] for t in ours_all[p])
+            print(f"median of {args.rounds} rounds, {what}: nativeseg {p} {n:.2f} s, onnxruntime {o:.2f} s, nativeseg/onnxruntime = {n / o:.2f}")
 
 if __name__ == "__main__":
     main()

@@ -12,13 +12,14 @@ namespace NativeSeg.Layers;
 /// heads). Built raw, so it can be trained; <see cref="Module.CompileForInference"/> folds the BatchNorm into the
 /// weight and bias, after which the whole unit is one kernel call with the ReLU fused in its epilogue, and on the
 /// CPU a 3×3 stride-1 weight is transformed for Winograd once, by the first call whose map is large enough for it
-/// (<see cref="WinogradFilters"/>).
+/// (<see cref="WinogradFilters"/>). Compiled for bf16, its weight is also packed in bf16 (<see cref="Bf16ConvWeights"/>).
 /// </summary>
 public sealed class Conv2dLayer : Module, IConvUnit
 {
     private readonly string _biasKey;
     private BatchNormModule? _norm;
     private WinogradFilters? _winograd;
+    private Bf16ConvWeights? _bf16;
 
     /// <summary>A conv whose weight and bias keys are given outright, optionally followed by a BatchNorm.</summary>
     public Conv2dLayer(ParameterStore store, string weightKey, string? biasKey, ConvSpec spec, BatchNormSpec? norm = null)
@@ -57,7 +58,7 @@ public sealed class Conv2dLayer : Module, IConvUnit
 
     public Tensor Forward(Tensor x)
     {
-        if (_norm is null) return Functional.Conv2d(x, Weight.Value, Bias?.Value, ConvParams with { FuseRelu = Spec.Relu }, _winograd);
+        if (_norm is null) return Functional.Conv2d(x, Weight.Value, Bias?.Value, ConvParams with { FuseRelu = Spec.Relu }, _winograd, _bf16);
         using var scope = TensorScope.Begin();
         var normalised = _norm.Forward(Functional.Conv2d(x, Weight.Value, Bias?.Value, ConvParams));
         return scope.Keep(Spec.Relu ? Functional.Relu(normalised) : normalised);
@@ -77,7 +78,17 @@ public sealed class Conv2dLayer : Module, IConvUnit
     /// <summary>The folded weight in float16, for the half convolution; the bias stays float, added to the widened output.</summary>
     protected override void UseHalfWeights() => Weight.ConvertTo(DType.Float16);
 
-    protected override void OnDispose() => _winograd?.Dispose();
+    /// <summary>
+    /// The folded weight packed in bf16 for the CPU's bf16 implicit GEMM; the float weight stays, for the Winograd transform
+    /// of the maps where fp32 Winograd runs instead, and the bias stays float, added to the float sum.
+    /// </summary>
+    protected override void UseBf16Weights() => _bf16 = Bf16ConvWeights.Pack(Weight.Value, Spec.Groups);
+
+    protected override void OnDispose()
+    {
+        _winograd?.Dispose();
+        _bf16?.Dispose();
+    }
 
     private void Fold()
     {

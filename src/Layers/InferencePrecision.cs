@@ -9,9 +9,14 @@ namespace NativeSeg.Layers;
 /// head's transposed convolution, because they have no half kernels yet; RoIAlign's bilinear sums, normalisation
 /// statistics (GroupNorm), softmax and sigmoid, box decoding, NMS and mask pasting, because their sums, exponentials
 /// and coordinates would move scores and boxes in half precision, for little time saved.
+/// <see cref="Bf16"/> (the CPU only, with AVX512_BF16) packs the weights of convolutions in bf16 once at load, after
+/// BatchNorm folding, and runs those convolutions on the CPU's bf16 implicit GEMM: each gathered input panel rounded to
+/// bf16 (nearest even), float accumulation, bias and ReLU in float on the float sum. Convolutions whose maps are large
+/// enough for Winograd keep fp32 Winograd, as fast there and exact to float; everything else stays float as for fp16.
 /// </summary>
 public enum InferencePrecision
 {
     Fp32,
     Fp16,
+    Bf16,
 }

@@ -10,11 +10,13 @@ namespace NativeSeg.Kernels.Convolution;
 /// models prepare it (CPU with AVX-512 only; CUDA and other CPUs run the direct path), so the two algorithms are
 /// compared at the same sizes. The "-fp16" cases hold the weight in float16, as a model compiled for `--precision fp16`
 /// does: half convolution with float accumulation (cuDNN's, or our half im2col and GEMM), between float activations.
+/// The "-bf16" cases pack the weight in bf16 once, as a model compiled for `--precision bf16` does, and run the CPU's
+/// bf16 implicit GEMM (listed where the CPU has AVX512_BF16 and the kernel's library; a device refuses them).
 /// </summary>
 internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
 {
     public sealed record Size(string Name, int N, int C, int H, int W, int K, int R, int Stride, int Padding, int Groups, bool Relu, bool Winograd = false,
-        bool Half = false)
+        bool Half = false, bool Bf16 = false)
     {
         public Conv2dParams Params => new() { Stride = Stride, Padding = Padding, Groups = Groups, FuseRelu = Relu };
     }
@@ -43,6 +45,7 @@ internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
             new("mask-head-3x3-256", 100, 256, 14, 14, 256, 3, 1, 1, 1, true),
             new("mask-head-3x3-256-winograd", 100, 256, 14, 14, 256, 3, 1, 1, 1, true, true),
             new("mask-head-3x3-256-fp16", 100, 256, 14, 14, 256, 3, 1, 1, 1, true, Half: true),
+            .. Bf16Sizes,
         ],
         BenchmarkPreset.Large =>
         [
@@ -52,6 +55,16 @@ internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
         ],
         _ => throw new ArgumentOutOfRangeException(nameof(preset)),
     };
+
+    /// <summary>The bf16 path beside the float sizes it shares, listed only where this CPU runs it.</summary>
+    private static IEnumerable<Size> Bf16Sizes => Bf16PanelKernel.Unavailable is not null ? [] :
+    [
+        new("stem-7x7-s2-bf16", 1, 3, 800, 1088, 64, 7, 2, 3, 1, true, Bf16: true),
+        new("res2-1x1-256-64-bf16", 1, 256, 200, 272, 64, 1, 1, 0, 1, true, Bf16: true),
+        new("fpn-3x3-256-bf16", 1, 256, 200, 272, 256, 3, 1, 1, 1, false, Bf16: true),
+        new("res4-3x3-256-bf16", 1, 256, 50, 68, 256, 3, 1, 1, 1, true, Bf16: true),
+        new("mask-head-3x3-256-bf16", 100, 256, 14, 14, 256, 3, 1, 1, 1, true, Bf16: true),
+    ];
 
     protected override string Label(Size s) =>
         $"{s.Name} {s.N}x{s.C}x{s.H}x{s.W}";
@@ -68,9 +81,14 @@ internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
         var p = s.Params;
         int[] xShape = [s.N, s.C, s.H, s.W], wShape = [s.K, s.C / s.Groups, s.R, s.R];
         if (s.Half) return Case(device, copies, xShape, wShape, s.K, _ => null, (x, w, b, _) => Conv2d.Forward(x, w, b, p), DType.Float16);
+        if (s.Bf16)
+        {
+            Check.That(device.IsCpu, "conv2d", $"bf16 convolutions run on the CPU only, not on {device}");
+            return Case(device, copies, xShape, wShape, s.K, w => Bf16ConvWeights.Pack(w, p.Groups), (x, w, b, packed) => Conv2d.Forward(x, w, b, p, null, (Bf16ConvWeights?)packed));
+        }
         if (!s.Winograd) return Case(device, copies, xShape, wShape, s.K, (x, w, b) => Conv2d.Forward(x, w, b, p));
         // Each copy's weight is transformed once, outside the timed runs, as a compiled model does at load.
-        return Case(device, copies, xShape, wShape, s.K, w => WinogradFilters.TryPrepare(w, p), (x, w, b, prepared) => Conv2d.Forward(x, w, b, p, prepared));
+        return Case(device, copies, xShape, wShape, s.K, w => WinogradFilters.TryPrepare(w, p), (x, w, b, prepared) => Conv2d.Forward(x, w, b, p, (WinogradFilters?)prepared));
     }
 
     /// <summary>Per copy a random input, weight and bias (seeded by copy), run through <paramref name="forward"/>; conv_transpose2d's benchmark shares it.</summary>
@@ -78,16 +96,16 @@ internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
         Case(device, copies, xShape, wShape, biasLength, _ => null, (x, w, b, _) => forward(x, w, b));
 
     /// <summary>
-    /// As above, each copy's weight made <paramref name="weightType"/> and prepared once by <paramref name="prepare"/> (null: not
-    /// prepared) before the runs.
+    /// As above, each copy's weight made <paramref name="weightType"/> and prepared once by <paramref name="prepare"/> (Winograd
+    /// filters, bf16 weights; null: not prepared) before the runs.
     /// </summary>
     private static BenchmarkCase Case(Device device, int copies, int[] xShape, int[] wShape, int biasLength,
-        Func<Tensor, WinogradFilters?> prepare, Func<Tensor, Tensor, Tensor, WinogradFilters?, Tensor> forward, DType weightType = DType.Float32)
+        Func<Tensor, IDisposable?> prepare, Func<Tensor, Tensor, Tensor, IDisposable?, Tensor> forward, DType weightType = DType.Float32)
     {
         var xs = new Tensor[copies];
         var ws = new Tensor[copies];
         var bs = new Tensor[copies];
-        var prepared = new WinogradFilters?[copies];
+        var prepared = new IDisposable?[copies];
         for (int i = 0; i < copies; i++)
         {
             xs[i] = RandomTensors.Uniform(device, 10 * i + 1, -1, 1, xShape);
@@ -96,7 +114,7 @@ internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
             prepared[i] = prepare(ws[i]);
         }
         return new BenchmarkCase(copies, i => forward(xs[i], ws[i], bs[i], prepared[i]).Dispose(),
-            [.. xs, .. ws, .. bs, .. prepared.OfType<WinogradFilters>()]);
+            [.. xs, .. ws, .. bs, .. prepared.OfType<IDisposable>()]);
     }
 
     private static Conv2dGeometry Geometry(Size s) =>

@@ -12,7 +12,8 @@ namespace NativeSeg.Kernels.Convolution;
 /// y[K_g × pixels] = w[K_g × (C_g·R·S)] · columns, where the column matrix is never materialised.
 /// Each worker gathers a panel of 48 output pixels × all C_g·R·S taps straight from the input into a
 /// small buffer that stays in L2, then sweeps the packed weights over it 8 filters at a time with the
-/// whole reduction in 24 zmm accumulators, and writes bias + ReLU as it stores.
+/// whole reduction in 24 zmm accumulators, and writes bias + ReLU as it stores. The product is float, or bf16 for weights
+/// packed by <see cref="Bf16ConvWeights"/> (<see cref="IPanelProduct"/>).
 /// Why not im2col + OpenBLAS: the column matrix of a ResNet 3×3 conv on an FPN map is 500 MB of
 /// memory traffic, and the deployed OpenBLAS (0.3.21, pinned to its Haswell kernels by
 /// OPENBLAS_CORETYPE on our AMD machines) runs SGEMM at half of AVX-512 speed.
@@ -45,16 +46,12 @@ internal static unsafe class Conv2dImplicitGemm
     {
         int kg = g.K / g.Groups, kdim = g.C / g.Groups * g.R * g.S;
         int mBlocks = (kg + Mr - 1) / Mr;
-        long pq = (long)g.OutH * g.OutW;
-        long columns = g.N * pq;
-        int panels = checked((int)((columns + Nr - 1) / Nr));
         long packedFloats = (long)g.Groups * mBlocks * Mr * kdim;
         float* packedW = (float*)NativeMemory.AlignedAlloc((nuint)(packedFloats * sizeof(float)), 64);
         try
         {
             PackWeights(g, strides, w, packedW, kg, kdim, mBlocks);
-            var geometry = g;
-            CpuThreads.For(g.Groups * panels, (start, end) => Work(geometry, strides, x, packedW, bias, y, relu, start, end));
+            Run(g, strides, x, new FloatPanelProduct(packedW, kdim), bias, y, relu);
         }
         finally
         {
@@ -62,19 +59,34 @@ internal static unsafe class Conv2dImplicitGemm
         }
     }
 
+    /// <summary>y = conv2d(x, the weights <paramref name="product"/> multiplies with) + bias, then ReLU, over contiguous operands.</summary>
+    internal static void Run<TProduct>(in Conv2dGeometry g, float* x, TProduct product, float* bias, float* y, bool relu)
+        where TProduct : struct, IPanelProduct => Run(g, Strides.Contiguous(g), x, product, bias, y, relu);
+
+    private static void Run<TProduct>(in Conv2dGeometry g, Strides strides, float* x, TProduct product, float* bias, float* y, bool relu)
+        where TProduct : struct, IPanelProduct
+    {
+        int panels = checked((int)(((long)g.N * g.OutH * g.OutW + Nr - 1) / Nr));
+        var geometry = g;
+        CpuThreads.For(g.Groups * panels, (start, end) => Work(geometry, strides, x, product, bias, y, relu, start, end));
+    }
+
     /// <summary>
     /// One worker's share of the (group, panel) units. A method of its own, not the lambda, so it can be
     /// compiled fully optimised at once: small convs finish before tiered compilation would get to it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Work(in Conv2dGeometry geometry, Strides strides, float* x, float* packedW, float* bias, float* y, bool relu, int start, int end)
+    private static void Work<TProduct>(in Conv2dGeometry geometry, Strides strides, float* x, TProduct product, float* bias, float* y, bool relu, int start, int end)
+        where TProduct : struct, IPanelProduct
     {
         int kg = geometry.K / geometry.Groups, kdim = geometry.C / geometry.Groups * geometry.R * geometry.S;
         int mBlocks = (kg + Mr - 1) / Mr;
         long pq = (long)geometry.OutH * geometry.OutW;
         long columns = geometry.N * pq;
         int panels = checked((int)((columns + Nr - 1) / Nr));
-        float* panel = (float*)NativeMemory.AlignedAlloc((nuint)((long)kdim * Nr * sizeof(float)), 64);
+        long panelBytes = (long)kdim * Nr * sizeof(float);
+        float* panel = (float*)NativeMemory.AlignedAlloc((nuint)(panelBytes + product.OperandBytes), 64);
+        byte* operand = (byte*)panel + panelBytes;
         float* tile = stackalloc float[Mr * Nr];
         float* biasTile = stackalloc float[Mr];
         Span<Piece> pieces = stackalloc Piece[Nr];
@@ -87,11 +99,12 @@ internal static unsafe class Conv2dImplicitGemm
                 int width = (int)Math.Min(Nr, columns - j0);
                 int pieceCount = Split(geometry, j0, width, pieces);
                 PackColumns(geometry, strides, x, group, pieces[..pieceCount], width, panel);
+                product.Load(panel, operand);
                 for (int mb = 0; mb < mBlocks; mb++)
                 {
                     int m0 = group * kg + mb * Mr;
                     int rows = Math.Min(Mr, kg - mb * Mr);
-                    float* a = packedW + ((long)group * mBlocks + mb) * Mr * kdim;
+                    long block = (long)group * mBlocks + mb;
                     float* b = bias == null ? null : bias + m0;
                     if (b != null && rows < Mr)
                     {
@@ -103,17 +116,17 @@ internal static unsafe class Conv2dImplicitGemm
                     if (pieceCount == 1 || pieces[pieceCount - 1].Image == pieces[0].Image)
                     {
                         float* c = y + pieces[0].Image * strides.YImage + m0 * pq + pieces[0].Pixel;
-                        if (width == Nr && rows == Mr) PanelKernel.Run(kdim, a, panel, c, pq, b, relu);
+                        if (width == Nr && rows == Mr) product.Multiply(block, panel, operand, c, pq, b, relu);
                         else
                         {
-                            PanelKernel.Run(kdim, a, panel, tile, Nr, b, relu);
+                            product.Multiply(block, panel, operand, tile, Nr, b, relu);
                             for (int i = 0; i < rows; i++)
                                 new ReadOnlySpan<float>(tile + i * Nr, width).CopyTo(new Span<float>(c + i * pq, width));
                         }
                     }
                     else
                     {
-                        PanelKernel.Run(kdim, a, panel, tile, Nr, b, relu);
+                        product.Multiply(block, panel, operand, tile, Nr, b, relu);
                         foreach (var piece in pieces[..pieceCount])
                         {
                             float* c = y + piece.Image * strides.YImage + m0 * pq + piece.Pixel;
@@ -153,7 +166,7 @@ internal static unsafe class Conv2dImplicitGemm
 
     /// <summary>Weights of each group in blocks of 8 filters, tap-major: block[t·8 + i] = w[m0 + i, t]; missing filters are zero.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackWeights(in Conv2dGeometry g, Strides strides, float* w, float* packed, int kg, int kdim, int mBlocks)
+    internal static void PackWeights(in Conv2dGeometry g, Strides strides, float* w, float* packed, int kg, int kdim, int mBlocks)
     {
         for (int group = 0; group < g.Groups; group++)
         for (int mb = 0; mb < mBlocks; mb++)

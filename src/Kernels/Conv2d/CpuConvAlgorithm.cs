@@ -8,4 +8,7 @@ internal enum CpuConvAlgorithm
     ImplicitGemm,
     Columns,
     Winograd,
+
+    /// <summary>The implicit GEMM with bf16 operands and float sums (<see cref="Bf16PanelKernel"/>), for weights packed by <see cref="Bf16ConvWeights"/>.</summary>
+    Bf16ImplicitGemm,
 }

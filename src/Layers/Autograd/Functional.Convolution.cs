@@ -14,11 +14,14 @@ namespace NativeSeg.Layers.Autograd;
 /// </summary>
 public static partial class Functional
 {
-    /// <summary>conv2d with bias and fused ReLU; <paramref name="winograd"/>, the weight's prepared transform, if any.</summary>
-    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p, WinogradFilters? winograd = null)
+    /// <summary>
+    /// conv2d with bias and fused ReLU; <paramref name="winograd"/>, the weight's prepared transform, and <paramref name="bf16"/>,
+    /// the weight packed in bf16 for the CPU's bf16 path, if any.
+    /// </summary>
+    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p, WinogradFilters? winograd = null, Bf16ConvWeights? bf16 = null)
     {
         var plain = p with { FuseRelu = false };
-        return Weighted("conv2d", x, weight, bias, p.FuseRelu, ConvOp.Forward(x, weight, bias, p, winograd),
+        return Weighted("conv2d", x, weight, bias, p.FuseRelu, ConvOp.Forward(x, weight, bias, p, winograd, bf16),
             (dy, w, inputShape) => ConvOp.BackwardInput(dy, w, plain, inputShape),
             (input, dy, weightShape) => ConvOp.BackwardWeight(input, dy, plain, weightShape),
             ConvOp.BackwardBias);

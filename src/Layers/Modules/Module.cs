@@ -1,5 +1,6 @@
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Kernels.Convolution;
 using NativeSeg.Layers.Parameters;
 
 namespace NativeSeg.Layers.Modules;
@@ -96,8 +97,9 @@ public abstract class Module : IDisposable
 
     /// <summary>
     /// Rewrites the module tree for inference (e.g. folds frozen BatchNorms into convolutions), once; for
-    /// <see cref="InferencePrecision.Fp16"/>, then converts the weights that run in half precision (after every fold, so
-    /// the folded weights are what is rounded, and after every parent's rewrite, which may read its children's weights).
+    /// <see cref="InferencePrecision.Fp16"/> or <see cref="InferencePrecision.Bf16"/>, then converts or packs the weights that
+    /// run in that precision (after every fold, so the folded weights are what is rounded, and after every parent's
+    /// rewrite, which may read its children's weights).
     /// </summary>
     public void CompileForInference(InferencePrecision precision = InferencePrecision.Fp32)
     {
@@ -106,6 +108,12 @@ public abstract class Module : IDisposable
             throw new NotSupportedException(
                 $"fp16 inference runs on a CUDA device only, and parameter {onCpu.Key} is on the cpu; use fp32 there");
         }
+        if (precision == InferencePrecision.Bf16)
+        {
+            if (Parameters().FirstOrDefault(p => !p.Value.Device.IsCpu) is { } onDevice)
+                throw new NotSupportedException($"bf16 inference runs on the CPU only, and parameter {onDevice.Key} is on {onDevice.Value.Device}");
+            if (Bf16PanelKernel.Unavailable is { } why) throw new NotSupportedException($"bf16 inference cannot run here: {why}");
+        }
         foreach (var m in Modules().Reverse().Where(m => !m.IsCompiled))
         {
             m.Compile();
@@ -113,6 +121,8 @@ public abstract class Module : IDisposable
         }
         if (precision == InferencePrecision.Fp16)
             foreach (var m in Modules()) m.UseHalfWeights();
+        if (precision == InferencePrecision.Bf16)
+            foreach (var m in Modules()) m.UseBf16Weights();
     }
 
     /// <summary>This module's own inference rewrite; children are compiled before their parents.</summary>
@@ -122,6 +132,11 @@ public abstract class Module : IDisposable
 
     /// <summary>Converts the weights this module runs in half precision to float16 (see <see cref="InferencePrecision.Fp16"/>).</summary>
     protected virtual void UseHalfWeights()
+    {
+    }
+
+    /// <summary>Packs the weights this module runs in bf16 on the CPU (see <see cref="InferencePrecision.Bf16"/>).</summary>
+    protected virtual void UseBf16Weights()
     {
     }
 

@@ -5,9 +5,10 @@ namespace NativeSeg.Tests.Cli;
 /// <summary>Runs the built nativeseg as a child process, for what in-process runs cannot show: the working folder, standard input and output.</summary>
 internal static class CliProcess
 {
-    public static async Task<(int Code, string Output, string Error)> RunAsync(string folder, string[] args, byte[]? standardInput = null)
+    /// <summary><paramref name="executable"/>: another copy of the CLI than the test's own.</summary>
+    public static async Task<(int Code, string Output, string Error)> RunAsync(string folder, string[] args, byte[]? standardInput = null, string? executable = null)
     {
-        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "nativeseg"), args)
+        var start = new ProcessStartInfo(executable ?? Path.Combine(AppContext.BaseDirectory, "nativeseg"), args)
         {
             WorkingDirectory = folder, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
         };

@@ -38,15 +38,12 @@ public class HalfPrecisionPipelineTests(ITestOutputHelper output)
         long halfEpilogues = runtime.LaunchCounts.GetValueOrDefault(("Conv2d/Conv2d.cu", "bias_activation_f16_f32"));
         Assert.True(halfEpilogues >= 70, $"only {halfEpilogues} half-precision convolutions or linear layers ran");
 
-        var top = fp32.OrderByDescending(i => i.Score).Take(DevicePipelineTests.Detections)
-            .Select(i => new ReferenceDetection([i.X1, i.Y1, i.X2, i.Y2], i.Score, i.CategoryId, i.Mask.ToRowMajor())).ToList();
-        var outcome = DetectionMatching.Match(top, fp16, image.Width, image.Height, MaxScoreDifference);
-        int matched = outcome.MaskIous.Count(iou => iou >= MinMaskIou);
-        double rate = (double)matched / top.Count;
-        output.WriteLine($"fp16 on the emulated device matched {matched} of fp32's top {top.Count} detections ({rate:P1}): box IoU >= 0.98, "
+        var (matched, top, outcome) = DetectionMatching.MatchTop(fp32, fp16, DevicePipelineTests.Detections, image.Width, image.Height, MaxScoreDifference, MinMaskIou);
+        double rate = (double)matched / top;
+        output.WriteLine($"fp16 on the emulated device matched {matched} of fp32's top {top} detections ({rate:P1}): box IoU >= 0.98, "
             + $"|score difference| <= {MaxScoreDifference}, mask IoU >= {MinMaskIou}; {outcome.Matched} matched by box and score, lowest mask IoU {outcome.MinMaskIou:F4}");
-        Assert.True(top.Count == DevicePipelineTests.Detections, $"fp32 found {top.Count} instances, not {DevicePipelineTests.Detections}");
-        Assert.True(rate >= MinMatchRate, $"fp16 matched only {matched} of fp32's top {top.Count} detections ({rate:P1})");
+        Assert.True(top == DevicePipelineTests.Detections, $"fp32 found {top} instances, not {DevicePipelineTests.Detections}");
+        Assert.True(rate >= MinMatchRate, $"fp16 matched only {matched} of fp32's top {top} detections ({rate:P1})");
     }
 
     [Fact]

@@ -16,6 +16,20 @@ internal static class DetectionMatching
     /// <param name="MaskIous">Of each matched detection whose reference has a mask, in reference order.</param>
     public sealed record Outcome(int Matched, int Total, double MinMaskIou, int MasksCompared, IReadOnlyList<double> MaskIous);
 
+    /// <summary>
+    /// The reduced-precision criterion: the <paramref name="count"/> highest-scoring of <paramref name="reference"/>'s instances
+    /// with their masks, matched in <paramref name="ours"/> with <paramref name="scoreTolerance"/>; Top is how many were
+    /// taken, Matched how many of those matched with a mask IoU of at least <paramref name="minMaskIou"/>.
+    /// </summary>
+    public static (int Matched, int Top, Outcome Outcome) MatchTop(IReadOnlyList<SegmentedInstance> reference, IReadOnlyList<SegmentedInstance> ours,
+        int count, int width, int height, double scoreTolerance, double minMaskIou)
+    {
+        var top = reference.OrderByDescending(i => i.Score).Take(count)
+            .Select(i => new ReferenceDetection([i.X1, i.Y1, i.X2, i.Y2], i.Score, i.CategoryId, i.Mask.ToRowMajor())).ToList();
+        var outcome = Match(top, ours, width, height, scoreTolerance);
+        return (outcome.MaskIous.Count(iou => iou >= minMaskIou), top.Count, outcome);
+    }
+
     public static Outcome Match(IReadOnlyList<ReferenceDetection> reference, IReadOnlyList<SegmentedInstance> ours, int width, int height,
         double scoreTolerance = 0.01)
     {
