@@ -153,7 +153,7 @@ public static partial class ConvTranspose2d
                     {
                         var gemm = new Conv2dGeometry(images, cinG, inRows, g.W, coutG * taps, 1, 1, 1, 1, 0, 0, 1, 1, 1);
                         var strides = new Conv2dImplicitGemm.Strides(g.Cin * hw, hw, 1, coutG * taps, columnImage);
-                        Conv2dImplicitGemm.Run(gemm, strides, b, a, null, c, false);
+                        Conv2dImplicitGemm.Run(gemm, strides, b, a, null, null, c, false);
                     }
                     else
                     {
