@@ -31,8 +31,7 @@ public static partial class Conv2d
 
     private static KernelSource Source => KernelCatalog.Get("Conv2d/Conv2d.cu");
 
-    public static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p) =>
-        Forward(x, weight, bias, p, x.Device.IsCpu ? CpuColumnBudgetBytes : CudaColumnBudgetBytes);
+    public static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p) => Forward(x, weight, bias, p, winograd: null);
 
     public static Tensor Forward(Tensor x, Tensor weight, Tensor? bias = null) => Forward(x, weight, bias, Conv2dParams.Default);
 
@@ -48,7 +47,9 @@ public static partial class Conv2d
             Check.That(winograd.WeightShape == weight.Shape, Op,
                 $"Winograd filters prepared from a {winograd.WeightShape} weight cannot run weight {weight.Shape}");
         }
-        return Forward(x, weight, bias, p, x.Device.IsCpu ? CpuColumnBudgetBytes : CudaColumnBudgetBytes, CpuConvAlgorithm.Auto, winograd, residual);
+        var y = Forward(x, weight, bias, p, x.Device.IsCpu ? CpuColumnBudgetBytes : CudaColumnBudgetBytes, CpuConvAlgorithm.Auto, winograd, residual);
+        FlopCount.AddMultiplyAdds(Geometry(x.Shape, weight.Shape, p).Macs);
+        return y;
     }
 
     /// <summary>The geometry <see cref="Forward(Tensor, Tensor, Tensor?, Conv2dParams)"/> would use; validates the arguments.</summary>
