@@ -224,18 +224,11 @@ internal static class SegmentCommand
         int skipped = inShard - todoCount;
         using var results = resultsPlan.Open(standardOutput);
         var segmenting = Stopwatch.StartNew();
-        // Progress lines come from the writing thread while this one names failed inputs, on the same stream when the
-        // results go to standard output: one lock per stream.
-        var shared = ReferenceEquals(output, error);
-        error = TextWriter.Synchronized(error);
-        output = shared ? error : TextWriter.Synchronized(output);
         try
         {
             // Inputs stream from the source, decoded on a thread of their own at most one batch ahead of the batch
-            // being segmented, and each segmented batch is written on another while the next is segmented: decoding
-            // and writing overlap the network's work, and nothing per image is held beyond three batches.
+            // being segmented: decoding overlaps the device's work, and nothing per image is held beyond the two batches.
             using var decoded = new DecodedInputs(ToDo(run, resultsPlan), SegmentInputs.Read, ahead: run.BatchSize);
-            using var writing = new WriteBehind();
             foreach (var chunk in decoded.Batches(run.BatchSize))
             {
                 if (stop) break;
@@ -250,10 +243,25 @@ internal static class SegmentCommand
                     }
                 }
                 var segmented = run.Explain ? Explain(explainer!, batch, error, ref failed) : Segment(net, device.Pool, batch, error, ref failed);
-                var refined = segmented.Select(s => s with { Instances = refiner is null ? s.Instances : RefineCommand.Refine(refiner, s.Image, s.Instances) }).ToList();
-                writing.Post(() => Write(refined));
+                foreach (var (input, image, segmentedInstances, explained) in segmented)
+                {
+                    var instances = refiner is null ? segmentedInstances : RefineCommand.Refine(refiner, image, segmentedInstances);
+                    string name = Path.ChangeExtension(input.RelativePath, null), png = Path.Combine(run.OutDir, name + ".png");
+                    Directory.CreateDirectory(Path.GetDirectoryName(png)!);
+                    Png.Write(png, Overlay.Draw(image, instances, net.CategoryNames, run.DrawThreshold));
+                    for (int k = 0; k < explained.Count; k++)
+                    {
+                        string figure = Path.Combine(explainDir, $"{name}_{k}.png");
+                        Directory.CreateDirectory(Path.GetDirectoryName(figure)!);
+                        Png.Write(figure, ExplanationFigure.Draw(image, explained[k], net.CategoryNames));
+                    }
+                    long imageId = input.ImageId ?? ids?.Find(input.Path, TextWriter.Null) ?? input.Position;
+                    results.Add(input.Key, imageId, input.FileName, instances);
+                    done++;
+                    string figures = run.Explain ? $" (+{explained.Count} explain figures)" : "";
+                    output.WriteLine($"{ProgressBar.Format(done + failed, todoCount, segmenting.Elapsed)} {input.Path}: {instances.Count} instances -> {png}{figures}");
+                }
             }
-            writing.Drain();
             results.Complete(interrupted: stop);
         }
         finally
@@ -264,27 +272,6 @@ internal static class SegmentCommand
         output.WriteLine($"{done} images{resumed}, {results.Records} instances in {clock.Elapsed.TotalSeconds:F1} s -> {resultsPlan.Target}"
             + (stop ? " (interrupted)" : "") + (failed > 0 ? $"; {failed} inputs failed" : ""));
         return stop ? ExitCodes.Interrupted : failed > 0 ? ExitCodes.Failure : ExitCodes.Ok;
-
-        void Write(List<Segmented> segmented)
-        {
-            foreach (var (input, image, instances, explained) in segmented)
-            {
-                string name = Path.ChangeExtension(input.RelativePath, null), png = Path.Combine(run.OutDir, name + ".png");
-                Directory.CreateDirectory(Path.GetDirectoryName(png)!);
-                Png.Write(png, Overlay.Draw(image, instances, net.CategoryNames, run.DrawThreshold));
-                for (int k = 0; k < explained.Count; k++)
-                {
-                    string figure = Path.Combine(explainDir, $"{name}_{k}.png");
-                    Directory.CreateDirectory(Path.GetDirectoryName(figure)!);
-                    Png.Write(figure, ExplanationFigure.Draw(image, explained[k], net.CategoryNames));
-                }
-                long imageId = input.ImageId ?? ids?.Find(input.Path, TextWriter.Null) ?? input.Position;
-                results.Add(input.Key, imageId, input.FileName, instances);
-                done++;
-                string figures = run.Explain ? $" (+{explained.Count} explain figures)" : "";
-                output.WriteLine($"{ProgressBar.Format(done + Volatile.Read(ref failed), todoCount, segmenting.Elapsed)} {input.Path}: {instances.Count} instances -> {png}{figures}");
-            }
-        }
     }
 
     /// <summary>The shard's inputs that the results do not hold yet, streamed in input order.</summary>
