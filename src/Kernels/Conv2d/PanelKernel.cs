@@ -33,6 +33,9 @@ internal static unsafe class PanelKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int k, float* a, float* b, float* c, long ldc, float* bias, float* residual, bool relu)
     {
+        // The 8 residual rows lie a channel plane apart, hundreds of streams over a conv that no hardware prefetcher
+        // follows: asked for now, they arrive while the sum runs instead of stalling the stores.
+        if (residual != null) PrefetchRows(residual, ldc);
         Vector512<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
         Vector512<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
         Vector512<float> c40 = default, c41 = default, c42 = default, c50 = default, c51 = default, c52 = default;
@@ -67,6 +70,18 @@ internal static unsafe class PanelKernel
         Store(c, bias, residual, 5, ldc, relu, c50, c51, c52);
         Store(c, bias, residual, 6, ldc, relu, c60, c61, c62);
         Store(c, bias, residual, 7, ldc, relu, c70, c71, c72);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRows(float* rows, long stride)
+    {
+        for (int row = 0; row < Mr; row++, rows += stride)
+        {
+            Sse.Prefetch0(rows);
+            Sse.Prefetch0(rows + 16);
+            Sse.Prefetch0(rows + 32);
+            Sse.Prefetch0(rows + Nr - 1);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

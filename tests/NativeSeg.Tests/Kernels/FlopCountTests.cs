@@ -13,14 +13,14 @@ public class FlopCountTests
     public void CountsSmallKnownLayersByHand()
     {
         using var scope = TensorScope.Begin();
-        var x = RandomTensors.Uniform(Device.Cpu, 1, -1, 1, 2, 3, 8, 8);
-        var w = RandomTensors.Uniform(Device.Cpu, 2, -1, 1, 4, 3, 3, 3);
-        var grouped = RandomTensors.Uniform(Device.Cpu, 3, -1, 1, 1, 4, 9, 9);
-        var wGrouped = RandomTensors.Uniform(Device.Cpu, 4, -1, 1, 6, 2, 3, 3);
-        var rows = RandomTensors.Uniform(Device.Cpu, 5, -1, 1, 5, 10);
-        var wLinear = RandomTensors.Uniform(Device.Cpu, 6, -1, 1, 7, 10);
-        var small = RandomTensors.Uniform(Device.Cpu, 7, -1, 1, 1, 4, 5, 5);
-        var wTransposed = RandomTensors.Uniform(Device.Cpu, 8, -1, 1, 4, 3, 3, 3);
+        var x = Random(1, 2, 3, 8, 8);
+        var w = Random(2, 4, 3, 3, 3);
+        var grouped = Random(3, 1, 4, 9, 9);
+        var wGrouped = Random(4, 6, 2, 3, 3);
+        var rows = Random(5, 5, 10);
+        var wLinear = Random(6, 7, 10);
+        var small = Random(7, 1, 4, 5, 5);
+        var wTransposed = Random(8, 4, 3, 3, 3);
 
         // 2 images × 4 filters × 8×8 outputs × 3 channels × 3×3 taps.
         Assert.Equal(2L * 2 * 4 * 64 * 3 * 9, Count(() => Conv2d.Forward(x, w, null, new Conv2dParams { Padding = 1 })));
@@ -37,8 +37,8 @@ public class FlopCountTests
     public void WinogradCountsTheDirectConvolutionsFlops()
     {
         using var scope = TensorScope.Begin();
-        var x = RandomTensors.Uniform(Device.Cpu, 11, -1, 1, 1, 16, 62, 98);
-        var w = RandomTensors.Uniform(Device.Cpu, 12, -1, 1, 20, 16, 3, 3);
+        var x = Random(11, 1, 16, 62, 98);
+        var w = Random(12, 20, 16, 3, 3);
         var p = new Conv2dParams { Padding = 1 };
         using var prepared = WinogradFilters.TryPrepare(w, p);
         Assert.Equal(2L * 20 * 62 * 98 * 16 * 9, Count(() => Conv2d.Forward(x, w, null, p, prepared)));
@@ -48,8 +48,8 @@ public class FlopCountTests
     public void CountsNestAndStopWhenDisposed()
     {
         using var scope = TensorScope.Begin();
-        var rows = RandomTensors.Uniform(Device.Cpu, 21, -1, 1, 2, 3);
-        var w = RandomTensors.Uniform(Device.Cpu, 22, -1, 1, 4, 3);
+        var rows = Random(21, 2, 3);
+        var w = Random(22, 4, 3);
         Linear.Forward(rows, w);
         using var outer = FlopCount.Begin();
         Linear.Forward(rows, w);
@@ -69,6 +69,8 @@ public class FlopCountTests
         other.Join();
         Assert.Null(seen);
     }
+
+    private static Tensor Random(int seed, params int[] shape) => RandomTensors.Uniform(Device.Cpu, seed, -1, 1, shape);
 
     private static long Count(Func<Tensor> op)
     {
