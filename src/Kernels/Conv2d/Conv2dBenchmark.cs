@@ -39,7 +39,7 @@ internal sealed class Conv2dBenchmark : KernelBenchmark<Conv2dBenchmark.Size>
             new("1x1-64", 2, 64, 17, 25, 48, 1, 1, 0, 1, false),
             new("3x3-s2-grouped", 1, 32, 33, 41, 32, 3, 2, 1, 4, true),
             new("3x3-32-fp16", 1, 32, 34, 50, 32, 3, 1, 1, 1, true, Half: true),
-            new("1x1-64-join-fused", 2, 64, 17, 25, 48, 1, 1, 0, 1, true, Join: ResidualJoin.Fused),
+            new("join-fused-1x1-64", 2, 64, 17, 25, 48, 1, 1, 0, 1, true, Join: ResidualJoin.Fused),
         ],
         BenchmarkPreset.Paper =>
         [
