@@ -1,6 +1,7 @@
 using NativeSeg.Engine.Cpu;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Kernels.Convolution;
 
 namespace NativeSeg.Kernels;
 
@@ -8,13 +9,23 @@ namespace NativeSeg.Kernels;
 /// What a device can do at best, measured with the same runner as the kernels so each kernel's GB/s and
 /// GFLOP/s can be read as a fraction of them: copy bandwidth (one big buffer copy: cudaMemcpy device to
 /// device on a GPU, Buffer.MemoryCopy over all threads on the CPU) and the SGEMM rate of square
-/// matrices (cuBLAS, or OpenBLAS on the CPU).
+/// matrices (cuBLAS, or OpenBLAS on the CPU). On the CPU also the peak of the AVX-512 micro-kernel the convolutions
+/// run on (<see cref="Panel"/>), the fairer ceiling for them: the deployed OpenBLAS runs its Haswell (AVX2) kernels.
 /// </summary>
 public static class DeviceCeilings
 {
     public static KernelBenchmark Copy { get; } = new CopyCeiling();
 
     public static KernelBenchmark Gemm { get; } = new GemmCeiling();
+
+    /// <summary>
+    /// CPU only, with AVX-512: every thread (<see cref="CpuThreads.Count"/> when the sizes are taken) running the
+    /// convolutions' 8×48 micro-kernel on its own operands, which stay in L1/L2 as a conv's packed panel does.
+    /// </summary>
+    public static KernelBenchmark Panel { get; } = new PanelCeiling();
+
+    /// <summary>Whether <see cref="Panel"/> can run on <paramref name="device"/>.</summary>
+    public static bool HasPanel(Device device) => device.IsCpu && PanelKernel.IsSupported;
 
     private sealed class CopyCeiling : KernelBenchmark<long>
     {
@@ -86,6 +97,45 @@ public static class DeviceCeilings
                 ? i => gpu.Blas.Sgemm(false, false, n, n, n, 1f, a[i].Pointer, n, b[i].Pointer, n, 0f, c.Pointer, n)
                 : i => OpenBlas.Sgemm(false, false, n, n, n, 1f, (float*)a[i].Pointer, n, (float*)b[i].Pointer, n, 0f, (float*)c.Pointer, n);
             return new BenchmarkCase(copies, run, [.. a, .. b, c]);
+        }
+    }
+
+    private sealed class PanelCeiling : KernelBenchmark<int>
+    {
+        /// <summary>Micro-kernel calls per thread and run: about 0.8 GFLOP each at k = 256.</summary>
+        private const int Calls = 4096;
+
+        public override string Name => "ceiling";
+
+        protected override IEnumerable<int> SizesOf(BenchmarkPreset preset) => [256];
+
+        protected override string Label(int k) => $"panel kernel {PanelKernel.Mr}x{PanelKernel.Nr}x{k}, {CpuThreads.Count} threads";
+
+        protected override (long Flops, long Bytes) Cost(int k) =>
+            (2L * PanelKernel.Mr * PanelKernel.Nr * k * Calls * CpuThreads.Count, 0);
+
+        protected override unsafe BenchmarkCase Setup(Device device, int k, int copies)
+        {
+            if (!HasPanel(device)) throw new NotSupportedException($"the panel kernel runs on a CPU with AVX-512, not on {device}");
+            int threads = CpuThreads.Count;
+            var a = new Tensor[threads];
+            var b = new Tensor[threads];
+            var c = new Tensor[threads];
+            for (int i = 0; i < threads; i++)
+            {
+                a[i] = RandomTensors.Uniform(device, 3 * i + 1, -1, 1, k * PanelKernel.Mr);
+                b[i] = RandomTensors.Uniform(device, 3 * i + 2, -1, 1, k * PanelKernel.Nr);
+                c[i] = Tensor.Empty(device, DType.Float32, PanelKernel.Mr * PanelKernel.Nr);
+            }
+            void Run(int start, int end)
+            {
+                for (int i = start; i < end; i++)
+                {
+                    float* ap = (float*)a[i].Pointer, bp = (float*)b[i].Pointer, cp = (float*)c[i].Pointer;
+                    for (int call = 0; call < Calls; call++) PanelKernel.Run(k, ap, bp, cp, PanelKernel.Nr, null, false);
+                }
+            }
+            return new BenchmarkCase(copies, _ => CpuThreads.For(threads, Run), [.. a, .. b, .. c]);
         }
     }
 }

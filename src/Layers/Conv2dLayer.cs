@@ -65,6 +65,14 @@ public sealed class Conv2dLayer : Module, IConvUnit
     }
 
     /// <summary>
+    /// Once nothing comes between the conv and the join (the BatchNorm folded, or none, and no ReLU of the unit's own),
+    /// the residual is added in the conv's epilogue instead of by a pass over the whole map.
+    /// </summary>
+    public Tensor ForwardAdding(Tensor x, Tensor residual, bool relu) => _norm is null && !Spec.Relu
+        ? Functional.Conv2d(x, Weight.Value, Bias?.Value, ConvParams with { FuseRelu = relu }, _winograd, _bf16, residual)
+        : IConvUnit.Join(Forward(x), residual, relu);
+
+    /// <summary>
     /// Folds the BatchNorm's eval-mode transform into the weight and bias (w·scale, b·scale + shift), then sets up the
     /// final weight's Winograd transform, made on first use, where the CPU path would use one. A compiled module is not
     /// trained, so the weight stays what the transform is made from.

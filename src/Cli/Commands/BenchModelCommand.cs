@@ -6,6 +6,7 @@ using System.Text.Json;
 using NativeSeg.Engine.Cpu;
 using NativeSeg.Engine.Devices;
 using NativeSeg.Engine.Formats.Images;
+using NativeSeg.Kernels;
 using NativeSeg.Layers;
 using NativeSeg.Models.Inference;
 using NativeSeg.Models.Bcnet;
@@ -15,9 +16,11 @@ namespace NativeSeg.Cli.Commands;
 
 /// <summary>
 /// `nativeseg bench model [--model M] --image I [--device D] [--precision P] [--runs N] [--warmup W] [--threads T] [--score-thresh S]
-/// [--mask-rois R] [--json OUT]`: decodes and segments one image repeatedly and prints the median time of each stage
-/// the model has and of the whole inference, then the memory pool's bytes in use before the timed runs (after the
-/// warm-up) and after them (equal unless something leaks); on a device, also the host↔device copies and synchronisations of one more run, made without
+/// [--mask-rois R] [--ceilings C] [--json OUT]`: decodes and segments one image repeatedly and prints the median time of each stage
+/// the model has and of the whole inference, each stage's share of the whole, and for the stages that run convolutions
+/// or linear layers their FLOPs (counted from each call's shapes by <see cref="FlopCount"/>; Winograd's are the direct
+/// convolution's, "effective") and GFLOP/s against the ceilings measured after the runs (<see cref="ComputeCeilings"/>);
+/// then the memory pool's bytes in use before the timed runs (after the warm-up) and after them (equal unless something leaks); on a device, also the host↔device copies and synchronisations of one more run, made without
 /// the stage clock (whose laps synchronise). For BCNet models it also times the bilayer mask head against Mask R-CNN's mask head on
 /// the same RoIs: what BCNet adds.
 /// </summary>
@@ -36,10 +39,16 @@ internal static class BenchModelCommand
         var score = new Option<float?>("--score-thresh") { Description = "box score threshold from 0 to 1 (default: the model's)" }.Fraction();
         var maskRois = new Option<int?>("--mask-rois") { Description = "BCNet models: RoIs for the mask head comparison (default: the image's detections)" }.AtLeast(1);
         var json = new Option<string?>("--json") { Description = "also write the results to this JSON file" }.OutputFile();
+        var ceilings = new Option<string>("--ceilings")
+        {
+            Description = "SGEMM size the GFLOP/s are compared with: small (512), paper (4096), large (8192) or none",
+            DefaultValueFactory = _ => "paper",
+        };
+        ceilings.AcceptOnlyFromAmong(ComputeCeilings.Choices);
         var precision = PrecisionOption.Create();
         var command = new Command("model", "Time a whole model, stage by stage, on one image")
         {
-            model, image, device, precision, runs, warmup, threads, score, maskRois, json,
+            model, image, device, precision, runs, warmup, threads, score, maskRois, ceilings, json,
         };
         command.SetAction(parseResult =>
         {
@@ -70,17 +79,20 @@ internal static class BenchModelCommand
                 return ExitCodes.Usage;
             }
             using var net = InstanceSegmenters.Open(modelPath, new SegmenterOptions(target, parseResult.GetValue(score), chosen));
-            return Run(net, target, chosen, imagePath, n, w, parseResult.GetValue(maskRois), parseResult.GetValue(json), config.Output);
+            return Run(net, target, chosen, imagePath, n, w, parseResult.GetValue(maskRois), parseResult.GetValue(ceilings)!, parseResult.GetValue(json), config.Output);
         });
         return command;
     }
 
-    private static int Run(IInstanceSegmenter net, Device device, InferencePrecision precision, string imagePath, int runs, int warmup, int? maskRois, string? jsonPath, TextWriter output)
+    private static int Run(IInstanceSegmenter net, Device device, InferencePrecision precision, string imagePath, int runs, int warmup, int? maskRois,
+        string ceilingChoice, string? jsonPath, TextWriter output)
     {
         long poolBefore = 0, hostBefore = 0;
         var clock = new StageClock(device);
         var samples = Stages.All.Append(EndToEnd).ToDictionary(s => s, _ => new double[runs]);
+        var flops = new Dictionary<string, long>(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        using var counted = FlopCount.Begin();
         int detections = 0, height = 0, width = 0;
         for (int r = -warmup; r < runs; r++)
         {
@@ -95,27 +107,37 @@ internal static class BenchModelCommand
             (height, width) = (image.Height, image.Width);
             if (r < 0) continue;
             // A stage with nothing to do (no detections to paste) records no lap: it took no time.
-            foreach (var (stage, ms) in clock.Laps)
+            // The same image gives every run the same shapes, so the last run's FLOPs are every run's.
+            foreach (var (stage, ms, stageFlops) in clock.Laps)
             {
                 samples[stage][r] = ms;
+                flops[stage] = stageFlops;
                 seen.Add(stage);
             }
             samples[EndToEnd][r] = total;
         }
+        flops[EndToEnd] = flops.Values.Sum();
         long poolAfter = device.Pool.BytesInUse, hostAfter = Device.Cpu.Pool.BytesInUse;
         var traffic = device.Runtime is { } runtime ? Traffic(net, runtime, imagePath) : (TrafficCounts?)null;
+        var ceilings = ComputeCeilings.Measure(device, ceilingChoice);
         // Each model reports the stages it has: a one-stage detector has no RPN, a two-stage one no FCOS head.
         var ran = Stages.All.Where(s => seen.Contains(s)).Prepend(Stages.Decode).Distinct().Append(EndToEnd).ToList();
         samples = ran.ToDictionary(s => s, s => samples[s]);
 
         string threads = device.IsCpu ? $", {CpuThreads.Count} threads" : "";
         output.WriteLine($"{net.Architecture} on {device}{threads}, {PrecisionOption.Name(precision)}: {width}x{height} image, {detections} detections, median of {runs} runs after {warmup} warm-up");
-        output.WriteLine($"{"stage",-14}  {"median ms",10}  {"min",9}  {"max",9}");
-        foreach (var (stage, values) in samples)
+        var rows = samples.Select(kv => StageRow.Of(kv.Key, kv.Value, flops.GetValueOrDefault(kv.Key), Summary(samples[EndToEnd]).Median, ceilings)).ToList();
+        output.WriteLine($"{"stage",-14}  {"median ms",10}  {"min",9}  {"max",9}  {"share",6}  {"GFLOP",8}  {"GFLOP/s",8}  {"%sgemm",6}  {"%panel",6}");
+        foreach (var row in rows) output.WriteLine(row.Text);
+        if (ceilings is not null)
         {
-            var (median, min, max) = Summary(values);
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{stage,-14}  {median,10:0.00}  {min,9:0.00}  {max,9:0.00}"));
+            string panel = ceilings.PanelKernel is { } p
+                ? string.Create(CultureInfo.InvariantCulture, $", {p.Label} {p.GflopsPerSecond:0.0} GFLOP/s (the convolutions' micro-kernel: the fairer ceiling)")
+                : "";
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"ceilings (median of {ceilings.Sgemm.Milliseconds.Count} runs after the model's): {ceilings.Sgemm.Label} {ceilings.Sgemm.GflopsPerSecond:0.0} GFLOP/s{panel}"));
         }
+        output.WriteLine("FLOPs: convolutions, transposed convolutions and linear layers, 2 per multiply-add of the direct method (Winograd's counted as the direct convolution's: effective GFLOP/s)");
         output.WriteLine($"pool bytes in use on {device}: {poolBefore} before the runs, {poolAfter} after");
         if (!device.IsCpu) output.WriteLine($"pool bytes in use on cpu: {hostBefore} before the runs, {hostAfter} after");
         if (traffic is { } t) output.WriteLine($"per image on {device}: {t}");
@@ -129,7 +151,7 @@ internal static class BenchModelCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"added by BCNet",-22}  {cost.AddedMs,10:0.00} ms  ({cost.Ratio:0.00}x the Mask R-CNN head)"));
         }
         if (jsonPath is not null)
-            WriteJson(jsonPath, net.Architecture, device, precision, imagePath, (height, width), runs, warmup, detections, samples, (poolBefore, poolAfter), (hostBefore, hostAfter), traffic, cost);
+            WriteJson(jsonPath, net.Architecture, device, precision, imagePath, (height, width), runs, warmup, detections, samples, rows, ceilings, (poolBefore, poolAfter), (hostBefore, hostAfter), traffic, cost);
         return ExitCodes.Ok;
     }
 
@@ -142,7 +164,16 @@ internal static class BenchModelCommand
         return runtime.Traffic.Counts - before;
     }
 
-    private static (double Median, double Min, double Max) Summary(double[] values)
+    private static void WriteCeiling(Utf8JsonWriter json, string name, KernelBenchmarkResult ceiling)
+    {
+        json.WriteStartObject(name);
+        json.WriteString("label", ceiling.Label);
+        json.WriteNumber("median_ms", ceiling.Median);
+        json.WriteNumber("gflops_per_second", ceiling.GflopsPerSecond);
+        json.WriteEndObject();
+    }
+
+    internal static (double Median, double Min, double Max) Summary(double[] values)
     {
         var sorted = values.Order().ToArray();
         int n = sorted.Length;
@@ -151,7 +182,7 @@ internal static class BenchModelCommand
     }
 
     private static void WriteJson(string path, string architecture, Device device, InferencePrecision precision, string image, (int H, int W) size, int runs, int warmup, int detections,
-        Dictionary<string, double[]> samples, (long Before, long After) pool, (long Before, long After) host, TrafficCounts? traffic, MaskHeadCostResult? cost)
+        Dictionary<string, double[]> samples, IReadOnlyList<StageRow> rows, ComputeCeilings? ceilings, (long Before, long After) pool, (long Before, long After) host, TrafficCounts? traffic, MaskHeadCostResult? cost)
     {
         using var stream = File.Create(path);
         using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
@@ -181,16 +212,30 @@ internal static class BenchModelCommand
             json.WriteNumber("kernel_launches", t.Launches);
             json.WriteEndObject();
         }
-        json.WriteStartObject("stages");
-        foreach (var (stage, values) in samples)
+        if (ceilings is not null)
         {
-            var (median, min, max) = Summary(values);
-            json.WriteStartObject(stage);
-            json.WriteNumber("median_ms", median);
-            json.WriteNumber("min_ms", min);
-            json.WriteNumber("max_ms", max);
+            json.WriteStartObject("ceilings");
+            WriteCeiling(json, "sgemm", ceilings.Sgemm);
+            if (ceilings.PanelKernel is { } panel) WriteCeiling(json, "panel_kernel", panel);
+            json.WriteEndObject();
+        }
+        json.WriteStartObject("stages");
+        foreach (var row in rows)
+        {
+            json.WriteStartObject(row.Stage);
+            json.WriteNumber("median_ms", row.Median);
+            json.WriteNumber("min_ms", row.Min);
+            json.WriteNumber("max_ms", row.Max);
+            json.WriteNumber("share", row.Share);
+            json.WriteNumber("flops", row.Flops);
+            if (row.GflopsPerSecond is double rate)
+            {
+                json.WriteNumber("gflops_per_second", rate);
+                if (row.OfSgemm is double ofSgemm) json.WriteNumber("fraction_of_sgemm", ofSgemm);
+                if (row.OfPanel is double ofPanel) json.WriteNumber("fraction_of_panel_kernel", ofPanel);
+            }
             json.WriteStartArray("samples_ms");
-            foreach (double v in values) json.WriteNumberValue(v);
+            foreach (double v in samples[row.Stage]) json.WriteNumberValue(v);
             json.WriteEndArray();
             json.WriteEndObject();
         }

@@ -39,18 +39,21 @@ void nativeseg_bf16_pack_pairs(const float *src, long ld, int k, int n, uint32_t
     }
 }
 
-static inline __m512 epilogue(__m512 v, const float *bias, int row, int relu)
+static inline __m512 epilogue(__m512 v, const float *bias, const float *residual, int row, int relu)
 {
     if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[row]));
+    /* The residual after the bias, as a separate add would come after the conv, so the join is the same to the bit. */
+    if (residual) v = _mm512_add_ps(v, _mm512_loadu_ps(residual));
     /* vmaxps returns its second operand when either is NaN, so NaNs pass through as torch's relu does. */
     return relu ? _mm512_max_ps(_mm512_setzero_ps(), v) : v;
 }
 
 /*
- * c[8 x 48] (rows ldc floats apart) = a^T b + bias, then ReLU, for pair-interleaved a [pairs][8] and b [pairs][48]:
- * 24 float accumulators, three loads of b and eight broadcast pairs of a per pair row. bias may be NULL.
+ * c[8 x 48] (rows ldc floats apart) = a^T b + bias + residual, then ReLU, for pair-interleaved a [pairs][8] and
+ * b [pairs][48]: 24 float accumulators, three loads of b and eight broadcast pairs of a per pair row. bias and residual
+ * (8 x 48, rows ldc floats apart, as c) may be NULL.
  */
-void nativeseg_bf16_panel(int pairs, const uint32_t *a, const uint32_t *b, float *c, long ldc, const float *bias, int relu)
+void nativeseg_bf16_panel(int pairs, const uint32_t *a, const uint32_t *b, float *c, long ldc, const float *bias, const float *residual, int relu)
 {
     __m512 acc[MR][3];
 #pragma GCC unroll 8
@@ -70,8 +73,9 @@ void nativeseg_bf16_panel(int pairs, const uint32_t *a, const uint32_t *b, float
 #pragma GCC unroll 8
     for (int i = 0; i < MR; i++) {
         float *row = c + (long)i * ldc;
-        _mm512_storeu_ps(row, epilogue(acc[i][0], bias, i, relu));
-        _mm512_storeu_ps(row + 16, epilogue(acc[i][1], bias, i, relu));
-        _mm512_storeu_ps(row + 32, epilogue(acc[i][2], bias, i, relu));
+        const float *r = residual ? residual + (long)i * ldc : NULL;
+        _mm512_storeu_ps(row, epilogue(acc[i][0], bias, r, i, relu));
+        _mm512_storeu_ps(row + 16, epilogue(acc[i][1], bias, r ? r + 16 : NULL, i, relu));
+        _mm512_storeu_ps(row + 32, epilogue(acc[i][2], bias, r ? r + 32 : NULL, i, relu));
     }
 }

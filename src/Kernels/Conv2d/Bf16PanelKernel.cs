@@ -33,8 +33,8 @@ public static unsafe class Bf16PanelKernel
     /// c[8 × 48] (row stride <paramref name="ldc"/>) = aᵀ·b + bias, then ReLU, for pair-interleaved a [pairs][8] and
     /// b [pairs][48]; <paramref name="bias"/> may be null.
     /// </summary>
-    internal static void Run(int pairs, uint* a, uint* b, float* c, long ldc, float* bias, bool relu) =>
-        Api.Get.Panel(pairs, a, b, c, ldc, bias, relu ? 1 : 0);
+    internal static void Run(int pairs, uint* a, uint* b, float* c, long ldc, float* bias, float* residual, bool relu) =>
+        Api.Get.Panel(pairs, a, b, c, ldc, bias, residual, relu ? 1 : 0);
 
     /// <summary>Pair rows of a k-row operand.</summary>
     internal static int Pairs(int k) => (k + 1) / 2;
@@ -53,7 +53,7 @@ public static unsafe class Bf16PanelKernel
         return new Api
         {
             PackPairs = (delegate* unmanaged[Cdecl]<float*, long, int, int, uint*, void>)NativeLibrary.GetExport(handle, "nativeseg_bf16_pack_pairs"),
-            Panel = (delegate* unmanaged[Cdecl]<int, uint*, uint*, float*, long, float*, int, void>)NativeLibrary.GetExport(handle, "nativeseg_bf16_panel"),
+            Panel = (delegate* unmanaged[Cdecl]<int, uint*, uint*, float*, long, float*, float*, int, void>)NativeLibrary.GetExport(handle, "nativeseg_bf16_panel"),
         };
     }
 
@@ -63,6 +63,6 @@ public static unsafe class Bf16PanelKernel
 
         public required delegate* unmanaged[Cdecl]<float*, long, int, int, uint*, void> PackPairs { get; init; }
 
-        public required delegate* unmanaged[Cdecl]<int, uint*, uint*, float*, long, float*, int, void> Panel { get; init; }
+        public required delegate* unmanaged[Cdecl]<int, uint*, uint*, float*, long, float*, float*, int, void> Panel { get; init; }
     }
 }

@@ -12,6 +12,6 @@ internal readonly unsafe struct Bf16PanelProduct(uint* packed, int k) : IPanelPr
 
     public void Load(float* panel, byte* operand) => Bf16PanelKernel.PackPairs(panel, PanelKernel.Nr, k, PanelKernel.Nr, (uint*)operand);
 
-    public void Multiply(long block, float* panel, byte* operand, float* c, long ldc, float* bias, bool relu) =>
-        Bf16PanelKernel.Run(Pairs, packed + block * PanelKernel.Mr * Pairs, (uint*)operand, c, ldc, bias, relu);
+    public void Multiply(long block, float* panel, byte* operand, float* c, long ldc, float* bias, float* residual, bool relu) =>
+        Bf16PanelKernel.Run(Pairs, packed + block * PanelKernel.Mr * Pairs, (uint*)operand, c, ldc, bias, residual, relu);
 }

@@ -10,10 +10,11 @@ namespace NativeSeg.Kernels.Convolution;
 /// (<see cref="Conv2dWinograd"/>) when the weight's transform is given (<see cref="WinogradFilters"/>, which
 /// compiled models prepare for 3×3 stride-1 ungrouped convs with enough channels), else an AVX-512 implicit
 /// GEMM (<see cref="Conv2dImplicitGemm"/>) where the CPU has it, else im2col over blocks of output rows plus
-/// OpenBLAS SGEMM per group; bias and ReLU fused in the store every way. CUDA: cuDNN when the runtime has it, else
-/// the same im2col + device GEMM with our kernels.
+/// OpenBLAS SGEMM per group; bias, an optional residual map (a ResNet block's shortcut, FPN's top-down map) and ReLU
+/// fused in the store every way. CUDA: cuDNN when the runtime has it, else the same im2col + device GEMM with our
+/// kernels, then one epilogue pass for bias, residual and ReLU.
 /// A float16 weight selects the fp16 path (<see cref="RunHalf"/>): input rounded to half, half convolution with float
-/// accumulation, output rounded to half, then bias and ReLU in float into a float32 output.
+/// accumulation, output rounded to half, then bias, residual and ReLU in float into a float32 output.
 /// </summary>
 public static partial class Conv2d
 {
@@ -30,16 +31,18 @@ public static partial class Conv2d
 
     private static KernelSource Source => KernelCatalog.Get("Conv2d/Conv2d.cu");
 
-    public static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p) =>
-        Forward(x, weight, bias, p, x.Device.IsCpu ? CpuColumnBudgetBytes : CudaColumnBudgetBytes);
+    public static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p) => Forward(x, weight, bias, p, winograd: null);
 
     public static Tensor Forward(Tensor x, Tensor weight, Tensor? bias = null) => Forward(x, weight, bias, Conv2dParams.Default);
 
     /// <summary>
-    /// As <see cref="Forward(Tensor, Tensor, Tensor?, Conv2dParams)"/>, with the weight's Winograd transform prepared beforehand (null: none)
-    /// and, for `--precision bf16`, the weight packed in bf16 (null: float32), which the CPU's implicit GEMM then runs with.
+    /// As <see cref="Forward(Tensor, Tensor, Tensor?, Conv2dParams)"/>, with the weight's Winograd transform prepared beforehand
+    /// (null: none), for `--precision bf16` the weight packed in bf16 (null: float32), which the CPU's implicit GEMM then runs
+    /// with, and y = act(conv(x) + bias + <paramref name="residual"/>) when a residual of the output's shape is given:
+    /// added in the epilogue after the bias, before the ReLU, so it equals a separate add to the bit.
     /// </summary>
-    public static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p, WinogradFilters? winograd, Bf16ConvWeights? bf16 = null)
+    public static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p, WinogradFilters? winograd, Bf16ConvWeights? bf16 = null,
+        Tensor? residual = null)
     {
         if (winograd is not null)
         {
@@ -51,7 +54,9 @@ public static partial class Conv2d
             Check.That(bf16.WeightShape == weight.Shape && bf16.Groups == p.Groups && x.Device.IsCpu, Op,
                 $"bf16 weights packed from a {bf16.WeightShape} weight in {bf16.Groups} groups cannot run weight {weight.Shape} in {p.Groups} groups on {x.Device}");
         }
-        return Forward(x, weight, bias, p, x.Device.IsCpu ? CpuColumnBudgetBytes : CudaColumnBudgetBytes, CpuConvAlgorithm.Auto, winograd, bf16);
+        var y = Forward(x, weight, bias, p, x.Device.IsCpu ? CpuColumnBudgetBytes : CudaColumnBudgetBytes, CpuConvAlgorithm.Auto, winograd, bf16, residual);
+        FlopCount.AddMultiplyAdds(Geometry(x.Shape, weight.Shape, p).Macs);
+        return y;
     }
 
     /// <summary>The geometry <see cref="Forward(Tensor, Tensor, Tensor?, Conv2dParams)"/> would use; validates the arguments.</summary>
@@ -109,41 +114,43 @@ public static partial class Conv2d
     /// it (a forced path the CPU lacks, or Winograd for a geometry it does not compute, is an error); CUDA ignores it.
     /// <paramref name="winograd"/>: the weight's prepared transform, else Winograd transforms it per call.
     /// </summary>
-    internal static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p, long columnBudgetBytes,
-        CpuConvAlgorithm algorithm = CpuConvAlgorithm.Auto, WinogradFilters? winograd = null, Bf16ConvWeights? bf16 = null)
+    internal static unsafe Tensor Forward(Tensor x, Tensor weight, Tensor? bias, Conv2dParams p, long columnBudgetBytes,
+        CpuConvAlgorithm algorithm = CpuConvAlgorithm.Auto, WinogradFilters? winograd = null, Bf16ConvWeights? bf16 = null, Tensor? residual = null)
     {
         var g = Geometry(x, weight, bias, p);
-        var y = Tensor.Empty(new Shape(g.N, g.K, g.OutH, g.OutW), DType.Float32, x.Device);
+        var shape = new Shape(g.N, g.K, g.OutH, g.OutW);
+        if (residual is not null)
+        {
+            Check.DType(residual, DType.Float32, Op, "residual");
+            Check.SameDevice(Op, [x, residual]);
+            Check.That(residual.Shape == shape, Op, $"residual {residual.Shape} must have the output's shape {shape} (input {x.Shape}, weight {weight.Shape})");
+        }
+        var y = Tensor.Empty(shape, DType.Float32, x.Device);
         if (y.Numel == 0) return y;
         if (weight.DType == DType.Float16)
         {
-            RunHalf(new Plan(g, columnBudgetBytes), x, weight, bias, y, p);
+            RunHalf(new Plan(g, columnBudgetBytes), x, weight, bias, residual, y, p);
             return y;
         }
         if (!x.Device.IsCpu)
         {
-            RunCuda(new Plan(g, columnBudgetBytes), x, weight, bias, y, p.FuseRelu);
+            RunCuda(new Plan(g, columnBudgetBytes), x, weight, bias, residual, y, p.FuseRelu);
             return y;
         }
+        float* r = residual is null ? null : (float*)residual.Pointer;
         switch (Choose(g, algorithm, winograd is not null, bf16 is not null))
         {
             case CpuConvAlgorithm.Bf16ImplicitGemm:
-                unsafe
-                {
-                    Conv2dImplicitGemm.Run(g, (float*)x.Pointer, bf16!.Product, bias is null ? null : (float*)bias.Pointer, (float*)y.Pointer, p.FuseRelu);
-                }
+                Conv2dImplicitGemm.Run(g, (float*)x.Pointer, bf16!.Product, bias is null ? null : (float*)bias.Pointer, r, (float*)y.Pointer, p.FuseRelu);
                 break;
             case CpuConvAlgorithm.Winograd:
-                RunWinograd(g, x, weight, bias, y, p.FuseRelu, winograd);
+                RunWinograd(g, x, weight, bias, r, y, p.FuseRelu, winograd);
                 break;
             case CpuConvAlgorithm.ImplicitGemm:
-                unsafe
-                {
-                    Conv2dImplicitGemm.Run(g, (float*)x.Pointer, (float*)weight.Pointer, bias is null ? null : (float*)bias.Pointer, (float*)y.Pointer, p.FuseRelu);
-                }
+                Conv2dImplicitGemm.Run(g, (float*)x.Pointer, (float*)weight.Pointer, bias is null ? null : (float*)bias.Pointer, r, (float*)y.Pointer, p.FuseRelu);
                 break;
             default:
-                RunCpu(new Plan(g, columnBudgetBytes), x, weight, bias, y, p.FuseRelu);
+                RunCpu(new Plan(g, columnBudgetBytes), x, weight, bias, r, y, p.FuseRelu);
                 break;
         }
         return y;
@@ -178,11 +185,11 @@ public static partial class Conv2d
         }
     }
 
-    private static unsafe void RunWinograd(in Conv2dGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y, bool relu, WinogradFilters? prepared)
+    private static unsafe void RunWinograd(in Conv2dGeometry g, Tensor x, Tensor weight, Tensor? bias, float* residual, Tensor y, bool relu, WinogradFilters? prepared)
     {
         using var perCall = prepared is null ? WinogradFilters.Prepare(weight) : null;
         var packed = (prepared ?? perCall!).PackedFor(weight);
-        Conv2dWinograd.Run(g, (float*)x.Pointer, (float*)packed.Pointer, bias is null ? null : (float*)bias.Pointer, (float*)y.Pointer, relu);
+        Conv2dWinograd.Run(g, (float*)x.Pointer, (float*)packed.Pointer, bias is null ? null : (float*)bias.Pointer, residual, (float*)y.Pointer, relu);
     }
 
     /// <summary>
@@ -228,7 +235,7 @@ public static partial class Conv2d
         public long ColumnFloatsPerImage => Direct ? 0 : (long)G.C * G.R * G.S * RowsPerBlock * G.OutW;
     }
 
-    private static unsafe void RunCpu(in Plan plan, Tensor x, Tensor weight, Tensor? bias, Tensor y, bool relu)
+    private static unsafe void RunCpu(in Plan plan, Tensor x, Tensor weight, Tensor? bias, float* residual, Tensor y, bool relu)
     {
         var g = plan.G;
         int kg = g.K / g.Groups, kdim = plan.GemmK;
@@ -244,14 +251,15 @@ public static partial class Conv2d
                 int rows = Math.Min(plan.RowsPerBlock, g.OutH - p0);
                 int cols = rows * g.OutW;
                 var (b, ldb) = ColumnsCpu(plan, xp + n * g.C * hw, colp, p0, rows);
-                float* yBlock = yp + n * g.K * pq + (long)p0 * g.OutW;
+                long blockOffset = n * g.K * pq + (long)p0 * g.OutW;
+                float* yBlock = yp + blockOffset;
                 for (int group = 0; group < g.Groups; group++)
                 {
                     OpenBlas.Sgemm(false, false, kg, cols, kdim, 1f, wp + (long)group * kg * kdim, kdim,
                         (float*)b + group * kdim * ldb, checked((int)ldb), 0f, yBlock + group * kg * pq, checked((int)pq));
                 }
                 // While the block is still in cache.
-                BiasActivation.ChannelRows(yBlock, pq, cols, g.K, bp, relu);
+                BiasActivation.ChannelRows(yBlock, pq, cols, g.K, bp, relu, residual == null ? null : residual + blockOffset);
             }
         }
     }
@@ -312,21 +320,21 @@ public static partial class Conv2d
         });
     }
 
-    private static void RunCuda(in Plan plan, Tensor x, Tensor weight, Tensor? bias, Tensor y, bool relu)
+    private static void RunCuda(in Plan plan, Tensor x, Tensor weight, Tensor? bias, Tensor? residual, Tensor y, bool relu)
     {
         var g = plan.G;
         var gpu = x.Device.Gpu;
         if (gpu.Convolution is { } vendor) vendor.Forward(g, x.Pointer, weight.Pointer, y.Pointer);
         else RunGemms(plan, gpu, x, weight, y);
-        BiasActivation.Launch(gpu, y.Pointer, bias?.Pointer ?? 0, y.Numel, (long)g.OutH * g.OutW, g.K, relu);
+        BiasActivation.Launch(gpu, y.Pointer, bias?.Pointer ?? 0, y.Numel, (long)g.OutH * g.OutW, g.K, relu, residual?.Pointer ?? 0);
     }
 
     /// <summary>
     /// The fp16 path. On a device: x rounded to half, cuDNN's half forward (or half im2col and half GEMMs) with float
-    /// accumulation into a half output, then <see cref="HalfBiasActivation"/>. Its CPU twin computes the same: the
-    /// float convolution of the half-rounded input and weight, rounded to half, then the same epilogue.
+    /// accumulation into a half output, then <see cref="HalfBiasActivation"/> (with the residual in float). Its CPU twin
+    /// computes the same: the float convolution of the half-rounded input and weight, rounded to half, then the same epilogue.
     /// </summary>
-    private static void RunHalf(in Plan plan, Tensor x, Tensor weight, Tensor? bias, Tensor y, Conv2dParams p)
+    private static void RunHalf(in Plan plan, Tensor x, Tensor weight, Tensor? bias, Tensor? residual, Tensor y, Conv2dParams p)
     {
         var g = plan.G;
         using var x16 = Cast.To(x, DType.Float16);
@@ -345,7 +353,7 @@ public static partial class Conv2d
             if (gpu.Convolution is { } vendor) vendor.ForwardHalf(g, x16.Pointer, weight.Pointer, y16.Pointer);
             else RunGemms(plan, gpu, x16, weight, y16);
         }
-        using (y16) HalfBiasActivation.Run(y16, y, bias, (long)g.OutH * g.OutW, g.K, p.FuseRelu);
+        using (y16) HalfBiasActivation.Run(y16, y, bias, (long)g.OutH * g.OutW, g.K, p.FuseRelu, residual);
     }
 
     /// <summary>y = conv(x, w) by im2col and strided-batched GEMMs on our kernels, in x's precision (float32, or float16 with float accumulation).</summary>

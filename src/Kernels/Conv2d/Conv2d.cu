@@ -48,26 +48,28 @@ extern "C" __global__ void conv2d_im2col_f16(
     conv2d_im2col<ns_half>(x, col, images, C, H, W, R, S, strideH, strideW, padH, padW, dilationH, dilationW, Q, p0, rows);
 }
 
-// y is [outer, channels, inner]: adds bias[channel] (when given) and applies ReLU (when asked).
+// y is [outer, channels, inner]: adds bias[channel] and residual[i] (when given), then applies ReLU (when asked).
 extern "C" __global__ void bias_activation_f32(
-    float* y, const float* bias, int64_t total, int64_t inner, int channels, int relu)
+    float* y, const float* bias, const float* residual, int64_t total, int64_t inner, int channels, int relu)
 {
     NS_GRID_LOOP(i, total) {
         float v = y[i];
         if (bias) v += bias[(i / inner) % channels];
+        if (residual) v += residual[i];
         if (relu && v < 0.0f) v = 0.0f;
         y[i] = v;
     }
 }
 
 // The fp16 path's epilogue: the half output of a half conv or GEMM (y16, [outer, channels, inner]) widened
-// to float, plus bias[channel] in float, then ReLU, stored as float for the fp32 stages after it.
+// to float, plus bias[channel] and residual[i] in float (when given), then ReLU, stored as float for the fp32 stages after it.
 extern "C" __global__ void bias_activation_f16_f32(
-    const ns_half* y16, float* y, const float* bias, int64_t total, int64_t inner, int channels, int relu)
+    const ns_half* y16, float* y, const float* bias, const float* residual, int64_t total, int64_t inner, int channels, int relu)
 {
     NS_GRID_LOOP(i, total) {
         float v = ns_half_to_float(y16[i]);
         if (bias) v += bias[(i / inner) % channels];
+        if (residual) v += residual[i];
         if (relu && v < 0.0f) v = 0.0f;
         y[i] = v;
     }

@@ -18,10 +18,14 @@ internal static class Conv2dChecks
         // be used): partial 4×4 tiles, 20 filters (not a multiple of 8).
         new Case("conv2d/winograd-3x3", [1, 16, 62, 98], [20, 16, 3, 3], true, new() { Padding = 1, FuseRelu = true }, winograd: true),
         new Case("conv2d/batch0", [0, 4, 6, 6], [4, 4, 3, 3], true, new() { Padding = 1 }),
+        // The residual join in the epilogue: a bottleneck's conv3 plus shortcut, then ReLU; FPN's lateral plus top-down map.
+        new Case("conv2d/1x1-residual-relu", [2, 8, 5, 7], [6, 8, 1, 1], true, new() { FuseRelu = true }, residual: true),
+        new Case("conv2d/3x3-residual", [1, 5, 9, 11], [7, 5, 3, 3], true, new() { Padding = 1 }, residual: true),
         // The fp16 path: half weight, input rounded to half; through im2col, then the 1×1 path that reads the input as its columns.
         new Case("conv2d/fp16-3x3-bias-relu", [2, 5, 9, 11], [7, 5, 3, 3], true, new() { Padding = 1, FuseRelu = true }, half: true),
         new Case("conv2d/fp16-grouped-strided", [1, 6, 13, 10], [9, 2, 3, 3], false, new() { Stride = 2, Padding = 1, Groups = 3 }, half: true),
         new Case("conv2d/fp16-1x1-direct", [3, 8, 5, 7], [6, 8, 1, 1], true, Conv2dParams.Default, half: true),
+        new Case("conv2d/fp16-1x1-residual-relu", [2, 8, 5, 7], [6, 8, 1, 1], true, new() { FuseRelu = true }, half: true, residual: true),
         // Budgets of one column row: the CPU blocks by output rows, CUDA too; then several images per block.
         new Case("conv2d/row-blocks", [2, 3, 11, 9], [5, 3, 3, 3], true, new() { Padding = 1, FuseRelu = true }, 3 * 9 * 9 * sizeof(float)),
         new Case("conv2d/image-blocks", [5, 3, 6, 5], [4, 3, 3, 3], true, new() { Padding = 1, Groups = 1 }, 2 * 27 * 30 * sizeof(float)),
@@ -37,9 +41,12 @@ internal static class Conv2dChecks
         new BackwardCase("conv2d_backward/image-blocks", [5, 3, 6, 5], [4, 3, 3, 3], new() { Padding = 1 }, 2 * 27 * 30 * sizeof(float)),
     ];
 
-    /// <summary><paramref name="half"/>: the weight converted to float16, as a model compiled for fp16 holds it.</summary>
+    /// <summary>
+    /// <paramref name="half"/>: the weight converted to float16, as a model compiled for fp16 holds it; <paramref name="residual"/>:
+    /// a map of the output's shape added in the epilogue.
+    /// </summary>
     private sealed class Case(string name, int[] input, int[] weight, bool bias, Conv2dParams p, long? budgetBytes = null, bool winograd = false,
-        bool half = false) : KernelCheck
+        bool half = false, bool residual = false) : KernelCheck
     {
         public override string Name => name;
 
@@ -52,7 +59,9 @@ internal static class Conv2dChecks
             using var w16 = half ? Cast.To(w, DType.Float16) : null;
             using var b = bias ? RandomTensors.Uniform(device, 3, -1, 1, weight[0]) : null;
             using var prepared = winograd ? WinogradFilters.TryPrepare(w, p) : null;
-            var y = budgetBytes is long budget ? Conv2d.Forward(x, w16 ?? w, b, p, budget) : Conv2d.Forward(x, w16 ?? w, b, p, prepared);
+            var g = Conv2d.Geometry(x, w, b, p);
+            using var r = residual ? RandomTensors.Uniform(device, 5, -1, 1, g.N, g.K, g.OutH, g.OutW) : null;
+            var y = budgetBytes is long budget ? Conv2d.Forward(x, w16 ?? w, b, p, budget) : Conv2d.Forward(x, w16 ?? w, b, p, prepared, residual: r);
             return [RandomTensors.ToCpu(y)];
         }
     }

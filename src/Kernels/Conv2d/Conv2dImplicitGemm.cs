@@ -4,6 +4,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using NativeSeg.Engine.Cpu;
 using NativeSeg.Engine.Devices;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace NativeSeg.Kernels.Convolution;
 
@@ -12,7 +13,7 @@ namespace NativeSeg.Kernels.Convolution;
 /// y[K_g × pixels] = w[K_g × (C_g·R·S)] · columns, where the column matrix is never materialised.
 /// Each worker gathers a panel of 48 output pixels × all C_g·R·S taps straight from the input into a
 /// small buffer that stays in L2, then sweeps the packed weights over it 8 filters at a time with the
-/// whole reduction in 24 zmm accumulators, and writes bias + ReLU as it stores. The product is float, or bf16 for weights
+/// whole reduction in 24 zmm accumulators, and writes bias (+ a residual map) + ReLU as it stores. The product is float, or bf16 for weights
 /// packed by <see cref="Bf16ConvWeights"/> (<see cref="IPanelProduct"/>).
 /// Why not im2col + OpenBLAS: the column matrix of a ResNet 3×3 conv on an FPN map is 500 MB of
 /// memory traffic, and the deployed OpenBLAS (0.3.21, pinned to its Haswell kernels by
@@ -39,10 +40,11 @@ internal static unsafe class Conv2dImplicitGemm
             new((long)g.C * g.H * g.W, (long)g.H * g.W, g.C / g.Groups * g.R * g.S, 1, (long)g.K * g.OutH * g.OutW);
     }
 
-    public static void Run(in Conv2dGeometry g, float* x, float* w, float* bias, float* y, bool relu) =>
-        Run(g, Strides.Contiguous(g), x, w, bias, y, relu);
+    /// <summary>y = conv(x, w) + bias + residual (null: none, else laid out as y), then ReLU.</summary>
+    public static void Run(in Conv2dGeometry g, float* x, float* w, float* bias, float* residual, float* y, bool relu) =>
+        Run(g, Strides.Contiguous(g), x, w, bias, residual, y, relu);
 
-    public static void Run(in Conv2dGeometry g, Strides strides, float* x, float* w, float* bias, float* y, bool relu)
+    public static void Run(in Conv2dGeometry g, Strides strides, float* x, float* w, float* bias, float* residual, float* y, bool relu)
     {
         int kg = g.K / g.Groups, kdim = g.C / g.Groups * g.R * g.S;
         int mBlocks = (kg + Mr - 1) / Mr;
@@ -51,7 +53,7 @@ internal static unsafe class Conv2dImplicitGemm
         try
         {
             PackWeights(g, strides, w, packedW, kg, kdim, mBlocks);
-            Run(g, strides, x, new FloatPanelProduct(packedW, kdim), bias, y, relu);
+            Run(g, strides, x, new FloatPanelProduct(packedW, kdim), bias, residual, y, relu);
         }
         finally
         {
@@ -59,16 +61,16 @@ internal static unsafe class Conv2dImplicitGemm
         }
     }
 
-    /// <summary>y = conv2d(x, the weights <paramref name="product"/> multiplies with) + bias, then ReLU, over contiguous operands.</summary>
-    internal static void Run<TProduct>(in Conv2dGeometry g, float* x, TProduct product, float* bias, float* y, bool relu)
-        where TProduct : struct, IPanelProduct => Run(g, Strides.Contiguous(g), x, product, bias, y, relu);
+    /// <summary>y = conv2d(x, the weights <paramref name="product"/> multiplies with) + bias + residual, then ReLU, over contiguous operands.</summary>
+    internal static void Run<TProduct>(in Conv2dGeometry g, float* x, TProduct product, float* bias, float* residual, float* y, bool relu)
+        where TProduct : struct, IPanelProduct => Run(g, Strides.Contiguous(g), x, product, bias, residual, y, relu);
 
-    private static void Run<TProduct>(in Conv2dGeometry g, Strides strides, float* x, TProduct product, float* bias, float* y, bool relu)
+    private static void Run<TProduct>(in Conv2dGeometry g, Strides strides, float* x, TProduct product, float* bias, float* residual, float* y, bool relu)
         where TProduct : struct, IPanelProduct
     {
         int panels = checked((int)(((long)g.N * g.OutH * g.OutW + Nr - 1) / Nr));
         var geometry = g;
-        CpuThreads.For(g.Groups * panels, (start, end) => Work(geometry, strides, x, product, bias, y, relu, start, end));
+        CpuThreads.For(g.Groups * panels, (start, end) => Work(geometry, strides, x, product, bias, residual, y, relu, start, end));
     }
 
     /// <summary>
@@ -76,7 +78,8 @@ internal static unsafe class Conv2dImplicitGemm
     /// compiled fully optimised at once: small convs finish before tiered compilation would get to it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Work<TProduct>(in Conv2dGeometry geometry, Strides strides, float* x, TProduct product, float* bias, float* y, bool relu, int start, int end)
+    private static void Work<TProduct>(in Conv2dGeometry geometry, Strides strides, float* x, TProduct product, float* bias, float* residual, float* y, bool relu,
+        int start, int end)
         where TProduct : struct, IPanelProduct
     {
         int kg = geometry.K / geometry.Groups, kdim = geometry.C / geometry.Groups * geometry.R * geometry.S;
@@ -112,26 +115,25 @@ internal static unsafe class Conv2dImplicitGemm
                         for (int i = 0; i < Mr; i++) biasTile[i] = i < rows ? b[i] : 0;
                         b = biasTile;
                     }
-                    // A panel inside one image with all 8 filters real is stored in place; the rest go through a tile.
+                    // A panel inside one image with all 8 filters real is stored in place; the rest go through a tile,
+                    // whose residual and ReLU are added as it is copied out.
                     if (pieceCount == 1 || pieces[pieceCount - 1].Image == pieces[0].Image)
                     {
-                        float* c = y + pieces[0].Image * strides.YImage + m0 * pq + pieces[0].Pixel;
-                        if (width == Nr && rows == Mr) product.Multiply(block, panel, operand, c, pq, b, relu);
+                        long offset = pieces[0].Image * strides.YImage + m0 * pq + pieces[0].Pixel;
+                        if (width == Nr && rows == Mr) product.Multiply(block, panel, operand, y + offset, pq, b, residual == null ? null : residual + offset, relu);
                         else
                         {
-                            product.Multiply(block, panel, operand, tile, Nr, b, relu);
-                            for (int i = 0; i < rows; i++)
-                                new ReadOnlySpan<float>(tile + i * Nr, width).CopyTo(new Span<float>(c + i * pq, width));
+                            product.Multiply(block, panel, operand, tile, Nr, b, null, relu && residual == null);
+                            for (int i = 0; i < rows; i++) CopyOut(tile + i * Nr, y, residual, offset + i * pq, width, relu);
                         }
                     }
                     else
                     {
-                        product.Multiply(block, panel, operand, tile, Nr, b, relu);
+                        product.Multiply(block, panel, operand, tile, Nr, b, null, relu && residual == null);
                         foreach (var piece in pieces[..pieceCount])
                         {
-                            float* c = y + piece.Image * strides.YImage + m0 * pq + piece.Pixel;
-                            for (int i = 0; i < rows; i++)
-                                new ReadOnlySpan<float>(tile + i * Nr + piece.Offset, piece.Length).CopyTo(new Span<float>(c + i * pq, piece.Length));
+                            long offset = piece.Image * strides.YImage + m0 * pq + piece.Pixel;
+                            for (int i = 0; i < rows; i++) CopyOut(tile + i * Nr + piece.Offset, y, residual, offset + i * pq, piece.Length, relu);
                         }
                     }
                 }
@@ -141,6 +143,24 @@ internal static unsafe class Conv2dImplicitGemm
         {
             NativeMemory.AlignedFree(panel);
         }
+    }
+
+    /// <summary>
+    /// <paramref name="length"/> values of a tile row to y at <paramref name="offset"/>; with a residual, plus the
+    /// residual there and then the ReLU the kernel left out.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyOut(float* tileRow, float* y, float* residual, long offset, int length, bool relu)
+    {
+        var source = new ReadOnlySpan<float>(tileRow, length);
+        var target = new Span<float>(y + offset, length);
+        if (residual == null)
+        {
+            source.CopyTo(target);
+            return;
+        }
+        TensorPrimitives.Add(source, new ReadOnlySpan<float>(residual + offset, length), target);
+        if (relu) TensorPrimitives.Max(target, 0f, target);
     }
 
     /// <summary>A run of panel columns within one output row: image, first pixel (p·Q + q), offset in the panel, length.</summary>

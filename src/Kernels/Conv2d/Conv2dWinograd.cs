@@ -15,7 +15,7 @@ namespace NativeSeg.Kernels.Convolution;
 /// path the relative error (max |difference| / max |output|) was 1.3e-5 at 256 channels (Conv2dWinogradTests).
 /// Each worker takes a panel of 48 output tiles (<see cref="PanelKernel.Nr"/>): transforms their 6×6 input tiles
 /// for every channel into V[36][C][48], runs the 36 per-frequency products M = U·V with the AVX-512 micro-kernel
-/// 8 filters at a time, and turns M back into 4×4 output tiles with bias and ReLU as it stores. A worker's buffers are 36·(C + K)·48 floats (3.5 MB at 256 channels); nothing of image size is allocated.
+/// 8 filters at a time, and turns M back into 4×4 output tiles with bias (+ a residual map) and ReLU as it stores. A worker's buffers are 36·(C + K)·48 floats (3.5 MB at 256 channels); nothing of image size is allocated.
 /// CPU only: on a GPU cuDNN picks its own algorithm, Winograd included.
 /// </summary>
 internal static unsafe class Conv2dWinograd
@@ -80,15 +80,15 @@ internal static unsafe class Conv2dWinograd
         });
     }
 
-    /// <summary>y = conv2d(x, the filters whose transform is <paramref name="packed"/>) + bias, then ReLU.</summary>
-    public static void Run(in Conv2dGeometry g, float* x, float* packed, float* bias, float* y, bool relu)
+    /// <summary>y = conv2d(x, the filters whose transform is <paramref name="packed"/>) + bias + residual (null: none, else laid out as y), then ReLU.</summary>
+    public static void Run(in Conv2dGeometry g, float* x, float* packed, float* bias, float* residual, float* y, bool relu)
     {
         var plan = new Plan(g);
         int panels = plan.Panels;
         // Few panels (a small map) leave threads idle: split the filters too, each share transforming its panel's input again.
         int splits = Math.Clamp((2 * CpuThreads.Count + panels - 1) / panels, 1, plan.FilterBlocks);
         var geometry = g;
-        CpuThreads.For(panels * splits, (start, end) => Work(geometry, plan, x, packed, bias, y, relu, splits, start, end));
+        CpuThreads.For(panels * splits, (start, end) => Work(geometry, plan, x, packed, bias, residual, y, relu, splits, start, end));
     }
 
     /// <summary>The tiling: output tiles of 4×4 over every image, in panels of 48.</summary>
@@ -106,7 +106,8 @@ internal static unsafe class Conv2dWinograd
     /// own, not the lambda, so it is compiled fully optimised at once; its buffers are allocated once for all units.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Work(in Conv2dGeometry g, in Plan plan, float* x, float* packed, float* bias, float* y, bool relu, int splits, int start, int end)
+    private static void Work(in Conv2dGeometry g, in Plan plan, float* x, float* packed, float* bias, float* residual, float* y, bool relu,
+        int splits, int start, int end)
     {
         long vFloats = (long)Points * g.C * Nr, mFloats = (long)Points * plan.FilterBlocks * Mr * Nr;
         float* v = (float*)NativeMemory.AlignedAlloc((nuint)((vFloats + mFloats + ScratchFloats) * sizeof(float)), 64);
@@ -116,7 +117,7 @@ internal static unsafe class Conv2dWinograd
             {
                 int split = unit % splits;
                 int mb0 = plan.FilterBlocks * split / splits, mb1 = plan.FilterBlocks * (split + 1) / splits;
-                Panel(g, plan, x, packed, bias, y, relu, unit / splits, mb0, mb1, v, v + vFloats, v + vFloats + mFloats);
+                Panel(g, plan, x, packed, bias, residual, y, relu, unit / splits, mb0, mb1, v, v + vFloats, v + vFloats + mFloats);
             }
         }
         finally
@@ -132,7 +133,7 @@ internal static unsafe class Conv2dWinograd
     /// filter blocks outermost would stream all of V from L3 once per block.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Panel(in Conv2dGeometry g, in Plan plan, float* x, float* packed, float* bias, float* y, bool relu,
+    private static void Panel(in Conv2dGeometry g, in Plan plan, float* x, float* packed, float* bias, float* residual, float* y, bool relu,
         int panel, int mb0, int mb1, float* v, float* m, float* scratch)
     {
         long t0 = (long)panel * Nr;
@@ -156,8 +157,9 @@ internal static unsafe class Conv2dWinograd
             PanelKernel.Run(g.C, packed + ((long)xi * plan.FilterBlocks + mb) * g.C * Mr, v + (long)xi * g.C * Nr, m + (long)xi * pointStride + mb * Mr * Nr, Nr, null, false);
         for (int k = mb0 * Mr; k < Math.Min(mb1 * Mr, g.K); k++)
         {
-            TransformOutput(g, m + k * Nr, pointStride, scratch, bias == null ? 0f : bias[k], relu,
-                y + (long)k * g.OutH * g.OutW, image[..width], row[..width], col[..width]);
+            long plane = (long)k * g.OutH * g.OutW;
+            TransformOutput(g, m + k * Nr, pointStride, scratch, bias == null ? 0f : bias[k], residual == null ? null : residual + plane, relu,
+                y + plane, image[..width], row[..width], col[..width]);
         }
     }
 
@@ -218,9 +220,10 @@ internal static unsafe class Conv2dWinograd
     /// <summary>
     /// One filter's 4×4 output tiles: Aᵀ m A of its 36 frequency values per tile (m[ξ·pointStride + j]), plus bias, then
     /// ReLU, stored where they fall inside the output plane <paramref name="plane"/> of image 0 (image strides added).
+    /// A residual (its plane laid out as <paramref name="plane"/>) is added as the tiles are stored, the ReLU after it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformOutput(in Conv2dGeometry g, float* m, int pointStride, float* scratch, float bias, bool relu, float* plane,
+    private static void TransformOutput(in Conv2dGeometry g, float* m, int pointStride, float* scratch, float bias, float* residual, bool relu, float* plane,
         ReadOnlySpan<long> image, ReadOnlySpan<int> row, ReadOnlySpan<int> col)
     {
         float* columns = scratch;
@@ -234,7 +237,7 @@ internal static unsafe class Conv2dWinograd
             {
                 var value = Vector512.Load(tile + e * Nr + lane) + shift;
                 // vmaxps returns its second operand when either is NaN, so NaNs pass through as torch's relu does.
-                if (relu) value = Avx512F.Max(Vector512<float>.Zero, value);
+                if (relu && residual == null) value = Avx512F.Max(Vector512<float>.Zero, value);
                 Vector512.Store(value, tile + e * Nr + lane);
             }
         }
@@ -242,10 +245,23 @@ internal static unsafe class Conv2dWinograd
         for (int j = 0; j < image.Length; j++)
         {
             int rows = Math.Min(M, g.OutH - row[j]), cols = Math.Min(M, g.OutW - col[j]);
-            float* dst = plane + image[j] * imageStride + (long)row[j] * g.OutW + col[j];
+            long offset = image[j] * imageStride + (long)row[j] * g.OutW + col[j];
+            float* dst = plane + offset;
+            if (residual == null)
+            {
+                for (int u = 0; u < rows; u++)
+                for (int w = 0; w < cols; w++)
+                    dst[(long)u * g.OutW + w] = tile[(u * M + w) * Nr + j];
+                continue;
+            }
+            float* add = residual + offset;
             for (int u = 0; u < rows; u++)
             for (int w = 0; w < cols; w++)
-                dst[(long)u * g.OutW + w] = tile[(u * M + w) * Nr + j];
+            {
+                float value = tile[(u * M + w) * Nr + j] + add[(long)u * g.OutW + w];
+                // As vmaxps with zero first: NaN passes through.
+                dst[(long)u * g.OutW + w] = relu && value < 0 ? 0 : value;
+            }
         }
     }
 }

@@ -12,8 +12,11 @@ internal unsafe interface IPanelProduct
     /// <summary>Turns a gathered float panel [k][48] into the operand <see cref="Multiply"/> reads.</summary>
     void Load(float* panel, byte* operand);
 
-    /// <summary>c[8 × 48] (row stride ldc) = weight block <paramref name="block"/> × the loaded panel + bias, then ReLU.</summary>
-    void Multiply(long block, float* panel, byte* operand, float* c, long ldc, float* bias, bool relu);
+    /// <summary>
+    /// c[8 × 48] (row stride ldc) = weight block <paramref name="block"/> × the loaded panel + bias + residual (laid out as
+    /// c, null: none), then ReLU.
+    /// </summary>
+    void Multiply(long block, float* panel, byte* operand, float* c, long ldc, float* bias, float* residual, bool relu);
 }
 
 /// <summary>Float weights packed by <see cref="Conv2dImplicitGemm.PackWeights"/>, multiplied by <see cref="PanelKernel"/>.</summary>
@@ -25,6 +28,6 @@ internal readonly unsafe struct FloatPanelProduct(float* packed, int k) : IPanel
     {
     }
 
-    public void Multiply(long block, float* panel, byte* operand, float* c, long ldc, float* bias, bool relu) =>
-        PanelKernel.Run(k, packed + block * PanelKernel.Mr * k, panel, c, ldc, bias, relu);
+    public void Multiply(long block, float* panel, byte* operand, float* c, long ldc, float* bias, float* residual, bool relu) =>
+        PanelKernel.Run(k, packed + block * PanelKernel.Mr * k, panel, c, ldc, bias, residual, relu);
 }

@@ -18,8 +18,12 @@ public static partial class ConvTranspose2d
 
     private static KernelSource Source => KernelCatalog.Get("ConvTranspose2d/ConvTranspose2d.cu");
 
-    public static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, ConvTranspose2dParams p) =>
-        Forward(x, weight, bias, p, x.Device.IsCpu ? Conv2d.CpuColumnBudgetBytes : Conv2d.CudaColumnBudgetBytes);
+    public static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, ConvTranspose2dParams p)
+    {
+        var y = Forward(x, weight, bias, p, x.Device.IsCpu ? Conv2d.CpuColumnBudgetBytes : Conv2d.CudaColumnBudgetBytes);
+        FlopCount.AddMultiplyAdds(Validate(x.Shape, weight.Shape, p).Macs);
+        return y;
+    }
 
     /// <summary><paramref name="implicitGemm"/> false forces OpenBLAS for the CPU GEMM, so tests cover both CPU paths.</summary>
     internal static Tensor Forward(Tensor x, Tensor weight, Tensor? bias, ConvTranspose2dParams p, long columnBudgetBytes, bool implicitGemm = true)
@@ -153,7 +157,7 @@ public static partial class ConvTranspose2d
                     {
                         var gemm = new Conv2dGeometry(images, cinG, inRows, g.W, coutG * taps, 1, 1, 1, 1, 0, 0, 1, 1, 1);
                         var strides = new Conv2dImplicitGemm.Strides(g.Cin * hw, hw, 1, coutG * taps, columnImage);
-                        Conv2dImplicitGemm.Run(gemm, strides, b, a, null, c, false);
+                        Conv2dImplicitGemm.Run(gemm, strides, b, a, null, null, c, false);
                     }
                     else
                     {

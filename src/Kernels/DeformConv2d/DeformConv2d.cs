@@ -35,8 +35,13 @@ public static class DeformConv2d
 
     private static KernelSource Source => KernelCatalog.Get("DeformConv2d/DeformConv2d.cu");
 
-    public static Tensor Forward(Tensor x, Tensor offset, Tensor? mask, Tensor weight, Tensor? bias, DeformConv2dParams p) =>
-        Forward(x, offset, mask, weight, bias, p, x.Device.IsCpu ? CpuColumnBudgetBytes : CudaColumnBudgetBytes);
+    /// <summary>Counted by <see cref="FlopCount"/> as the convolution's multiply-adds; the bilinear sampling is not a GEMM's work.</summary>
+    public static Tensor Forward(Tensor x, Tensor offset, Tensor? mask, Tensor weight, Tensor? bias, DeformConv2dParams p)
+    {
+        var y = Forward(x, offset, mask, weight, bias, p, x.Device.IsCpu ? CpuColumnBudgetBytes : CudaColumnBudgetBytes);
+        FlopCount.AddMultiplyAdds(Conv2d.Geometry(x.Shape, weight.Shape, p.Convolution).Macs);
+        return y;
+    }
 
     /// <param name="columnBudgetBytes">The column block's size bound; the tests shrink it to cover several blocks.</param>
     internal static Tensor Forward(Tensor x, Tensor offset, Tensor? mask, Tensor weight, Tensor? bias, DeformConv2dParams p, long columnBudgetBytes)

@@ -37,6 +37,7 @@ public static partial class Linear
         if (weight.DType == DType.Float16) RunHalf(x, weight, bias, y, rows, inFeatures, outFeatures, fuseRelu);
         else if (x.Device.IsCpu) RunCpu(x, weight, bias, y, rows, inFeatures, outFeatures, fuseRelu);
         else RunCuda(x, weight, bias, y, rows, inFeatures, outFeatures, fuseRelu);
+        FlopCount.AddMultiplyAdds((long)rows * inFeatures * outFeatures);
         return y;
     }
 
@@ -56,7 +57,8 @@ public static partial class Linear
         {
             using var rounded = Cast.To(x16, DType.Float32);
             using var wide = Cast.To(weight, DType.Float32);
-            using var sum = Forward(rounded, wide);
+            using var sum = Tensor.Empty(y.Shape, DType.Float32, x.Device);
+            RunCpu(rounded, wide, null, sum, rows, inFeatures, outFeatures, false);
             y16 = Cast.To(sum, DType.Float16);
         }
         else

@@ -55,10 +55,12 @@ public sealed class FpnNeck : Module
         Tensor? topDown = null;
         for (int i = _laterals.Length - 1; i >= 0; i--)
         {
-            var lateral = _laterals[i].Forward(features[i]);
             // Upsampling to the lateral's size is torchvision's rule; on inputs padded to a multiple of 32
-            // it is exactly detectron2's scale_factor 2, and it also accepts unpadded inputs.
-            topDown = topDown is null ? lateral : Functional.Add(lateral, Functional.ResizeNearest(topDown, lateral.Shape[2], lateral.Shape[3]));
+            // it is exactly detectron2's scale_factor 2, and it also accepts unpadded inputs. The lateral conv adds
+            // the upsampled map as it stores.
+            topDown = topDown is null
+                ? _laterals[i].Forward(features[i])
+                : _laterals[i].ForwardAdding(features[i], Functional.ResizeNearest(topDown, features[i].Shape[2], features[i].Shape[3]), relu: false);
             maps[i] = _outputs[i].Forward(topDown);
         }
         return maps;

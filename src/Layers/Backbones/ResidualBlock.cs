@@ -1,5 +1,4 @@
 using NativeSeg.Engine.Tensors;
-using NativeSeg.Layers.Autograd;
 using NativeSeg.Layers.Modules;
 using NativeSeg.Layers.Parameters;
 
@@ -63,12 +62,12 @@ public sealed class ResidualBlock : Module
         }
     }
 
-    /// <summary>The block's output for an NCHW input, which stays the caller's.</summary>
+    /// <summary>The block's output for an NCHW input, which stays the caller's. The last conv adds the shortcut as it stores.</summary>
     public Tensor Forward(Tensor x)
     {
         using var scope = TensorScope.Begin();
         var residual = x;
-        foreach (var conv in _chain) residual = conv.Forward(residual);
-        return scope.Keep(Functional.AddRelu(residual, _shortcut?.Forward(x) ?? x));
+        foreach (var conv in _chain[..^1]) residual = conv.Forward(residual);
+        return scope.Keep(_chain[^1].ForwardAdding(residual, _shortcut?.Forward(x) ?? x, relu: true));
     }
 }

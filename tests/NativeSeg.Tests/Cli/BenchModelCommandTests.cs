@@ -24,7 +24,7 @@ public class BenchModelCommandTests
         var output = new StringWriter();
         var error = new StringWriter();
         int code = Program.Run(["bench", "model", "--model", model, "--image", FixturePaths.Fixture("exif_o1.jpg"), "--device", "cpu",
-            "--runs", Runs.ToString(), "--warmup", "1", "--json", json], output, error);
+            "--runs", Runs.ToString(), "--warmup", "1", "--ceilings", "small", "--json", json], output, error);
         Assert.True(code == 0, output + "\n" + error);
         string text = output.ToString();
         foreach (string stage in MaskRcnnStages.Append("end to end")) Assert.Contains("\n" + stage + " ", text);
@@ -53,7 +53,23 @@ public class BenchModelCommandTests
             var s = stages.GetProperty(stage);
             double min = s.GetProperty("min_ms").GetDouble(), median = s.GetProperty("median_ms").GetDouble(), max = s.GetProperty("max_ms").GetDouble();
             Assert.True(min <= median && median <= max, $"{stage}: {min} {median} {max}");
+            Assert.Equal(median / stages.GetProperty("end to end").GetProperty("median_ms").GetDouble(), s.GetProperty("share").GetDouble(), 9);
         }
+
+        // The network stages ran convolutions and linear layers, decoding and pasting none; the whole is their sum.
+        long Flops(string stage) => stages.GetProperty(stage).GetProperty("flops").GetInt64();
+        foreach (string stage in new[] { Stages.Backbone, Stages.Rpn, Stages.BoxHead, Stages.MaskHead }) Assert.True(Flops(stage) > 0, $"{stage}: no FLOPs\n{text}");
+        Assert.Equal(0, Flops(Stages.Decode));
+        Assert.Equal(0, Flops(Stages.Paste));
+        Assert.Equal(MaskRcnnStages.Sum(Flops), Flops("end to end"));
+        var backbone = stages.GetProperty(Stages.Backbone);
+        double rate = backbone.GetProperty("gflops_per_second").GetDouble();
+        Assert.Equal(Flops(Stages.Backbone) / (backbone.GetProperty("median_ms").GetDouble() * 1e6), rate, 9);
+        double sgemm = root.GetProperty("ceilings").GetProperty("sgemm").GetProperty("gflops_per_second").GetDouble();
+        Assert.True(sgemm > 0, text);
+        Assert.Equal(rate / sgemm, backbone.GetProperty("fraction_of_sgemm").GetDouble(), 9);
+        Assert.Contains("ceilings (median of 3 runs after the model's): sgemm 512x512x512", text);
+        Assert.Contains("effective GFLOP/s", text);
     }
 
     [Fact]
@@ -65,7 +81,7 @@ public class BenchModelCommandTests
         var output = new StringWriter();
         var error = new StringWriter();
         int code = Program.Run(["bench", "model", "--model", model, "--image", FixturePaths.Fixture("palette.png"), "--device", "cpu",
-            "--runs", "1", "--warmup", "0", "--mask-rois", "2", "--json", json], output, error);
+            "--runs", "1", "--warmup", "0", "--mask-rois", "2", "--ceilings", "none", "--json", json], output, error);
         Assert.True(code == 0, output + "\n" + error);
         string text = output.ToString();
         foreach (string stage in new[] { Stages.Backbone, Stages.FcosHead, Stages.MaskHead, "end to end" }) Assert.Contains("\n" + stage + " ", text);
@@ -100,7 +116,7 @@ public class BenchModelCommandTests
     [Fact]
     public void WithoutModelTimesTheDefaultModel()
     {
-        var (code, output, error) = CliRun.Run("bench", "model", "--image", FixturePaths.Fixture("palette.png"), "--device", "cpu", "--runs", "1", "--warmup", "0");
+        var (code, output, error) = CliRun.Run("bench", "model", "--image", FixturePaths.Fixture("palette.png"), "--device", "cpu", "--runs", "1", "--warmup", "0", "--ceilings", "none");
         Assert.True(code == 0, $"exit {code}\n{output}\n{error}");
         Assert.Contains("maskrcnn_resnet18_fpn_torchvision on cpu", output);
         Assert.Contains("end to end", output);

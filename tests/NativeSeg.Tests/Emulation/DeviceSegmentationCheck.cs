@@ -29,7 +29,7 @@ internal static class DeviceSegmentationCheck
         var before = runtime.Traffic.Counts;
         var ours = segment(stages);
         var traffic = runtime.Traffic.Counts - before;
-        foreach (var (stage, ms) in stages.Laps) output.WriteLine($"{stage}: {ms:F0} ms");
+        foreach (var (stage, ms, _) in stages.Laps) output.WriteLine($"{stage}: {ms:F0} ms");
         long pipelineSyncs = traffic.Synchronizations - stages.Laps.Count;
         output.WriteLine($"{image.Width}x{image.Height}: {ours.Count} instances (CPU {expected.Count}) on the emulated device in {clock.Elapsed.TotalSeconds:F1} s; {traffic} ({pipelineSyncs} without the clock's)");
 

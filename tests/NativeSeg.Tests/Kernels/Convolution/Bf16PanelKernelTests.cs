@@ -64,10 +64,11 @@ public class Bf16PanelKernelTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(1, true, false)]
-    [InlineData(150, false, true)]
-    [InlineData(1153, true, true)]
-    public unsafe void NativePanelMatchesTheTwin(int pairs, bool bias, bool relu)
+    [InlineData(1, true, false, false)]
+    [InlineData(150, false, false, true)]
+    [InlineData(1153, true, false, true)]
+    [InlineData(150, true, true, true)]
+    public unsafe void NativePanelMatchesTheTwin(int pairs, bool bias, bool residual, bool relu)
     {
         if (NotRunnable()) return;
         var a = RandomPairs(11, pairs * Bf16PanelTwin.Mr);
@@ -76,12 +77,14 @@ public class Bf16PanelKernelTests(ITestOutputHelper output)
         const int ldc = Bf16PanelTwin.Nr + 5;
         var expected = new float[Bf16PanelTwin.Mr * ldc];
         var actual = new float[Bf16PanelTwin.Mr * ldc];
-        Bf16PanelTwin.Panel(pairs, a, b, expected, ldc, shifts, relu);
+        float[] joined = residual ? RandomValues(14, Bf16PanelTwin.Mr * ldc, 1) : [];
+        Bf16PanelTwin.Panel(pairs, a, b, expected, ldc, shifts, joined, relu);
         fixed (uint* ap = a)
         fixed (uint* bp = b)
         fixed (float* cp = actual)
         fixed (float* sp = shifts)
-            Bf16PanelKernel.Run(pairs, ap, bp, cp, ldc, bias ? sp : null, relu);
+        fixed (float* rp = joined)
+            Bf16PanelKernel.Run(pairs, ap, bp, cp, ldc, bias ? sp : null, residual ? rp : null, relu);
         double scale = expected.Max(Math.Abs), error = expected.Zip(actual, (e, x) => Math.Abs(e - x)).Max() / scale;
         int identical = expected.Zip(actual, (e, x) => e == x).Count(same => same);
         output.WriteLine($"{pairs} pairs: relative error {error:g3}, {identical} of {expected.Length} values bit-identical");

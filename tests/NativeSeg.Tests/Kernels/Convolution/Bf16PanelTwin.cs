@@ -37,7 +37,7 @@ internal static class Bf16PanelTwin
     }
 
     /// <summary>c[8 × 48] (row stride ldc) = aᵀ·b + bias, then ReLU, for pair-interleaved a [pairs][8] and b [pairs][48].</summary>
-    public static void Panel(int pairs, ReadOnlySpan<uint> a, ReadOnlySpan<uint> b, Span<float> c, int ldc, ReadOnlySpan<float> bias, bool relu)
+    public static void Panel(int pairs, ReadOnlySpan<uint> a, ReadOnlySpan<uint> b, Span<float> c, int ldc, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, bool relu)
     {
         for (int i = 0; i < Mr; i++)
         for (int j = 0; j < Nr; j++)
@@ -50,6 +50,7 @@ internal static class Bf16PanelTwin
                 sum += Widen((ushort)x) * Widen((ushort)y);
             }
             if (!bias.IsEmpty) sum += bias[i];
+            if (!residual.IsEmpty) sum += residual[i * ldc + j];
             // As vmaxps(0, v): a NaN passes through, as torch's relu lets it.
             c[i * ldc + j] = relu && !(sum >= 0) && !float.IsNaN(sum) ? 0 : sum;
         }
