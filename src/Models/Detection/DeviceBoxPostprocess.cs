@@ -12,36 +12,40 @@ using SoftmaxOp = NativeSeg.Kernels.Softmax.Softmax;
 namespace NativeSeg.Models.Detection;
 
 /// <summary>
-/// <see cref="FastRcnnOutputs"/> for torchvision's box head with every step a device kernel: softmax, per-class
-/// decode and clip, score and small-box filter of the proposals the device counted, class-aware NMS, and the best
-/// <see cref="DetectorConfig.DetectionsPerImage"/> in torchvision's order (score, then proposal, then class),
-/// counted on the device. The NMS is one segmented launch sequence for the whole batch, a segment per (image,
+/// <see cref="FastRcnnOutputs"/> for torchvision's and detectron2's box heads with every step a device kernel:
+/// softmax, per-class decode and clip, score and (the flavour's) small-box filter of the proposals the device
+/// counted, class-aware NMS, and the best <see cref="DetectorConfig.DetectionsPerImage"/> in the host's order
+/// (score, then proposal, then class), counted on the device. The candidates are a grid of proposals × box classes:
+/// detectron2's background logit, last and without a box of its own, is not a column of it. The NMS is one segmented launch sequence for the whole batch, a segment per (image,
 /// class): the same result as a batched NMS over each image's candidates, without its IoU bitmask over a
 /// thousand proposals × 90 classes (a gigabyte), and in a number of launches that does not grow with the classes.
 /// </summary>
 public sealed class DeviceBoxPostprocess(DetectorConfig config)
 {
-    public static bool Supports(DetectorConfig config) => config.Flavour.HasDevicePipeline && config.BoxClasses == config.ClassLogits;
+    public static bool Supports(DetectorConfig config) => config.Flavour.HasDevicePipeline;
 
     /// <param name="logits">[Σ capacity, classes] for all images' padded proposals, image after image.</param>
     /// <param name="deltas">[Σ capacity, 4·classes].</param>
     /// <param name="proposals">Each image's proposals, all of one capacity (a batch's RPN makes them so).</param>
     public IReadOnlyList<DeviceDetections> Infer(Tensor logits, Tensor deltas, IReadOnlyList<DeviceBoxes> proposals, IReadOnlyList<(int H, int W)> imageSizes)
     {
-        if (!Supports(config)) throw new NotSupportedException($"the device box head postprocess reproduces torchvision's, not {config.Flavour}'s");
+        if (!Supports(config)) throw new NotSupportedException($"the device box head postprocess reproduces torchvision's and detectron2's, not {config.Flavour}'s");
         if (proposals.Count == 0) return [];
-        int images = proposals.Count, rows = proposals[0].Capacity, classes = config.ClassLogits, n = rows * classes, top = config.DetectionsPerImage;
+        int images = proposals.Count, rows = proposals[0].Capacity, classes = config.BoxClasses, n = rows * classes, top = config.DetectionsPerImage;
         if (proposals.Any(p => p.Capacity != rows))
             throw new ArgumentException($"device box head: the images' proposal capacities ({string.Join(", ", proposals.Select(p => p.Capacity))}) differ; one segmented NMS needs the same for every image");
         using var scope = TensorScope.Begin();
-        var probs = SoftmaxOp.LastDim(logits);
-        var rule = new CandidateRule(config.ScoreThreshold, Strict: true, classes, config.BackgroundIndex);
+        var probs = BoxClassProbabilities(logits);
+        // A background column is in the grid only where it has boxes (first, as torchvision's).
+        var rule = new CandidateRule(config.ScoreThreshold, Strict: true, classes, classes == config.ClassLogits ? config.BackgroundIndex : -1);
+        float? minSize = config.Flavour.DetectionMinSize;
         var (boxes, scores, labels) = (new List<Tensor>(images), new List<Tensor>(images), new List<Tensor>(images));
         for (int i = 0; i < images; i++)
         {
             // Each image clips to its own size and counts its own proposals.
             var decoded = BoxCoderOp.Decode(deltas.Slice(i * rows, rows), proposals[i].Boxes, BoxWeights.RoiHeads, config.Flavour.Convention, clipTo: imageSizes[i]);
-            var (filtered, label) = CandidatesOp.Filter(probs.Slice(i * rows, rows), BoxCoderOp.KeepMask(decoded, 1e-2f), null, proposals[i].Count, rule);
+            var sized = minSize is float min ? BoxCoderOp.KeepMask(decoded, min) : null;
+            var (filtered, label) = CandidatesOp.Filter(probs.Slice(i * rows, rows), sized, null, proposals[i].Count, rule);
             boxes.Add(decoded);
             scores.Add(filtered);
             labels.Add(label);
@@ -67,5 +71,17 @@ public sealed class DeviceBoxPostprocess(DetectorConfig config)
                 scope.Keep(taken.Column.Reshape(top, 1)), scope.Keep(taken.Select)));
         }
         return result;
+    }
+
+    /// <summary>
+    /// The softmax [Σ capacity, box classes]: every logit's probability, less the background's where it is the last
+    /// logit and has no box (its column cut from the transposed probabilities, so the grid's column is the logit).
+    /// </summary>
+    private Tensor BoxClassProbabilities(Tensor logits)
+    {
+        var probs = SoftmaxOp.LastDim(logits);
+        if (config.BoxClasses == config.ClassLogits) return probs;
+        var byLogit = Transpose.LastTwo(probs);
+        return Transpose.LastTwo(byLogit.Slice(0, config.BoxClasses));
     }
 }

@@ -5,6 +5,7 @@ using NativeSeg.Kernels.Candidates;
 using NativeSeg.Kernels.Indexing;
 using NativeSeg.Kernels.Selection;
 using NativeSeg.Kernels.Transpose;
+using NativeSeg.Models.Detection.Flavours;
 using BoxCoderOp = NativeSeg.Kernels.BoxCoder.BoxCoder;
 using CandidatesOp = NativeSeg.Kernels.Candidates.Candidates;
 using NmsOp = NativeSeg.Kernels.Nms.Nms;
@@ -13,8 +14,8 @@ using SigmoidOp = NativeSeg.Kernels.Activations.Activation;
 namespace NativeSeg.Models.Detection;
 
 /// <summary>
-/// <see cref="ProposalGenerator"/> for torchvision's RPN with every step a device kernel: per-level top-k of the
-/// logits in anchor order, decode and clip, small-box and score filter, NMS that never merges levels (one segmented
+/// <see cref="ProposalGenerator"/> for torchvision's and detectron2's RPNs with every step a device kernel: per-level
+/// top-k of the logits in anchor order, decode and clip, the flavour's small-box and score filter, NMS that never merges levels (one segmented
 /// NMS for the whole batch) and the post-NMS cut, with the surviving count kept on the device. Every size the host decides follows from tensor
 /// shapes, never from data, so nothing here copies back or waits; the anchors and level ids, which follow from the
 /// shapes alone, are uploaded once per batch shape and kept on the device.
@@ -27,7 +28,7 @@ public sealed class DeviceProposalGenerator(DetectorConfig config) : IDisposable
     private readonly DeviceShapeCache<ShapeConstants> _shapes = new(CachedShapes);
 
     /// <summary>The RPNs this generator reproduces; others take the host path.</summary>
-    public static bool Supports(DetectorConfig config) => config.Flavour.HasDevicePipeline;
+    public static bool Supports(DetectorConfig config) => config.Flavour.HasDevicePipeline && config.Flavour.ProposalFilter is not null;
 
     /// <summary>Batch shapes whose anchors are on the device now.</summary>
     public int CachedShapeCount => _shapes.Count;
@@ -39,7 +40,7 @@ public sealed class DeviceProposalGenerator(DetectorConfig config) : IDisposable
     public IReadOnlyList<DeviceBoxes> Generate(IReadOnlyList<(Tensor Logits, Tensor Deltas)> levels, (int H, int W) padded, Func<IReadOnlyList<float[]>> anchors,
         IReadOnlyList<(int H, int W)> imageSizes)
     {
-        if (!Supports(config)) throw new NotSupportedException($"the device RPN reproduces torchvision's, not {config.Flavour}'s");
+        if (!Supports(config)) throw new NotSupportedException($"the device RPN reproduces torchvision's and detectron2's, not {config.Flavour}'s");
         using var scope = TensorScope.Begin();
         var device = levels[0].Logits.Device;
         string key = $"{padded.H}x{padded.W}:" + string.Join(",", levels.Select(l => $"{l.Logits.Shape[1]}x{l.Logits.Shape[2]}x{l.Logits.Shape[3]}"));
@@ -55,7 +56,7 @@ public sealed class DeviceProposalGenerator(DetectorConfig config) : IDisposable
             var ordered = Transpose.LastTwo(deltas.Reshape(n, 4 * a, hw));
             perLevel.Add((values, indices, ordered.Reshape(n, count, 4), constants.Anchors[l]));
         }
-        var candidates = imageSizes.Select((size, i) => Candidates(i, perLevel, constants.LevelIds, size, config.Flavour.Convention)).ToList();
+        var candidates = imageSizes.Select((size, i) => Candidates(i, perLevel, constants.LevelIds, size, config.Flavour)).ToList();
         // One segmented NMS for the batch, an image per segment, the levels kept apart as classes.
         int images = imageSizes.Count, m = constants.LevelIds.Shape[0];
         var boxes = Concat.Forward([.. candidates.Select(c => c.Boxes)], 0).Reshape(images, m, 4);
@@ -75,10 +76,11 @@ public sealed class DeviceProposalGenerator(DetectorConfig config) : IDisposable
 
     /// <summary>
     /// One image's pre-NMS candidates over all levels: boxes decoded and clipped to its size [m, 4], their scores
-    /// [m] and levels (int64 [m]), the small or failing ones demoted to −inf and level −1.
+    /// [m] (the ranked logits, or their sigmoid where the flavour's proposals carry it) and levels (int64 [m]), the
+    /// ones failing the flavour's proposal filter demoted to −inf and level −1.
     /// </summary>
     private static (Tensor Boxes, Tensor Scores, Tensor Levels) Candidates(int image, IReadOnlyList<(Tensor Values, Tensor Indices, Tensor Deltas, Tensor Anchors)> perLevel,
-        Tensor levelIds, (int H, int W) size, BoxConvention convention)
+        Tensor levelIds, (int H, int W) size, DetectionFlavour flavour)
     {
         var anchors = new List<Tensor>();
         var deltas = new List<Tensor>();
@@ -90,14 +92,16 @@ public sealed class DeviceProposalGenerator(DetectorConfig config) : IDisposable
             var index = indices.Slice(image, 1).Reshape(k);
             anchors.Add(Gather.Rows(levelAnchors, index));
             deltas.Add(Gather.Rows(levelDeltas.Slice(image, 1).Reshape(levelDeltas.Shape[1], 4), index));
-            scores.Add(SigmoidOp.Sigmoid(values.Slice(image, 1).Reshape(k)));
+            var ranked = values.Slice(image, 1).Reshape(k);
+            scores.Add(flavour.ProposalsCarrySigmoid ? SigmoidOp.Sigmoid(ranked) : ranked);
         }
         using var allAnchors = Concat.Forward(anchors, 0);
         using var allDeltas = Concat.Forward(deltas, 0);
         using var allScores = Concat.Forward(scores, 0);
-        var boxes = BoxCoderOp.Decode(allDeltas, allAnchors, BoxWeights.Rpn, convention, clipTo: (size.H, size.W));
-        using var small = BoxCoderOp.KeepMask(boxes, 1e-3f);
-        var (filtered, classes) = CandidatesOp.Filter(allScores, small, levelIds, null, new CandidateRule(0, Strict: false));
+        var filter = flavour.ProposalFilter!;
+        var boxes = BoxCoderOp.Decode(allDeltas, allAnchors, BoxWeights.Rpn, flavour.Convention, clipTo: (size.H, size.W));
+        using var small = BoxCoderOp.KeepMask(boxes, filter.MinSize, filter.StrictSize);
+        var (filtered, classes) = CandidatesOp.Filter(allScores, small, levelIds, null, new CandidateRule(filter.MinScore, filter.StrictScore));
         return (boxes, filtered, classes);
     }
 

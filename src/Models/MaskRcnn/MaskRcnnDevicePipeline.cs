@@ -19,8 +19,8 @@ internal sealed class MaskRcnnDevicePipeline(MaskRcnnHeads heads, InstancePostpr
     private readonly DeviceInstancePostprocessor _instances = new(heads.Config, host);
 
     /// <summary>
-    /// The models this pipeline reproduces: torchvision's flavour with class-specific boxes and the standard mask
-    /// head; MS R-CNN's MaskIoU head and BCNet's bilayer head still take the host path.
+    /// The models this pipeline reproduces: the flavours whose proposal and box rules the device stages take
+    /// (torchvision's and detectron2's) with the standard mask head; MS R-CNN's MaskIoU head and BCNet's bilayer head still take the host path.
     /// </summary>
     public static bool Supports(MaskRcnnConfig config) =>
         DeviceProposalGenerator.Supports(config) && DeviceBoxPostprocess.Supports(config) && !config.MaskIou && !config.BilayerMask;

@@ -18,8 +18,15 @@ internal static partial class BackboneWeights
     public static IReadOnlyDictionary<string, Tensor> Torchvision => Shared.Value;
 
     /// <summary>The spec's §2.3 renaming of the backbone keys; num_batches_tracked dropped, as detectron2 has none.</summary>
-    public static IReadOnlyDictionary<string, Tensor> Detectron2() => Rename(Torchvision, name =>
+    public static IReadOnlyDictionary<string, Tensor> Detectron2() => Detectron2(Torchvision);
+
+    /// <summary>
+    /// <paramref name="torchvision"/>'s backbone tensors (an R50-FPN under torchvision's names) under detectron2's;
+    /// its other tensors are left out. The tensors are shared, not copied.
+    /// </summary>
+    public static IReadOnlyDictionary<string, Tensor> Detectron2(IReadOnlyDictionary<string, Tensor> torchvision) => Rename(torchvision, name =>
     {
+        if (!name.StartsWith("backbone.", StringComparison.Ordinal)) return null;
         if (name.EndsWith(".num_batches_tracked", StringComparison.Ordinal)) return null;
         name = name.Replace("backbone.body.conv1.", "backbone.bottom_up.stem.conv1.", StringComparison.Ordinal)
             .Replace("backbone.body.bn1.", "backbone.bottom_up.stem.conv1.norm.", StringComparison.Ordinal);

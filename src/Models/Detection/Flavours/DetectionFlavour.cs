@@ -77,13 +77,22 @@ public abstract class DetectionFlavour
     public virtual float RankingScore(float logit) => logit;
 
     /// <summary>The proposal score kept after the top-k, from the ranked score.</summary>
-    public virtual float ProposalScore(float ranked) => ranked;
+    public float ProposalScore(float ranked) => ProposalsCarrySigmoid ? Sigmoid(ranked) : ranked;
+
+    /// <summary>Kept proposals carry the sigmoid of the ranked logit rather than the ranked score itself.</summary>
+    public virtual bool ProposalsCarrySigmoid => false;
 
     /// <summary>The largest coordinate a proposal is clipped to on an image side of <paramref name="size"/> pixels.</summary>
     public virtual float ClipLimit(int size) => size;
 
     /// <summary>Whether a decoded proposal survives: <paramref name="decoded"/> before clipping, the corners after.</summary>
     public abstract bool KeepsProposal(ReadOnlySpan<float> decoded, float x1, float y1, float x2, float y2, float score);
+
+    /// <summary>
+    /// The clipped-size and score part of <see cref="KeepsProposal"/> as the device RPN applies it; null where the
+    /// flavour's rule has no such form.
+    /// </summary>
+    public virtual ProposalFilter? ProposalFilter => null;
 
     /// <summary>The post-NMS proposal count applies to each level as well as to the image.</summary>
     public virtual bool CapsProposalsPerLevel => false;
@@ -99,7 +108,11 @@ public abstract class DetectionFlavour
     public virtual RoiAlignOptions Pooling(int size) => new(size, size, 2, false);
 
     /// <summary>Whether a class-specific decoded detection box is kept before NMS.</summary>
-    public virtual bool KeepsDetectionBox(ReadOnlySpan<float> box) => true;
+    public bool KeepsDetectionBox(ReadOnlySpan<float> box) =>
+        DetectionMinSize is not float min || (box[2] - box[0] >= min && box[3] - box[1] >= min);
+
+    /// <summary>The side both sides of a detection box must reach to be kept before NMS; null keeps every box.</summary>
+    public virtual float? DetectionMinSize => null;
 
     /// <summary>
     /// The detections kept of <paramref name="nmsOrder"/> (candidate indices by descending score) under the per-image

@@ -34,7 +34,15 @@ public sealed class Detectron2Flavour : DetectionFlavour
     /// <summary>find_top_rpn_proposals drops non-finite boxes and scores, then boxes left empty by the clip.</summary>
     public override bool KeepsProposal(ReadOnlySpan<float> decoded, float x1, float y1, float x2, float y2, float score) =>
         float.IsFinite(decoded[0]) && float.IsFinite(decoded[1]) && float.IsFinite(decoded[2]) && float.IsFinite(decoded[3])
-        && float.IsFinite(score) && x2 - x1 > 0 && y2 - y1 > 0;
+        && float.IsFinite(score) && ProposalFilter.Keeps(x1, y1, x2, y2, score);
+
+    /// <summary>
+    /// Boxes.nonempty after the clip; a logit above −inf (the device keeps a +inf logit, which the finite test above
+    /// drops: no real checkpoint makes one).
+    /// </summary>
+    public override ProposalFilter ProposalFilter { get; } = new(0f, StrictSize: true, float.NegativeInfinity, StrictScore: true);
+
+    public override bool HasDevicePipeline => true;
 
     public override LevelRule LevelRule => LevelRule.Detectron2;
 

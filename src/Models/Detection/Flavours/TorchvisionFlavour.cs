@@ -44,16 +44,18 @@ public sealed class TorchvisionFlavour : DetectionFlavour
         (paddedH / mapH, paddedW / mapW);
 
     /// <summary>The top-k ranks logits; the kept proposals carry their sigmoid.</summary>
-    public override float ProposalScore(float ranked) => Sigmoid(ranked);
+    public override bool ProposalsCarrySigmoid => true;
+
+    public override bool KeepsProposal(ReadOnlySpan<float> decoded, float x1, float y1, float x2, float y2, float score) =>
+        ProposalFilter.Keeps(x1, y1, x2, y2, score);
 
     /// <summary>remove_small_boxes(1e-3), then score_thresh 0.</summary>
-    public override bool KeepsProposal(ReadOnlySpan<float> decoded, float x1, float y1, float x2, float y2, float score) =>
-        x2 - x1 >= 1e-3f && y2 - y1 >= 1e-3f && score >= 0;
+    public override ProposalFilter ProposalFilter { get; } = new(1e-3f, StrictSize: false, 0f, StrictScore: false);
 
     public override LevelRule LevelRule => LevelRule.Torchvision;
 
     /// <summary>postprocess_detections' remove_small_boxes(1e-2).</summary>
-    public override bool KeepsDetectionBox(ReadOnlySpan<float> box) => box[2] - box[0] >= 1e-2f && box[3] - box[1] >= 1e-2f;
+    public override float? DetectionMinSize => 1e-2f;
 
     /// <summary>The float32 sizes divided (resize_boxes' ratios).</summary>
     public override (float X, float Y) OutputScales(ImageGeometry g) =>

@@ -86,26 +86,31 @@ public class TorchvisionImageParityTests
     /// <param name="minSize">Replaces the fixture's resize target (and <paramref name="maxSize"/> its cap), for cheaper runs.</param>
     internal static void WriteModel(string path, IReadOnlyDictionary<string, string> meta, int? minSize = null, int? maxSize = null)
     {
-        var weights = HashedWeights.LoadAll(meta, "backbone.", "rpn.", "roi_heads.");
+        var weights = ModelWeights(meta);
         try
         {
-            foreach (var (name, tensor) in weights)
-            {
-                if (!meta.TryGetValue("offset." + name, out var text)) continue;
-                float offset = float.Parse(text, CultureInfo.InvariantCulture);
-                foreach (ref float v in tensor.AsSpan<float>()) v += offset;
-            }
-            string config = $$"""{"min_size": {{minSize?.ToString(CultureInfo.InvariantCulture) ?? meta["min_size"]}}, "max_size": {{maxSize?.ToString(CultureInfo.InvariantCulture) ?? meta["max_size"]}}, "norm_eps": 1e-5, "score_thresh": 0}""";
-            SafetensorsWriter.Write(path, weights.OrderBy(p => p.Key, StringComparer.Ordinal), new Dictionary<string, string>
-            {
-                ["architecture"] = MaskRcnnArchitectures.Torchvision,
-                ["config"] = config,
-            });
+            WriteModel(path, MaskRcnnArchitectures.Torchvision, weights, meta, minSize, maxSize);
         }
         finally
         {
             foreach (var t in weights.Values) t.Dispose();
         }
+    }
+
+    /// <summary>The fixture's model tensors under torchvision's names, offsets added; the caller disposes them.</summary>
+    internal static Dictionary<string, Tensor> ModelWeights(IReadOnlyDictionary<string, string> meta) =>
+        HashedWeights.LoadAllWithOffsets(meta, "backbone.", "rpn.", "roi_heads.");
+
+    /// <summary><paramref name="weights"/> as a converted <paramref name="architecture"/> file with the config of <see cref="WriteModel(string, IReadOnlyDictionary{string, string}, int?, int?)"/>.</summary>
+    internal static void WriteModel(string path, string architecture, IEnumerable<KeyValuePair<string, Tensor>> weights, IReadOnlyDictionary<string, string> meta,
+        int? minSize, int? maxSize)
+    {
+        string config = $$"""{"min_size": {{minSize?.ToString(CultureInfo.InvariantCulture) ?? meta["min_size"]}}, "max_size": {{maxSize?.ToString(CultureInfo.InvariantCulture) ?? meta["max_size"]}}, "norm_eps": 1e-5, "score_thresh": 0}""";
+        SafetensorsWriter.Write(path, weights.OrderBy(p => p.Key, StringComparer.Ordinal), new Dictionary<string, string>
+        {
+            ["architecture"] = architecture,
+            ["config"] = config,
+        });
     }
 
     private static List<ReferenceDetection> Reference(SafetensorsFile fixture, string image, int width, int height)
