@@ -25,6 +25,7 @@ public static class KernelBenchmarks
         new Pooling.MaxPoolBenchmark(),
         new Pooling.MaxPoolBackwardBenchmark(),
         new Resampling.ResizeBenchmark(),
+        new Resampling.FixedPointResampleBenchmark(),
         new Resampling.NearestBackwardBenchmark(),
         new Resampling.BilinearBackwardBenchmark(),
         new Softmax.SoftmaxBenchmark(),

@@ -21,6 +21,7 @@ public static class KernelChecks
         .. Normalization.BatchNormChecks.All,
         .. Pooling.PoolingChecks.All,
         .. Resampling.ResamplingChecks.All,
+        .. Resampling.FixedPointResampleChecks.All,
         .. Softmax.SoftmaxChecks.All,
         .. Elementwise.ElementwiseChecks.All,
         .. Selection.SelectionChecks.All,

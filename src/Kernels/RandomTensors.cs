@@ -23,6 +23,14 @@ public static class RandomTensors
         return OnDevice(Tensor.FromArray(data, shape), device);
     }
 
+    /// <summary>Random 8-bit values, an image's pixels [H, W, C] for instance.</summary>
+    public static Tensor Bytes(Device device, int seed, params int[] shape)
+    {
+        var data = new byte[new Shape(shape).Numel];
+        new Random(seed).NextBytes(data);
+        return OnDevice(Tensor.FromArray(data, shape), device);
+    }
+
     public static Tensor Normal(Device device, int seed, float std, params int[] shape)
     {
         var rng = new Random(seed);

@@ -35,12 +35,7 @@ internal sealed class NormalisePixelsBenchmark : KernelBenchmark<NormalisePixels
     protected override BenchmarkCase Setup(Device device, Size s, int copies)
     {
         var tensors = new Tensor[copies + 1];
-        for (int i = 0; i < copies; i++)
-        {
-            var bytes = new byte[3 * s.H * s.W];
-            new Random(i + 1).NextBytes(bytes);
-            tensors[i] = RandomTensors.OnDevice(Tensor.FromArray(bytes, s.H, s.W, 3), device);
-        }
+        for (int i = 0; i < copies; i++) tensors[i] = RandomTensors.Bytes(device, i + 1, s.H, s.W, 3);
         var batch = Tensor.Zeros(new Shape(1, 3, s.PaddedH, s.PaddedW), DType.Float32, device);
         tensors[copies] = batch;
         return new BenchmarkCase(copies, i =>

@@ -20,13 +20,6 @@ internal static class PixelsChecks
         new PlaceCase("place_plane/same-size", [1, 1, 6, 5], 0, [1, 1, 6, 5], 0),
     ];
 
-    private static Tensor Bytes(int[] shape)
-    {
-        var data = new byte[new Shape(shape).Numel];
-        new Random(93).NextBytes(data);
-        return Tensor.FromArray(data, shape);
-    }
-
     /// <summary>The destination filled with a sentinel first, so what the op must leave alone is checked too.</summary>
     private static Tensor Destination(Device device, int[] shape)
     {
@@ -44,7 +37,7 @@ internal static class PixelsChecks
 
         public override IReadOnlyList<Tensor> Run(Device device)
         {
-            using var pixels = RandomTensors.OnDevice(Bytes(pixelShape), device);
+            using var pixels = RandomTensors.Bytes(device, 93, pixelShape);
             var destination = Destination(device, destinationShape);
             PixelPlanes.Normalise(pixels, channel, normalisation, destination, plane);
             return [RandomTensors.ToCpu(destination)];

@@ -29,12 +29,14 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
     private readonly BcnetDevicePipeline? _devicePipeline;
     private readonly Device _device;
     private readonly PreprocessConfig _preprocess;
+    private readonly PillowTaps _resizeTaps;
 
     private Bcnet(BcnetArchitecture architecture, ParameterStore store, BackboneConfig backbone, FcosConfig config, PreprocessConfig preprocess)
     {
         Variant = architecture;
         _device = store.Device;
         _preprocess = preprocess;
+        _resizeTaps = new PillowTaps(_device);
         _body = Child(new ResNet(store, backbone));
         _fpn = Child(new FpnNeck(store, backbone, backbone.StageChannels.Skip(FirstLevel - 2).ToList(), FirstLevel));
         _heads = Child(new BcnetHeads(store, config));
@@ -101,7 +103,7 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images, StageClock? clock) =>
         images.Select(image =>
         {
-            using var input = ImagePreprocessor.Run(image, _preprocess, _device);
+            using var input = ImagePreprocessor.Run(image, _preprocess, _device, _resizeTaps);
             clock?.Lap(Stages.Preprocess);
             var geometry = Geometry(input);
             if (_devicePipeline is { } pipeline) return OnFeatures(input, clock, levels => pipeline.Run(levels, geometry, clock));
@@ -110,7 +112,7 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
 
     public IReadOnlyList<ExplainedInstance> Explain(Image image)
     {
-        using var input = ImagePreprocessor.Run(image, _preprocess, _device);
+        using var input = ImagePreprocessor.Run(image, _preprocess, _device, _resizeTaps);
         var (detections, maps) = OnFeatures(input, null, levels => _heads.Explain(levels)[0]);
         var geometry = Geometry(input);
         return OcclusionExplanations.Assemble(_postprocessor.RunTraced(detections, geometry), detections.Boxes, [.. maps.Select(m => m.Panels())], _postprocessor.Scales(geometry), columns: 4);
@@ -126,5 +128,9 @@ public sealed class Bcnet : Module, IInstanceSegmenter, IOcclusionExplainer
 
     private static ImageGeometry Geometry(PreprocessedImage input) => new(input.Height, input.Width, input.OriginalHeight, input.OriginalWidth);
 
-    protected override void OnDispose() => _devicePipeline?.Dispose();
+    protected override void OnDispose()
+    {
+        _devicePipeline?.Dispose();
+        _resizeTaps.Dispose();
+    }
 }
