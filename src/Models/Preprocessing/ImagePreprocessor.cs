@@ -108,12 +108,14 @@ public static class ImagePreprocessor
 
     /// <summary>
     /// Each image's pixels [H, W, 3] on the device, views of one buffer filled by one host-to-device copy: from the
-    /// decoded array itself for a single image, else from the images laid end to end on the host (a memcpy of the
-    /// original bytes, less than the copy a device makes of pageable memory anyway). The caller disposes the views.
+    /// decoded array itself for a single image, else from the images laid end to end on the host (a memcpy of their
+    /// original bytes). The caller disposes the views.
     /// </summary>
     private static unsafe Tensor[] Upload(IReadOnlyList<Image> rgb, Device device)
     {
-        int total = checked((int)rgb.Sum(i => (long)i.Pixels.Length));
+        long bytes = rgb.Sum(i => (long)i.Pixels.Length);
+        if (bytes > int.MaxValue) throw new ArgumentException($"preprocess: the batch's {rgb.Count} images hold {bytes} bytes, more than one upload of 2 GiB; segment fewer at a time");
+        int total = (int)bytes;
         using var all = Tensor.Empty(device, DType.UInt8, total);
         if (device.IsCpu)
         {
@@ -128,8 +130,8 @@ public static class ImagePreprocessor
         var views = new Tensor[rgb.Count];
         for (int n = 0, at = 0; n < rgb.Count; at += rgb[n].Pixels.Length, n++)
         {
-            using var bytes = all.Slice(at, rgb[n].Pixels.Length);
-            views[n] = bytes.Reshape(rgb[n].Height, rgb[n].Width, 3);
+            using var image = all.Slice(at, rgb[n].Pixels.Length);
+            views[n] = image.Reshape(rgb[n].Height, rgb[n].Width, 3);
         }
         return views;
     }
