@@ -1,6 +1,7 @@
 using NativeSeg.Engine.Tensors;
 using NativeSeg.Kernels.BoxCoder;
 using NativeSeg.Kernels.Candidates;
+using NativeSeg.Kernels.Elementwise;
 using NativeSeg.Kernels.Indexing;
 using NativeSeg.Kernels.Selection;
 using NativeSeg.Kernels.Transpose;
@@ -12,24 +13,24 @@ using SoftmaxOp = NativeSeg.Kernels.Softmax.Softmax;
 namespace NativeSeg.Models.Detection;
 
 /// <summary>
-/// <see cref="FastRcnnOutputs"/> for torchvision's and detectron2's box heads with every step a device kernel:
-/// softmax, per-class decode and clip, score and (the flavour's) small-box filter of the proposals the device
-/// counted, class-aware NMS, and the best <see cref="DetectorConfig.DetectionsPerImage"/> in the host's order
-/// (score, then proposal, then class), counted on the device. The candidates are a grid of proposals × box classes:
+/// <see cref="FastRcnnOutputs"/> with every step a device kernel: softmax, per-class decode and clip, score and (the
+/// flavour's) small-box filter of the proposals the device counted, class-aware NMS (with the flavour's "+1" areas
+/// or not), and the best <see cref="DetectorConfig.DetectionsPerImage"/> in the host's order (score, then proposal,
+/// then class; class by class where the flavour orders them so), counted on the device. A flavour that keeps the
+/// ties of the cap-th score (<see cref="Flavours.DetectionFlavour.CapKeepsTies"/>) gets exactly the cap here: the
+/// slots are sized by it, so where scores tie exactly at the cap-th place the device keeps those of the lower
+/// proposal and class and the host all of them. The candidates are a grid of proposals × box classes:
 /// detectron2's background logit, last and without a box of its own, is not a column of it. The NMS is one segmented launch sequence for the whole batch, a segment per (image,
 /// class): the same result as a batched NMS over each image's candidates, without its IoU bitmask over a
 /// thousand proposals × 90 classes (a gigabyte), and in a number of launches that does not grow with the classes.
 /// </summary>
 public sealed class DeviceBoxPostprocess(DetectorConfig config)
 {
-    public static bool Supports(DetectorConfig config) => config.Flavour.HasDevicePipeline;
-
     /// <param name="logits">[Σ capacity, classes] for all images' padded proposals, image after image.</param>
     /// <param name="deltas">[Σ capacity, 4·classes].</param>
     /// <param name="proposals">Each image's proposals, all of one capacity (a batch's RPN makes them so).</param>
     public IReadOnlyList<DeviceDetections> Infer(Tensor logits, Tensor deltas, IReadOnlyList<DeviceBoxes> proposals, IReadOnlyList<(int H, int W)> imageSizes)
     {
-        if (!Supports(config)) throw new NotSupportedException($"the device box head postprocess reproduces torchvision's and detectron2's, not {config.Flavour}'s");
         if (proposals.Count == 0) return [];
         int images = proposals.Count, rows = proposals[0].Capacity, classes = config.BoxClasses, n = rows * classes, top = config.DetectionsPerImage;
         if (proposals.Any(p => p.Capacity != rows))
@@ -55,7 +56,7 @@ public sealed class DeviceBoxPostprocess(DetectorConfig config)
         var segmentScores = Transpose.LastTwo(Concat.Forward(scores, 0).Reshape(images, rows, classes)).Reshape(images * classes, rows);
         var segmentLabels = Transpose.LastTwo(Concat.Forward(labels, 0).Reshape(images, rows, classes)).Reshape(images * classes, rows);
         var segmentBoxes = Transpose.LastTwo(allBoxes, elementDims: 1).Reshape(images * classes, rows, 4);
-        var (keep, _) = NmsOp.Segmented(segmentBoxes, segmentScores, segmentLabels, config.NmsThreshold);
+        var (keep, _) = NmsOp.Segmented(segmentBoxes, segmentScores, segmentLabels, config.NmsThreshold, config.Flavour.PlusOne);
         var kept = CandidatesOp.KeptScores(keep, segmentScores);
         var byProposal = Transpose.LastTwo(kept.Reshape(images, classes, rows)).Reshape(images, n);
         int k = Math.Min(top, n);
@@ -66,11 +67,25 @@ public sealed class DeviceBoxPostprocess(DetectorConfig config)
         {
             var imageScores = byProposal.Slice(i, 1).Reshape(n);
             var taken = CandidatesOp.Take(ranking.Slice(i, 1).Reshape(k), imageScores, top, classes);
+            if (config.Flavour.OrdersDetectionsByClass) taken = ByClass(taken, imageScores, top, classes);
             var detections = new DeviceBoxes(scope.Keep(Gather.Rows(allBoxes.Slice(i, 1).Reshape(n, 4), taken.Index)), scope.Keep(taken.Count));
             result.Add(new DeviceDetections(detections, scope.Keep(Gather.Rows(imageScores.Reshape(n, 1), taken.Index)),
                 scope.Keep(taken.Column.Reshape(top, 1)), scope.Keep(taken.Select)));
         }
         return result;
+    }
+
+    /// <summary>
+    /// <paramref name="taken"/>'s detections taken again class by class: a descending top-k of each live slot's
+    /// negated class (dead slots at −inf) keeps each class's slots in their score order, as its ties go to the lower slot.
+    /// </summary>
+    private static TakenCandidates ByClass(TakenCandidates taken, Tensor scores, int top, int classes)
+    {
+        var negated = Arithmetic.Affine(taken.Column, -1f, 0f);
+        var (keys, _) = CandidatesOp.Filter(negated, null, null, taken.Count, new CandidateRule(float.NegativeInfinity, Strict: false));
+        var (_, slots) = TopK.LastDim(keys, top);
+        var positions = Gather.Rows(taken.Index.Reshape(top, 1), slots).Reshape(top);
+        return CandidatesOp.Take(positions, scores, top, classes);
     }
 
     /// <summary>

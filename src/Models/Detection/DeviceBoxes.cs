@@ -17,4 +17,8 @@ public sealed record DeviceBoxes(Tensor Boxes, Tensor Count)
 /// scores [capacity, 1], labels (logit indices) as float32 [capacity, 1], and each slot's row of the mask
 /// predictor's [capacity·classes, …] view (slot·classes + label), int64 [capacity].
 /// </summary>
-public sealed record DeviceDetections(DeviceBoxes Boxes, Tensor Scores, Tensor Labels, Tensor MaskRows);
+public sealed record DeviceDetections(DeviceBoxes Boxes, Tensor Scores, Tensor Labels, Tensor MaskRows)
+{
+    /// <summary>The scores of the masks [capacity, 1]: the box scores, or MS R-CNN's rescored ones.</summary>
+    public Tensor MaskScores { get; init; } = Scores;
+}

@@ -15,13 +15,13 @@ namespace NativeSeg.Models.Detection;
 /// <see cref="InstancePostprocessor"/> with the pixels made on the device: each image's boxes scaled to its original
 /// size (and, for flavours that clip them, clipped, the ones left empty dropped and the rest moved up, counted on the
 /// device), masks pasted the flavour's way and thresholded into whole-image bitmasks, then two copies to the host for
-/// the whole batch, however many images it holds — every image's detection count with all its rows of boxes, scores
-/// and labels (live or not: a few kB), then the live bitmasks of every image one after another — from which the host
+/// the whole batch, however many images it holds — every image's detection count with all its rows of boxes, box and
+/// mask scores and labels (live or not: a few kB), then the live bitmasks of every image one after another — from which the host
 /// only reads the COCO RLE runs off the bits.
 /// </summary>
 public sealed class DeviceInstancePostprocessor(DetectorConfig config, InstancePostprocessor host)
 {
-    private const int RowWidth = 6;
+    private const int RowWidth = 7;
 
     /// <param name="detections">Each image's detections, as the device box postprocess left them.</param>
     /// <param name="masks">Each image's slot mask probabilities [capacity, M, M] on the device.</param>
@@ -46,11 +46,11 @@ public sealed class DeviceInstancePostprocessor(DetectorConfig config, InstanceP
             var d = detections[n];
             int height = geometries[n].OriginalHeight, width = geometries[n].OriginalWidth;
             var scaled = Arithmetic.BroadcastAxis(d.Boxes.Boxes, deviceScales.Slice(n, 1).Reshape(4), BinaryOp.Mul, axis: 1);
-            var (boxes, scores, labels, pasted, count) = config.Flavour.ClipsOutputBoxes
+            var (boxes, scores, maskScores, labels, pasted, count) = config.Flavour.ClipsOutputBoxes
                 ? ClippedNonEmpty(scaled, d, masks[n], height, width)
-                : (scaled, d.Scores, d.Labels, masks[n], d.Boxes.Count);
+                : (scaled, d.Scores, d.MaskScores, d.Labels, masks[n], d.Boxes.Count);
             bits.Add(MaskPaste.PasteBits(pasted, boxes, count, height, width, config.Flavour.Paste));
-            rows.Add(Concat.Forward([boxes, scores, labels], 1));
+            rows.Add(Concat.Forward([boxes, scores, maskScores, labels], 1));
             counts.Add(count);
         }
 
@@ -75,7 +75,7 @@ public sealed class DeviceInstancePostprocessor(DetectorConfig config, InstanceP
             {
                 var r = values.AsSpan((row + k) * RowWidth, RowWidth);
                 var mask = BitmaskRle.FromColumnMajorBits(words.AsSpan(word, stride), height, width);
-                instances.Add(new SegmentedInstance(r[0], r[1], r[2], r[3], r[4], r[4], config.CategoryIds[(int)r[5]], mask));
+                instances.Add(new SegmentedInstance(r[0], r[1], r[2], r[3], r[4], r[5], config.CategoryIds[(int)r[6]], mask));
                 word += stride;
             }
             result.Add(instances);
@@ -90,7 +90,7 @@ public sealed class DeviceInstancePostprocessor(DetectorConfig config, InstanceP
     /// empty kept in their order and moved to the front with their scores, labels and masks (the mask is still the
     /// one predicted from the unclipped box, as upstream pastes it), and their count.
     /// </summary>
-    private static (Tensor Boxes, Tensor Scores, Tensor Labels, Tensor Masks, Tensor Count) ClippedNonEmpty(
+    private static (Tensor Boxes, Tensor Scores, Tensor MaskScores, Tensor Labels, Tensor Masks, Tensor Count) ClippedNonEmpty(
         Tensor boxes, DeviceDetections detections, Tensor masks, int height, int width)
     {
         int capacity = detections.Boxes.Capacity;
@@ -102,7 +102,8 @@ public sealed class DeviceInstancePostprocessor(DetectorConfig config, InstanceP
         var (ranks, _) = CandidatesOp.Filter(slots, nonEmpty, null, detections.Boxes.Count, new CandidateRule(float.NegativeInfinity, Strict: false));
         var (_, order) = TopK.LastDim(ranks, capacity);
         var taken = CandidatesOp.Take(order, ranks, capacity);
-        return (Gather.Rows(clipped, taken.Index), Gather.Rows(detections.Scores, taken.Index), Gather.Rows(detections.Labels, taken.Index),
+        return (Gather.Rows(clipped, taken.Index), Gather.Rows(detections.Scores, taken.Index), Gather.Rows(detections.MaskScores, taken.Index),
+            Gather.Rows(detections.Labels, taken.Index),
             Gather.Rows(masks, taken.Index), taken.Count);
     }
 

@@ -14,11 +14,14 @@ using SigmoidOp = NativeSeg.Kernels.Activations.Activation;
 namespace NativeSeg.Models.Detection;
 
 /// <summary>
-/// <see cref="ProposalGenerator"/> for torchvision's and detectron2's RPNs with every step a device kernel: per-level
-/// top-k of the logits in anchor order, decode and clip, the flavour's small-box and score filter, NMS that never merges levels (one segmented
-/// NMS for the whole batch) and the post-NMS cut, with the surviving count kept on the device. Every size the host decides follows from tensor
-/// shapes, never from data, so nothing here copies back or waits; the anchors and level ids, which follow from the
-/// shapes alone, are uploaded once per batch shape and kept on the device.
+/// <see cref="ProposalGenerator"/> with every step a device kernel: per-level top-k of the logits (or, where the
+/// flavour ranks it, their sigmoid) in anchor order, decode and clip by the flavour's box convention, the flavour's
+/// small-box and score filter, NMS that never merges levels (one segmented NMS for the whole batch, with the
+/// flavour's "+1" areas or not) and the post-NMS cut, with the surviving count kept on the device. A flavour's
+/// per-level post-NMS cap (<see cref="Flavours.DetectionFlavour.CapsProposalsPerLevel"/>) is the per-image count
+/// again, which the per-image cut of the score-ordered NMS result already honours. Every size the host decides
+/// follows from tensor shapes, never from data, so nothing here copies back or waits; the anchors and level ids,
+/// which follow from the shapes alone, are uploaded once per batch shape and kept on the device.
 /// </summary>
 public sealed class DeviceProposalGenerator(DetectorConfig config) : IDisposable
 {
@@ -26,9 +29,6 @@ public sealed class DeviceProposalGenerator(DetectorConfig config) : IDisposable
     private const int CachedShapes = 8;
 
     private readonly DeviceShapeCache<ShapeConstants> _shapes = new(CachedShapes);
-
-    /// <summary>The RPNs this generator reproduces; others take the host path.</summary>
-    public static bool Supports(DetectorConfig config) => config.Flavour.HasDevicePipeline && config.Flavour.ProposalFilter is not null;
 
     /// <summary>Batch shapes whose anchors are on the device now.</summary>
     public int CachedShapeCount => _shapes.Count;
@@ -40,7 +40,6 @@ public sealed class DeviceProposalGenerator(DetectorConfig config) : IDisposable
     public IReadOnlyList<DeviceBoxes> Generate(IReadOnlyList<(Tensor Logits, Tensor Deltas)> levels, (int H, int W) padded, Func<IReadOnlyList<float[]>> anchors,
         IReadOnlyList<(int H, int W)> imageSizes)
     {
-        if (!Supports(config)) throw new NotSupportedException($"the device RPN reproduces torchvision's and detectron2's, not {config.Flavour}'s");
         using var scope = TensorScope.Begin();
         var device = levels[0].Logits.Device;
         string key = $"{padded.H}x{padded.W}:" + string.Join(",", levels.Select(l => $"{l.Logits.Shape[1]}x{l.Logits.Shape[2]}x{l.Logits.Shape[3]}"));
@@ -52,7 +51,8 @@ public sealed class DeviceProposalGenerator(DetectorConfig config) : IDisposable
             int n = logits.Shape[0], a = logits.Shape[1], hw = logits.Shape[2] * logits.Shape[3], count = a * hw;
             // The head's (a, y, x) layout in the anchors' (y, x, a) order, as torchvision permutes it.
             using var objectness = Transpose.LastTwo(logits.Reshape(n, a, hw));
-            var (values, indices) = TopK.LastDim(objectness.Reshape(n, count), Math.Min(count, config.RpnPreNmsTopK));
+            using var ranked = config.Flavour.RanksSigmoid ? SigmoidOp.Sigmoid(objectness) : objectness.Share();
+            var (values, indices) = TopK.LastDim(ranked.Reshape(n, count), Math.Min(count, config.RpnPreNmsTopK));
             var ordered = Transpose.LastTwo(deltas.Reshape(n, 4 * a, hw));
             perLevel.Add((values, indices, ordered.Reshape(n, count, 4), constants.Anchors[l]));
         }
@@ -62,7 +62,7 @@ public sealed class DeviceProposalGenerator(DetectorConfig config) : IDisposable
         var boxes = Concat.Forward([.. candidates.Select(c => c.Boxes)], 0).Reshape(images, m, 4);
         var scores = Concat.Forward([.. candidates.Select(c => c.Scores)], 0).Reshape(images, m);
         var classes = Concat.Forward([.. candidates.Select(c => c.Levels)], 0).Reshape(images, m);
-        var (order, _) = NmsOp.Segmented(boxes, scores, classes, config.RpnNmsThreshold);
+        var (order, _) = NmsOp.Segmented(boxes, scores, classes, config.RpnNmsThreshold, config.Flavour.PlusOne);
         var result = new List<DeviceBoxes>(images);
         for (int i = 0; i < images; i++)
         {
@@ -76,7 +76,7 @@ public sealed class DeviceProposalGenerator(DetectorConfig config) : IDisposable
 
     /// <summary>
     /// One image's pre-NMS candidates over all levels: boxes decoded and clipped to its size [m, 4], their scores
-    /// [m] (the ranked logits, or their sigmoid where the flavour's proposals carry it) and levels (int64 [m]), the
+    /// [m] (the ranked scores, or their sigmoid where the flavour's proposals carry it) and levels (int64 [m]), the
     /// ones failing the flavour's proposal filter demoted to −inf and level −1.
     /// </summary>
     private static (Tensor Boxes, Tensor Scores, Tensor Levels) Candidates(int image, IReadOnlyList<(Tensor Values, Tensor Indices, Tensor Deltas, Tensor Anchors)> perLevel,
@@ -98,7 +98,7 @@ public sealed class DeviceProposalGenerator(DetectorConfig config) : IDisposable
         using var allAnchors = Concat.Forward(anchors, 0);
         using var allDeltas = Concat.Forward(deltas, 0);
         using var allScores = Concat.Forward(scores, 0);
-        var filter = flavour.ProposalFilter!;
+        var filter = flavour.ProposalFilter;
         var boxes = BoxCoderOp.Decode(allDeltas, allAnchors, BoxWeights.Rpn, flavour.Convention, clipTo: (size.H, size.W));
         using var small = BoxCoderOp.KeepMask(boxes, filter.MinSize, filter.StrictSize);
         var (filtered, classes) = CandidatesOp.Filter(allScores, small, levelIds, null, new CandidateRule(filter.MinScore, filter.StrictScore));

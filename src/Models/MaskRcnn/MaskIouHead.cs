@@ -36,14 +36,22 @@ public sealed class MaskIouHead : Module
     public float[] Forward(Tensor pooled, Tensor maskProbs, IReadOnlyList<int> labels)
     {
         using var scope = TensorScope.Begin();
+        var all = AllClasses(pooled, maskProbs).ToArray<float>();
+        int r = pooled.Shape[0], classes = _iou.OutFeatures;
+        var picked = new float[r];
+        for (int i = 0; i < r; i++) picked[i] = all[i * classes + labels[i]];
+        return picked;
+    }
+
+    /// <summary>
+    /// Every class's predicted IoU [R, classes] of each RoI, in the caller's scope: on a device, nothing is read back.
+    /// </summary>
+    internal Tensor AllClasses(Tensor pooled, Tensor maskProbs)
+    {
         int r = pooled.Shape[0];
         var pooledMask = MaxPool.Forward2d(maskProbs.Reshape(r, 1, maskProbs.Shape[1], maskProbs.Shape[2]), 2, 2);
         var x = Concat.Forward([pooled, pooledMask], 1);
         foreach (var conv in _convs) x = conv.Forward(x);
-        var all = _iou.Forward(_fc2.Forward(_fc1.Forward(x.Reshape(r, -1)))).ToArray<float>();
-        int classes = _iou.OutFeatures;
-        var picked = new float[r];
-        for (int i = 0; i < r; i++) picked[i] = all[i * classes + labels[i]];
-        return picked;
+        return _iou.Forward(_fc2.Forward(_fc1.Forward(x.Reshape(r, -1))));
     }
 }

@@ -1,4 +1,6 @@
 using NativeSeg.Engine.Tensors;
+using NativeSeg.Kernels.Elementwise;
+using NativeSeg.Kernels.Indexing;
 using NativeSeg.Models.Detection;
 using NativeSeg.Models.Detection.MaskHeads;
 using NativeSeg.Models.Inference;
@@ -7,8 +9,9 @@ namespace NativeSeg.Models.MaskRcnn;
 
 /// <summary>
 /// Mask R-CNN's heads on a CUDA device with nothing copied back before the results: device RPN proposals, the
-/// box head and its postprocess on every padded proposal slot, the mask head on every detection slot, the paste
-/// into bitmasks, then <see cref="DeviceInstancePostprocessor"/>'s two copies per batch. A batch of N images is one
+/// box head and its postprocess on every padded proposal slot, the mask head (and MS R-CNN's MaskIoU head with its
+/// rescoring) on every detection slot, the paste into bitmasks, then <see cref="DeviceInstancePostprocessor"/>'s two
+/// copies per batch. A batch of N images is one
 /// padded forward whose proposals, detections and masks are made per image; intermediate counts stay on the
 /// device, and the host sizes every launch from capacities (pre- and post-NMS top-k, detections per image).
 /// </summary>
@@ -19,11 +22,10 @@ internal sealed class MaskRcnnDevicePipeline(MaskRcnnHeads heads, InstancePostpr
     private readonly DeviceInstancePostprocessor _instances = new(heads.Config, host);
 
     /// <summary>
-    /// The models this pipeline reproduces: the flavours whose proposal and box rules the device stages take
-    /// (torchvision's and detectron2's) with the standard mask head; MS R-CNN's MaskIoU head and BCNet's bilayer head still take the host path.
+    /// The models this pipeline reproduces: every flavour with the standard mask head (and a MaskIoU head whose
+    /// classes are the box classes, so a slot's mask row names its IoU too); BCNet's bilayer head still takes the host path.
     /// </summary>
-    public static bool Supports(MaskRcnnConfig config) =>
-        DeviceProposalGenerator.Supports(config) && DeviceBoxPostprocess.Supports(config) && !config.MaskIou && !config.BilayerMask;
+    public static bool Supports(MaskRcnnConfig config) => !config.BilayerMask && (!config.MaskIou || config.BoxClasses == config.ClassLogits);
 
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Run(IReadOnlyList<Tensor> features, (int H, int W) padded, IReadOnlyList<ImageGeometry> geometries, StageClock? clock)
     {
@@ -37,11 +39,31 @@ internal sealed class MaskRcnnDevicePipeline(MaskRcnnHeads heads, InstancePostpr
         clock?.Lap(Stages.BoxHead);
 
         var (mask, maskPooler) = heads.MaskBranch;
-        var maskLogits = mask!.Logits(maskPooler.Pool(features, DeviceRois.Of([.. detections.Select(d => d.Boxes)])));
-        var probabilities = MaskProbabilities.PerImage(maskLogits, detections);
+        var pooled = maskPooler.Pool(features, DeviceRois.Of([.. detections.Select(d => d.Boxes)]));
+        var probabilities = MaskProbabilities.PerImage(mask!.Logits(pooled), detections);
+        if (heads.MaskIouBranch is { } maskIou) detections = Rescored(maskIou, pooled, probabilities, detections);
         clock?.Lap(Stages.MaskHead);
 
         return _instances.Run(detections, probabilities, geometries, clock);
+    }
+
+    /// <summary>
+    /// MS R-CNN's mask scores on every slot: the box score times the MaskIoU head's IoU of the slot's class, predicted
+    /// from the slot's pooled features and its class's mask probabilities, as the host scores them.
+    /// </summary>
+    private static IReadOnlyList<DeviceDetections> Rescored(MaskIouHead maskIou, Tensor pooled, IReadOnlyList<Tensor> probabilities, IReadOnlyList<DeviceDetections> detections)
+    {
+        var ious = maskIou.AllClasses(pooled, Concat.Forward(probabilities, 0));
+        int classes = ious.Shape[1], start = 0;
+        var result = new List<DeviceDetections>(detections.Count);
+        foreach (var d in detections)
+        {
+            int slots = d.Boxes.Capacity;
+            var iou = Gather.Rows(ious.Slice(start, slots).Reshape(slots * classes, 1), d.MaskRows);
+            result.Add(d with { MaskScores = Arithmetic.Mul(d.Scores, iou) });
+            start += slots;
+        }
+        return result;
     }
 
     public void Dispose() => _proposals.Dispose();

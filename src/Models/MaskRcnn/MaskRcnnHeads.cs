@@ -73,6 +73,9 @@ public sealed class MaskRcnnHeads : Module
     /// <summary>The conv-deconv mask head and its pooler, for training; null for a bilayer head (not trainable yet).</summary>
     internal (MaskHead? Head, RoiPooler Pooler) MaskBranch => (_mask as MaskHead, _maskPooler);
 
+    /// <summary>MS R-CNN's MaskIoU head; null for other models.</summary>
+    internal MaskIouHead? MaskIouBranch => _maskIou;
+
     /// <summary>Raw box-head outputs (logits, deltas) for the proposals of all images.</summary>
     public (Tensor Logits, Tensor Deltas) BoxOutputs(IReadOnlyList<Tensor> features, IReadOnlyList<BoxList> proposals)
     {

@@ -19,7 +19,8 @@ internal static class DeviceSegmentationCheck
     /// <param name="expected">The CPU's instances of the image.</param>
     /// <param name="what">The image's file, named in failures.</param>
     /// <param name="minMatched">How many of the CPU's instances must match (95% when null).</param>
-    public static void Assert(ITestOutputHelper output, EmulatedRuntime runtime, Device device, Func<StageClock, IReadOnlyList<SegmentedInstance>> segment,
+    /// <returns>The device's instances.</returns>
+    public static IReadOnlyList<SegmentedInstance> Assert(ITestOutputHelper output, EmulatedRuntime runtime, Device device, Func<StageClock, IReadOnlyList<SegmentedInstance>> segment,
         IReadOnlyList<SegmentedInstance> expected, Image image, string what, int? minMatched = null)
     {
         // Each of the stage clock's laps is one synchronisation, nothing else.
@@ -38,5 +39,6 @@ internal static class DeviceSegmentationCheck
         var reference = expected.Select(i => new ReferenceDetection([i.X1, i.Y1, i.X2, i.Y2], i.Score, i.CategoryId, i.Mask.ToRowMajor())).ToList();
         DetectionMatching.AssertParity(reference, ours, image.Width, image.Height, what, minMatched);
         Xunit.Assert.Equal(expected.Count, ours.Count);
+        return ours;
     }
 }

@@ -38,9 +38,15 @@ internal static partial class BackboneWeights
     });
 
     /// <summary>maskrcnn-benchmark's names: the stem under body.stem, FPN convs as fpn_inner/fpn_layer numbered from 1.</summary>
-    public static IReadOnlyDictionary<string, Tensor> MaskRcnnBenchmark() => Rename(Torchvision, name =>
+    public static IReadOnlyDictionary<string, Tensor> MaskRcnnBenchmark() => MaskRcnnBenchmark(Torchvision);
+
+    /// <summary>
+    /// <paramref name="torchvision"/>'s backbone tensors under maskrcnn-benchmark's names; its other tensors are left
+    /// out. The tensors are shared, not copied.
+    /// </summary>
+    public static IReadOnlyDictionary<string, Tensor> MaskRcnnBenchmark(IReadOnlyDictionary<string, Tensor> torchvision) => Rename(torchvision, name =>
     {
-        if (name.EndsWith(".num_batches_tracked", StringComparison.Ordinal)) return null;
+        if (!name.StartsWith("backbone.", StringComparison.Ordinal) || name.EndsWith(".num_batches_tracked", StringComparison.Ordinal)) return null;
         name = name.Replace("backbone.body.conv1.", "backbone.body.stem.conv1.", StringComparison.Ordinal)
             .Replace("backbone.body.bn1.", "backbone.body.stem.bn1.", StringComparison.Ordinal);
         return FpnPattern().Replace(name, m => $"backbone.fpn.fpn_{(m.Groups[1].Value == "inner" ? "inner" : "layer")}{int.Parse(m.Groups[2].Value) + 1}.");

@@ -74,7 +74,13 @@ public abstract class DetectionFlavour
     public virtual (int H, int W) AnchorStride(int nominal, int paddedH, int paddedW, int mapH, int mapW) => (nominal, nominal);
 
     /// <summary>The RPN score the per-level top-k ranks by, from the objectness logit.</summary>
-    public virtual float RankingScore(float logit) => logit;
+    public float RankingScore(float logit) => RanksSigmoid ? Sigmoid(logit) : logit;
+
+    /// <summary>
+    /// The per-level top-k ranks the objectness's sigmoid rather than its logit: the same order but where the sigmoid
+    /// rounds distinct logits to one float, whose ties then go to the lower anchor index.
+    /// </summary>
+    public virtual bool RanksSigmoid => false;
 
     /// <summary>The proposal score kept after the top-k, from the ranked score.</summary>
     public float ProposalScore(float ranked) => ProposalsCarrySigmoid ? Sigmoid(ranked) : ranked;
@@ -88,11 +94,8 @@ public abstract class DetectionFlavour
     /// <summary>Whether a decoded proposal survives: <paramref name="decoded"/> before clipping, the corners after.</summary>
     public abstract bool KeepsProposal(ReadOnlySpan<float> decoded, float x1, float y1, float x2, float y2, float score);
 
-    /// <summary>
-    /// The clipped-size and score part of <see cref="KeepsProposal"/> as the device RPN applies it; null where the
-    /// flavour's rule has no such form.
-    /// </summary>
-    public virtual ProposalFilter? ProposalFilter => null;
+    /// <summary>The clipped-size and score part of <see cref="KeepsProposal"/> as the device RPN applies it.</summary>
+    public abstract ProposalFilter ProposalFilter { get; }
 
     /// <summary>The post-NMS proposal count applies to each level as well as to the image.</summary>
     public virtual bool CapsProposalsPerLevel => false;
@@ -116,10 +119,28 @@ public abstract class DetectionFlavour
 
     /// <summary>
     /// The detections kept of <paramref name="nmsOrder"/> (candidate indices by descending score) under the per-image
-    /// <paramref name="cap"/>, in output order: the first <paramref name="cap"/>.
+    /// <paramref name="cap"/>, in output order: the first <paramref name="cap"/> (with <see cref="CapKeepsTies"/>, every
+    /// score at least the cap-th largest), by class where <see cref="OrdersDetectionsByClass"/>.
     /// </summary>
-    public virtual List<int> CapDetections(List<int> nmsOrder, IReadOnlyList<float> scores, IReadOnlyList<long> labels, int cap) =>
-        [.. nmsOrder.Take(cap)];
+    public List<int> CapDetections(List<int> nmsOrder, IReadOnlyList<float> scores, IReadOnlyList<long> labels, int cap)
+    {
+        var kept = nmsOrder;
+        if (nmsOrder.Count > cap)
+        {
+            float threshold = scores[nmsOrder[cap - 1]];
+            kept = CapKeepsTies ? [.. nmsOrder.Where(i => scores[i] >= threshold)] : [.. nmsOrder.Take(cap)];
+        }
+        return OrdersDetectionsByClass ? [.. kept.OrderBy(i => labels[i])] : kept;
+    }
+
+    /// <summary>
+    /// Detections come out class by class (in ascending logit index, each class by descending score) rather than by
+    /// descending score.
+    /// </summary>
+    public virtual bool OrdersDetectionsByClass => false;
+
+    /// <summary>Above the per-image cap, every detection scoring at least the cap-th largest is kept (kthvalue), so ties can keep more.</summary>
+    public virtual bool CapKeepsTies => false;
 
     // ---- Postprocessing ----
 
@@ -133,12 +154,6 @@ public abstract class DetectionFlavour
     /// </summary>
     public virtual (float X, float Y) OutputScales(ImageGeometry g) =>
         ((float)((double)g.OriginalWidth / g.Width), (float)((double)g.OriginalHeight / g.Height));
-
-    /// <summary>
-    /// Whether the device-resident stages (DeviceProposalGenerator, DeviceBoxPostprocess, DeviceInstancePostprocessor)
-    /// reproduce this framework's proposal, box and paste rules; other flavours run those stages on the host.
-    /// </summary>
-    public virtual bool HasDevicePipeline => false;
 
     // ---- Training ----
 

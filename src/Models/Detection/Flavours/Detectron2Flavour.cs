@@ -42,8 +42,6 @@ public sealed class Detectron2Flavour : DetectionFlavour
     /// </summary>
     public override ProposalFilter ProposalFilter { get; } = new(0f, StrictSize: true, float.NegativeInfinity, StrictScore: true);
 
-    public override bool HasDevicePipeline => true;
-
     public override LevelRule LevelRule => LevelRule.Detectron2;
 
     /// <summary>ROIAlignV2: aligned, adaptive sampling.</summary>

@@ -42,8 +42,8 @@ public sealed class MaskRcnnBenchmarkFlavour : DetectionFlavour
         });
     }
 
-    /// <summary>The top-k ranks the objectness after its sigmoid.</summary>
-    public override float RankingScore(float logit) => Sigmoid(logit);
+    /// <summary>The top-k ranks the objectness after its sigmoid, which the kept proposals carry as it is.</summary>
+    public override bool RanksSigmoid => true;
 
     public override float ClipLimit(int size) => size - 1;
 
@@ -51,22 +51,22 @@ public sealed class MaskRcnnBenchmarkFlavour : DetectionFlavour
     public override bool KeepsProposal(ReadOnlySpan<float> decoded, float x1, float y1, float x2, float y2, float score) =>
         x2 - x1 + 1 >= 0 && y2 - y1 + 1 >= 0;
 
+    /// <summary>
+    /// <see cref="KeepsProposal"/>'s sides as x2 − x1 ≥ −1 (the same test: a float difference in [−2, −1] plus 1 is
+    /// exact) and any score; the device drops a NaN score, which this keeps (a sigmoid of a NaN logit: no real
+    /// checkpoint makes one).
+    /// </summary>
+    public override ProposalFilter ProposalFilter { get; } = new(-1f, StrictSize: false, float.NegativeInfinity, StrictScore: false);
+
     /// <summary>NMS per level keeping up to the post-NMS count of each, then all levels ranked together.</summary>
     public override bool CapsProposalsPerLevel => true;
 
     public override LevelRule LevelRule => LevelRule.MaskRcnnBenchmark;
 
-    /// <summary>
-    /// Concatenated class by class and, above the cap, every score at least the cap-th largest kept (kthvalue), so
-    /// ties can keep more than the cap.
-    /// </summary>
-    public override List<int> CapDetections(List<int> nmsOrder, IReadOnlyList<float> scores, IReadOnlyList<long> labels, int cap)
-    {
-        var byClass = nmsOrder.OrderBy(i => labels[i]).ToList();
-        if (byClass.Count <= cap) return byClass;
-        float threshold = byClass.Select(i => scores[i]).OrderByDescending(s => s).ElementAt(cap - 1);
-        return byClass.Where(i => scores[i] >= threshold).ToList();
-    }
+    /// <summary>The classes' detections concatenated class by class.</summary>
+    public override bool OrdersDetectionsByClass => true;
+
+    public override bool CapKeepsTies => true;
 
     public override bool Trains => false;
 

@@ -28,8 +28,6 @@ public sealed class TorchvisionFlavour : DetectionFlavour
 
     public override bool FlipsBeforeResize => true;
 
-    public override bool HasDevicePipeline => true;
-
     // AnchorGenerator.generate_anchors: float32 sqrt of the ratio, then round half to even.
     public override float[] CellAnchors(int size, int stride) => AnchorGenerator.Cell(ratio =>
     {

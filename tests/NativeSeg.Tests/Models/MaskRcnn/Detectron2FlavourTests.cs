@@ -25,7 +25,7 @@ public sealed class Detectron2FlavourTests : IDisposable
     private readonly Dictionary<string, Tensor> _tvHeads = TinyMaskRcnn.TorchvisionHeads();
     private readonly Dictionary<string, Tensor> _d2Heads;
 
-    public Detectron2FlavourTests() => _d2Heads = Detectron2Renaming.Heads(_tvHeads);
+    public Detectron2FlavourTests() => _d2Heads = HeadRenaming.Detectron2(_tvHeads);
 
     public void Dispose()
     {
@@ -92,7 +92,7 @@ public sealed class Detectron2FlavourTests : IDisposable
         using (d2Logits)
         using (d2Deltas)
         {
-            var slots = Detectron2Renaming.ClassSlots;
+            var slots = HeadRenaming.Detectron2ClassSlots;
             float[] tl = tvLogits.AsSpan<float>().ToArray(), dl = d2Logits.AsSpan<float>().ToArray();
             float[] td = tvDeltas.AsSpan<float>().ToArray(), dd = d2Deltas.AsSpan<float>().ToArray();
             for (int r = 0; r < rois; r++)
@@ -113,7 +113,7 @@ public sealed class Detectron2FlavourTests : IDisposable
         using var tv = new MaskHead(new ParameterStore(_tvHeads, Device.Cpu), DetectionFlavour.Torchvision.HeadNames, MaskRcnnConfig.TorchvisionCoco());
         using var d2 = new MaskHead(new ParameterStore(_d2Heads, Device.Cpu), DetectionFlavour.Detectron2.HeadNames, MaskRcnnConfig.Detectron2Coco());
         int[] d2Labels = [0, 11, 45, 79];
-        using var a = tv.Forward(pooled, d2Labels.Select(j => Detectron2Renaming.ClassSlots[j]).ToList());
+        using var a = tv.Forward(pooled, d2Labels.Select(j => HeadRenaming.Detectron2ClassSlots[j]).ToList());
         using var b = d2.Forward(pooled, d2Labels);
         float[] pa = a.AsSpan<float>().ToArray(), pb = b.AsSpan<float>().ToArray();
         Assert.Equal(pa.Length, pb.Length);
