@@ -42,6 +42,7 @@ public static class KernelBenchmarks
         new MaskPaste.MaskPasteBenchmark(),
         new MaskPaste.MaskProbabilitiesBenchmark(),
         new MaskPaste.MaskBitsBenchmark(),
+        new MaskRle.MaskRleBenchmark(),
         new BoundaryPatches.BoundaryPatchesBenchmark(),
         new NonLocalAttention.NonLocalAttentionBenchmark(),
         new Losses.LossBenchmark(),

@@ -16,6 +16,7 @@ public static class KernelChecks
         .. BoxCoder.BoxCoderChecks.All,
         .. BoxIou.BoxIouChecks.All,
         .. MaskPaste.MaskPasteChecks.All,
+        .. MaskRle.MaskRleChecks.All,
         .. BoundaryPatches.BoundaryPatchesChecks.All,
         .. Normalization.NormalizationChecks.All,
         .. Normalization.BatchNormChecks.All,

@@ -9,12 +9,13 @@ namespace NativeSeg.Models.Bcnet;
 /// <summary>
 /// BCNet's heads on a CUDA device with nothing copied back before the results: P6/P7 and the FCOS head,
 /// <see cref="DeviceFcosPostprocess"/>, RoIAlign over P3–P7 on every detection slot, the bilayer head's occludee
-/// mask, then <see cref="DeviceInstancePostprocessor"/>'s clip, paste and two copies back per batch. Counts stay on the
+/// mask, then <see cref="DeviceInstancePostprocessor"/>'s clip, paste, COCO RLE and two copies back per batch. Counts stay on the
 /// device; the host sizes every launch from capacities (pre-NMS top-k per level, detections per image).
 /// </summary>
 internal sealed class BcnetDevicePipeline(BcnetHeads heads, FcosConfig config, InstancePostprocessor host, DetectorConfig outputs) : IDisposable
 {
     private readonly DeviceFcosPostprocess _detections = new(config);
+    private readonly DeviceRois _rois = new();
     private readonly DeviceInstancePostprocessor _instances = new(outputs, host);
 
     public static bool Supports(FcosConfig config) => DeviceFcosPostprocess.Supports(config);
@@ -28,11 +29,16 @@ internal sealed class BcnetDevicePipeline(BcnetHeads heads, FcosConfig config, I
         var detections = _detections.Run(levels, 0);
         clock?.Lap(Stages.FcosHead);
 
-        var pooled = PyramidRoiPooler.Pool(pyramid, DeviceRois.Of([detections.Boxes]), FcosConfig.MinLevel);
+        var pooled = PyramidRoiPooler.Pool(pyramid, _rois.Of([detections.Boxes]), FcosConfig.MinLevel);
         var probabilities = MaskProbabilities.PerImage(heads.Mask.Logits(pooled), [detections])[0];
         clock?.Lap(Stages.MaskHead);
         return _instances.Run([detections], [probabilities], [geometry], clock)[0];
     }
 
-    public void Dispose() => _detections.Dispose();
+    public void Dispose()
+    {
+        _detections.Dispose();
+        _rois.Dispose();
+        _instances.Dispose();
+    }
 }

@@ -10,8 +10,8 @@ namespace NativeSeg.Models.MaskRcnn;
 /// <summary>
 /// Mask R-CNN's heads on a CUDA device with nothing copied back before the results: device RPN proposals, the
 /// box head and its postprocess on every padded proposal slot, the mask head (and MS R-CNN's MaskIoU head with its
-/// rescoring) on every detection slot, the paste into bitmasks, then <see cref="DeviceInstancePostprocessor"/>'s two
-/// copies per batch. A batch of N images is one
+/// rescoring) on every detection slot, the paste into bitmasks and their COCO RLE, then
+/// <see cref="DeviceInstancePostprocessor"/>'s two copies per batch. A batch of N images is one
 /// padded forward whose proposals, detections and masks are made per image; intermediate counts stay on the
 /// device, and the host sizes every launch from capacities (pre- and post-NMS top-k, detections per image).
 /// </summary>
@@ -19,6 +19,7 @@ internal sealed class MaskRcnnDevicePipeline(MaskRcnnHeads heads, InstancePostpr
 {
     private readonly DeviceProposalGenerator _proposals = new(heads.Config);
     private readonly DeviceBoxPostprocess _boxes = new(heads.Config);
+    private readonly DeviceRois _rois = new();
     private readonly DeviceInstancePostprocessor _instances = new(heads.Config, host);
 
     /// <summary>
@@ -34,12 +35,12 @@ internal sealed class MaskRcnnDevicePipeline(MaskRcnnHeads heads, InstancePostpr
         clock?.Lap(Stages.Rpn);
 
         var (box, boxPooler) = heads.BoxBranch;
-        var (logits, deltas) = box.Forward(boxPooler.Pool(features, DeviceRois.Of(proposals)));
+        var (logits, deltas) = box.Forward(boxPooler.Pool(features, _rois.Of(proposals)));
         var detections = _boxes.Infer(logits, deltas, proposals, sizes);
         clock?.Lap(Stages.BoxHead);
 
         var (mask, maskPooler) = heads.MaskBranch;
-        var pooled = maskPooler.Pool(features, DeviceRois.Of([.. detections.Select(d => d.Boxes)]));
+        var pooled = maskPooler.Pool(features, _rois.Of([.. detections.Select(d => d.Boxes)]));
         var probabilities = MaskProbabilities.PerImage(mask!.Logits(pooled), detections);
         if (heads.MaskIouBranch is { } maskIou) detections = Rescored(maskIou, pooled, probabilities, detections);
         clock?.Lap(Stages.MaskHead);
@@ -66,5 +67,10 @@ internal sealed class MaskRcnnDevicePipeline(MaskRcnnHeads heads, InstancePostpr
         return result;
     }
 
-    public void Dispose() => _proposals.Dispose();
+    public void Dispose()
+    {
+        _proposals.Dispose();
+        _rois.Dispose();
+        _instances.Dispose();
+    }
 }

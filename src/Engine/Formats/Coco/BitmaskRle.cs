@@ -1,6 +1,4 @@
-using NativeSeg.Engine.Formats.Coco;
-
-namespace NativeSeg.Models.Inference;
+namespace NativeSeg.Engine.Formats.Coco;
 
 /// <summary>COCO RLE from a whole-image bitmask packed column-major, 32 pixels per word, as the device paste leaves it.</summary>
 public static class BitmaskRle
