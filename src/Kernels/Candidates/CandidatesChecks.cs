@@ -12,6 +12,8 @@ internal static class CandidatesChecks
         new ProposalChain("candidates/take-more-than-ranked", 40, 1, 64),
         new GridChain("candidates/box-grid-rows-background", 12, 6, 9, 20),
         new GridChain("candidates/box-grid-no-rows-pass", 5, 4, 0, 8),
+        new TiedCut("candidates/cut-keeping-ties-within-slots", 300, 40, 80),
+        new TiedCut("candidates/cut-keeping-ties-past-slots", 300, 40, 42),
     ];
 
     /// <summary>
@@ -87,6 +89,39 @@ internal static class CandidatesChecks
                 filtered.Dispose();
                 return [RandomTensors.ToCpu(classes), kept.To(Device.Cpu), taken.Index.To(Device.Cpu), taken.Select.To(Device.Cpu),
                     taken.Column.To(Device.Cpu), taken.Row.To(Device.Cpu), taken.Count.To(Device.Cpu)];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Boxes scored in tenths (so many tie), NMS'd by class and cut to <paramref name="limit"/> keeping the ties
+    /// with the last, in <paramref name="slots"/> slots, with the count the cut keeps, as FCOS's kthvalue cut.
+    /// </summary>
+    private sealed class TiedCut(string name, int n, int limit, int slots) : KernelCheck
+    {
+        public override string Name => name;
+
+        public override double Tolerance => 0;
+
+        public override IReadOnlyList<Tensor> Run(Device device)
+        {
+            var (b, s, c) = Nms.NmsChecks.RandomDetections(n + 1, n, 3, 10);
+            for (int i = 7; i < n; i += 19) s[i] = float.NaN;
+            using var boxes = RandomTensors.OnDevice(Tensor.FromArray(b, n, 4), device);
+            using var scores = RandomTensors.OnDevice(Tensor.FromArray(s, n), device);
+            using var classes = RandomTensors.OnDevice(Tensor.FromArray(c, n), device);
+            var (filtered, filteredClasses) = Candidates.Filter(scores, null, classes, null, new CandidateRule(0, Strict: false));
+            var (order, count) = NmsOp.BatchedPadded(boxes, filtered, filteredClasses, 0.6f);
+            using (filteredClasses)
+            using (count)
+            using (order)
+            {
+                var (taken, kept) = Candidates.TakeKeepingTies(order, filtered, limit, slots);
+                using (taken)
+                using (kept)
+                {
+                    return [RandomTensors.ToCpu(filtered), taken.Index.To(Device.Cpu), taken.Row.To(Device.Cpu), taken.Count.To(Device.Cpu), kept.To(Device.Cpu)];
+                }
             }
         }
     }

@@ -27,7 +27,15 @@ public sealed class DeviceInstancePostprocessor(DetectorConfig config, InstanceP
     /// <param name="masks">Each image's slot mask probabilities [capacity, M, M] on the device.</param>
     /// <param name="clock">Times the paste and the copies back when benchmarking; null in ordinary use.</param>
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Run(IReadOnlyList<DeviceDetections> detections, IReadOnlyList<Tensor> masks,
-        IReadOnlyList<ImageGeometry> geometries, StageClock? clock = null)
+        IReadOnlyList<ImageGeometry> geometries, StageClock? clock = null) => Run(detections, masks, geometries, [], clock).Instances;
+
+    /// <summary>
+    /// As <see cref="Run(IReadOnlyList{DeviceDetections}, IReadOnlyList{Tensor}, IReadOnlyList{ImageGeometry}, StageClock?)"/>,
+    /// with <paramref name="counts"/> (int64 [1] each, a count the caller kept on the device) brought back in the
+    /// first copy, so that a check of the caller's costs no copy of its own.
+    /// </summary>
+    public (IReadOnlyList<IReadOnlyList<SegmentedInstance>> Instances, long[] Counts) Run(IReadOnlyList<DeviceDetections> detections, IReadOnlyList<Tensor> masks,
+        IReadOnlyList<ImageGeometry> geometries, IReadOnlyList<Tensor> counts, StageClock? clock)
     {
         if (detections.Count != masks.Count || detections.Count != geometries.Count)
             throw new ArgumentException($"device instances: {detections.Count} images' detections, {masks.Count} mask sets and {geometries.Count} geometries");
@@ -40,7 +48,7 @@ public sealed class DeviceInstancePostprocessor(DetectorConfig config, InstanceP
         var deviceScales = hostScales.To(device);
         var rows = new List<Tensor>(images);
         var bits = new List<Tensor>(images);
-        var counts = new List<Tensor>(images);
+        var liveCounts = new List<Tensor>(images);
         for (int n = 0; n < images; n++)
         {
             var d = detections[n];
@@ -51,12 +59,14 @@ public sealed class DeviceInstancePostprocessor(DetectorConfig config, InstanceP
                 : (scaled, d.Scores, d.Labels, masks[n], d.Boxes.Count);
             bits.Add(MaskPaste.PasteBits(pasted, boxes, count, height, width, config.Flavour.Paste));
             rows.Add(Concat.Forward([boxes, scores, labels], 1));
-            counts.Add(count);
+            liveCounts.Add(count);
         }
 
-        var header = Concat.Forward([Concat.Forward(counts, 0).Reinterpret(DType.Int32), Concat.Forward(rows, 0).Reinterpret(DType.Int32)], 0).ToArray<int>();
+        int longs = images + counts.Count;
+        var header = Concat.Forward([Concat.Forward([.. liveCounts, .. counts], 0).Reinterpret(DType.Int32), Concat.Forward(rows, 0).Reinterpret(DType.Int32)], 0).ToArray<int>();
         var live = MemoryMarshal.Cast<int, long>(header.AsSpan(0, 2 * images)).ToArray();
-        var values = MemoryMarshal.Cast<int, float>(header.AsSpan(2 * images)).ToArray();
+        var returned = MemoryMarshal.Cast<int, long>(header.AsSpan(2 * images, 2 * counts.Count)).ToArray();
+        var values = MemoryMarshal.Cast<int, float>(header.AsSpan(2 * longs)).ToArray();
         var liveBits = new List<Tensor>(images);
         for (int n = 0; n < images; n++)
         {
@@ -82,7 +92,7 @@ public sealed class DeviceInstancePostprocessor(DetectorConfig config, InstanceP
             row += detections[n].Boxes.Capacity;
         }
         clock?.Lap(Stages.Paste);
-        return result;
+        return (result, returned);
     }
 
     /// <summary>
