@@ -12,15 +12,17 @@ internal static class CandidatesChecks
         new ProposalChain("candidates/take-more-than-ranked", 40, 1, 64),
         new GridChain("candidates/box-grid-rows-background", 12, 6, 9, 20),
         new GridChain("candidates/box-grid-no-rows-pass", 5, 4, 0, 8),
-        new TiedCut("candidates/cut-keeping-ties-within-slots", 300, 40, 80),
-        new TiedCut("candidates/cut-keeping-ties-past-slots", 300, 40, 42),
+        new ProposalChain("candidates/cut-keeping-ties-80-slots", 300, 3, 40, scoreLevels: 10, tiedSlots: 80),
+        new ProposalChain("candidates/cut-keeping-ties-42-slots", 300, 3, 40, scoreLevels: 10, tiedSlots: 42),
     ];
 
     /// <summary>
     /// Boxes from the NMS checks with NaN, negative and tied scores and a small-box mask; filtered (≥ 0), NMS'd
-    /// by class and the first k passing survivors taken, as the RPN does per image.
+    /// by class and the first k passing survivors taken, as the RPN does per image — or, with
+    /// <paramref name="tiedSlots"/>, cut to k keeping the ties with the last in that many slots, with the count the
+    /// cut keeps, as FCOS's kthvalue cut (scores in <paramref name="scoreLevels"/> steps, so many tie).
     /// </summary>
-    private sealed class ProposalChain(string name, int n, int classCount, int k) : KernelCheck
+    private sealed class ProposalChain(string name, int n, int classCount, int k, int scoreLevels = 16, int? tiedSlots = null) : KernelCheck
     {
         public override string Name => name;
 
@@ -28,7 +30,7 @@ internal static class CandidatesChecks
 
         public override IReadOnlyList<Tensor> Run(Device device)
         {
-            var (b, s, c) = Nms.NmsChecks.RandomDetections(n, n, classCount, 16);
+            var (b, s, c) = Nms.NmsChecks.RandomDetections(n, n, classCount, scoreLevels);
             var keepMask = new byte[n];
             for (int i = 0; i < n; i++)
             {
@@ -44,10 +46,15 @@ internal static class CandidatesChecks
             var (order, count) = NmsOp.BatchedPadded(boxes, filtered, filteredClasses, 0.6f);
             using (count)
             using (order)
-            using (var taken = Candidates.Take(order, filtered, k))
             {
-                return [RandomTensors.ToCpu(filtered), RandomTensors.ToCpu(filteredClasses), taken.Index.To(Device.Cpu),
-                    taken.Select.To(Device.Cpu), taken.Column.To(Device.Cpu), taken.Row.To(Device.Cpu), taken.Count.To(Device.Cpu)];
+                var (taken, kept) = tiedSlots is { } slots ? Candidates.TakeKeepingTies(order, filtered, k, slots) : (Candidates.Take(order, filtered, k), (Tensor?)null);
+                using (taken)
+                using (kept)
+                {
+                    return [RandomTensors.ToCpu(filtered), RandomTensors.ToCpu(filteredClasses), taken.Index.To(Device.Cpu),
+                        taken.Select.To(Device.Cpu), taken.Column.To(Device.Cpu), taken.Row.To(Device.Cpu), taken.Count.To(Device.Cpu),
+                        .. kept is null ? [] : new[] { kept.To(Device.Cpu) }];
+                }
             }
         }
     }
@@ -93,36 +100,4 @@ internal static class CandidatesChecks
         }
     }
 
-    /// <summary>
-    /// Boxes scored in tenths (so many tie), NMS'd by class and cut to <paramref name="limit"/> keeping the ties
-    /// with the last, in <paramref name="slots"/> slots, with the count the cut keeps, as FCOS's kthvalue cut.
-    /// </summary>
-    private sealed class TiedCut(string name, int n, int limit, int slots) : KernelCheck
-    {
-        public override string Name => name;
-
-        public override double Tolerance => 0;
-
-        public override IReadOnlyList<Tensor> Run(Device device)
-        {
-            var (b, s, c) = Nms.NmsChecks.RandomDetections(n + 1, n, 3, 10);
-            for (int i = 7; i < n; i += 19) s[i] = float.NaN;
-            using var boxes = RandomTensors.OnDevice(Tensor.FromArray(b, n, 4), device);
-            using var scores = RandomTensors.OnDevice(Tensor.FromArray(s, n), device);
-            using var classes = RandomTensors.OnDevice(Tensor.FromArray(c, n), device);
-            var (filtered, filteredClasses) = Candidates.Filter(scores, null, classes, null, new CandidateRule(0, Strict: false));
-            var (order, count) = NmsOp.BatchedPadded(boxes, filtered, filteredClasses, 0.6f);
-            using (filteredClasses)
-            using (count)
-            using (order)
-            {
-                var (taken, kept) = Candidates.TakeKeepingTies(order, filtered, limit, slots);
-                using (taken)
-                using (kept)
-                {
-                    return [RandomTensors.ToCpu(filtered), taken.Index.To(Device.Cpu), taken.Row.To(Device.Cpu), taken.Count.To(Device.Cpu), kept.To(Device.Cpu)];
-                }
-            }
-        }
-    }
 }
