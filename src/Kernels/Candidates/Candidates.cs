@@ -88,7 +88,22 @@ public static class Candidates
     /// <param name="order">int64 [n]: candidate positions into <paramref name="scores"/>, −1 padded.</param>
     /// <param name="scores">float32: the scores the ranking ranked, by position.</param>
     /// <param name="perRow">Candidates per row of the grid the positions index; its column is the class.</param>
-    public static TakenCandidates Take(Tensor order, Tensor scores, int k, int perRow = 1)
+    public static TakenCandidates Take(Tensor order, Tensor scores, int k, int perRow = 1) => Take(order, scores, k, k, perRow, null);
+
+    /// <summary>
+    /// A cut to the first <paramref name="limit"/> passing entries of a descending ranking that also keeps every
+    /// later entry tied with the last of them (AdelaiDet's kthvalue cut), in <paramref name="slots"/> slots; and
+    /// how many entries that cut keeps, int64 [1] — more than <paramref name="slots"/> when the ties overflow them.
+    /// </summary>
+    /// <param name="order">int64 [n]: candidate positions into <paramref name="scores"/>, −1 padded, by descending score.</param>
+    public static (TakenCandidates Taken, Tensor Kept) TakeKeepingTies(Tensor order, Tensor scores, int limit, int slots)
+    {
+        Check.That(limit >= 1 && slots >= limit, Op, $"a cut that keeps ties needs 1 <= limit = {limit} <= slots = {slots}");
+        var kept = Tensor.Empty(order.Device, DType.Int64, 1);
+        return (Take(order, scores, slots, limit, 1, kept), kept);
+    }
+
+    private static TakenCandidates Take(Tensor order, Tensor scores, int k, int limit, int perRow, Tensor? kept)
     {
         Check.Rank(order, 1, Op, "order");
         Check.DType(order, DType.Int64, Op, "order");
@@ -98,9 +113,9 @@ public static class Candidates
         var taken = new TakenCandidates(Tensor.Empty(order.Device, DType.Int64, k), Tensor.Empty(order.Device, DType.Int64, k),
             Tensor.Empty(order.Device, DType.Float32, k), Tensor.Empty(order.Device, DType.Int64, k), Tensor.Empty(order.Device, DType.Int64, 1));
         if (order.Device.IsCpu)
-            TakeCpu(order.AsSpan<long>(), scores.AsSpan<float>(), k, perRow, taken);
+            TakeCpu(order.AsSpan<long>(), scores.AsSpan<float>(), k, limit, perRow, taken, kept);
         else
-            LaunchTake(order, scores, k, perRow, taken);
+            LaunchTake(order, scores, k, limit, perRow, taken, kept);
         return taken;
     }
 
@@ -133,17 +148,22 @@ public static class Candidates
         }
     }
 
-    private static void TakeCpu(ReadOnlySpan<long> order, ReadOnlySpan<float> scores, int k, int perRow, TakenCandidates taken)
+    private static void TakeCpu(ReadOnlySpan<long> order, ReadOnlySpan<float> scores, int k, int limit, int perRow, TakenCandidates taken, Tensor? kept)
     {
         var index = taken.Index.AsSpan<long>();
         var select = taken.Select.AsSpan<long>();
         var column = taken.Column.AsSpan<float>();
         var row = taken.Row.AsSpan<long>();
-        long passed = 0;
-        for (int i = 0; i < k; i++)
+        long last = limit >= 1 && limit <= order.Length ? order[limit - 1] : -1;
+        float cut = last >= 0 ? scores[(int)last] : float.PositiveInfinity;
+        long passed = 0, wanted = 0;
+        int span = kept is not null ? Math.Max(k, order.Length) : k;
+        for (int i = 0; i < span; i++)
         {
             long p = i < order.Length ? order[i] : -1;
-            bool ok = p >= 0 && scores[(int)p] > float.NegativeInfinity;
+            bool ok = p >= 0 && scores[(int)p] > float.NegativeInfinity && (i < limit || scores[(int)p] >= cut);
+            if (ok) wanted++;
+            if (i >= k) continue;
             int c = ok ? (int)(p % perRow) : 0;
             index[i] = ok ? p : -1;
             select[i] = (long)i * perRow + c;
@@ -152,6 +172,7 @@ public static class Candidates
             if (ok) passed++;
         }
         taken.Count.AsSpan<long>()[0] = passed;
+        if (kept is not null) kept.AsSpan<long>()[0] = wanted;
     }
 
     private static unsafe void LaunchFilter(Tensor scores, Tensor? keep, Tensor? classes, Tensor? rows, CandidateRule rule, Tensor outScores, Tensor outClasses, long n)
@@ -174,18 +195,18 @@ public static class Candidates
         gpu.Launch(gpu.GetKernel(Source, "candidates_kept_scores_f32"), new Dim3((uint)Math.Min(segments, 65535)), new Dim3(256), 0, args, 5);
     }
 
-    private static unsafe void LaunchTake(Tensor order, Tensor scores, int k, int perRow, TakenCandidates taken)
+    private static unsafe void LaunchTake(Tensor order, Tensor scores, int k, int limit, int perRow, TakenCandidates taken, Tensor? kept)
     {
         if (k == 0)
         {
             taken.Count.Fill(0);
             return;
         }
+        int n = order.Shape[0];
         var gpu = order.Device.Gpu;
         nint o = order.Pointer, s = scores.Pointer, index = taken.Index.Pointer, select = taken.Select.Pointer, column = taken.Column.Pointer;
-        nint row = taken.Row.Pointer, count = taken.Count.Pointer;
-        int n = order.Shape[0];
-        void** args = stackalloc void*[] { &o, &s, &n, &k, &perRow, &index, &select, &column, &row, &count };
-        gpu.Launch(gpu.GetKernel(Source, "candidates_take_f32"), new Dim3(1), new Dim3(256), 0, args, 10);
+        nint row = taken.Row.Pointer, count = taken.Count.Pointer, wanted = kept?.Pointer ?? 0;
+        void** args = stackalloc void*[] { &o, &s, &n, &k, &limit, &perRow, &index, &select, &column, &row, &count, &wanted };
+        gpu.Launch(gpu.GetKernel(Source, "candidates_take_f32"), new Dim3(1), new Dim3(256), 0, args, 12);
     }
 }

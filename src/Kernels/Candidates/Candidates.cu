@@ -43,16 +43,24 @@ extern "C" __global__ void candidates_kept_scores_f32(const int64_t* keep, const
 // passing ones are a prefix and entry i of the output is entry i of the ranking. For each output slot i < k:
 // index[i] = the position (-1 past the passing ones), select[i] = i * per_row + its column (a row of an
 // [k·per_row, ...] view), column[i] = position % per_row as float, row[i] = position / per_row (-1 past the
-// passing ones); count[0] = how many passed. One block.
-extern "C" __global__ void candidates_take_f32(const int64_t* order, const float* scores, int n, int k, int per_row,
-    int64_t* index, int64_t* select, float* column, int64_t* row, int64_t* count)
+// passing ones); count[0] = how many passed. With limit < k the cut keeps ties: slots from limit on take only
+// entries scoring at least entry limit - 1 (AdelaiDet's kthvalue cut), and kept[0] (when kept is not null)
+// counts every entry of the whole ranking that rule keeps, so a caller can tell when k slots were too few. One block.
+extern "C" __global__ void candidates_take_f32(const int64_t* order, const float* scores, int n, int k, int limit, int per_row,
+    int64_t* index, int64_t* select, float* column, int64_t* row, int64_t* count, int64_t* kept)
 {
-    __shared__ unsigned int passed;
-    if (threadIdx.x == 0) passed = 0u;
+    __shared__ unsigned int passed, wanted;
+    if (threadIdx.x == 0) passed = wanted = 0u;
     __syncthreads();
-    for (int i = threadIdx.x; i < k; i += blockDim.x) {
+    // Entries from `limit` on pass only when they tie with entry limit - 1: a descending ranking cannot exceed it.
+    int64_t last = limit >= 1 && limit <= n ? order[limit - 1] : (int64_t)-1;
+    float cut = last >= 0 ? scores[last] : NS_INFINITY;
+    int span = kept != 0 && n > k ? n : k;
+    for (int i = threadIdx.x; i < span; i += blockDim.x) {
         int64_t p = i < n ? order[i] : (int64_t)-1;
-        bool ok = p >= 0 && scores[p] > -NS_INFINITY;
+        bool ok = p >= 0 && scores[p] > -NS_INFINITY && (i < limit || scores[p] >= cut);
+        if (ok && kept != 0) atomicAdd(&wanted, 1u);
+        if (i >= k) continue;
         int c = ok ? (int)(p % per_row) : 0;
         index[i] = ok ? p : (int64_t)-1;
         select[i] = (int64_t)i * per_row + c;
@@ -61,5 +69,8 @@ extern "C" __global__ void candidates_take_f32(const int64_t* order, const float
         if (ok) atomicAdd(&passed, 1u);
     }
     __syncthreads();
-    if (threadIdx.x == 0) count[0] = (int64_t)passed;
+    if (threadIdx.x == 0) {
+        count[0] = (int64_t)passed;
+        if (kept != 0) kept[0] = (int64_t)wanted;
+    }
 }

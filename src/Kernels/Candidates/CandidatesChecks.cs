@@ -12,13 +12,17 @@ internal static class CandidatesChecks
         new ProposalChain("candidates/take-more-than-ranked", 40, 1, 64),
         new GridChain("candidates/box-grid-rows-background", 12, 6, 9, 20),
         new GridChain("candidates/box-grid-no-rows-pass", 5, 4, 0, 8),
+        new ProposalChain("candidates/cut-keeping-ties-80-slots", 300, 3, 40, scoreLevels: 10, tiedSlots: 80),
+        new ProposalChain("candidates/cut-keeping-ties-42-slots", 300, 3, 40, scoreLevels: 10, tiedSlots: 42),
     ];
 
     /// <summary>
     /// Boxes from the NMS checks with NaN, negative and tied scores and a small-box mask; filtered (≥ 0), NMS'd
-    /// by class and the first k passing survivors taken, as the RPN does per image.
+    /// by class and the first k passing survivors taken, as the RPN does per image — or, with
+    /// <paramref name="tiedSlots"/>, cut to k keeping the ties with the last in that many slots, with the count the
+    /// cut keeps, as FCOS's kthvalue cut (scores in <paramref name="scoreLevels"/> steps, so many tie).
     /// </summary>
-    private sealed class ProposalChain(string name, int n, int classCount, int k) : KernelCheck
+    private sealed class ProposalChain(string name, int n, int classCount, int k, int scoreLevels = 16, int? tiedSlots = null) : KernelCheck
     {
         public override string Name => name;
 
@@ -26,7 +30,7 @@ internal static class CandidatesChecks
 
         public override IReadOnlyList<Tensor> Run(Device device)
         {
-            var (b, s, c) = Nms.NmsChecks.RandomDetections(n, n, classCount, 16);
+            var (b, s, c) = Nms.NmsChecks.RandomDetections(n, n, classCount, scoreLevels);
             var keepMask = new byte[n];
             for (int i = 0; i < n; i++)
             {
@@ -42,10 +46,15 @@ internal static class CandidatesChecks
             var (order, count) = NmsOp.BatchedPadded(boxes, filtered, filteredClasses, 0.6f);
             using (count)
             using (order)
-            using (var taken = Candidates.Take(order, filtered, k))
             {
-                return [RandomTensors.ToCpu(filtered), RandomTensors.ToCpu(filteredClasses), taken.Index.To(Device.Cpu),
-                    taken.Select.To(Device.Cpu), taken.Column.To(Device.Cpu), taken.Row.To(Device.Cpu), taken.Count.To(Device.Cpu)];
+                var (taken, kept) = tiedSlots is { } slots ? Candidates.TakeKeepingTies(order, filtered, k, slots) : (Candidates.Take(order, filtered, k), (Tensor?)null);
+                using (taken)
+                using (kept)
+                {
+                    return [RandomTensors.ToCpu(filtered), RandomTensors.ToCpu(filteredClasses), taken.Index.To(Device.Cpu),
+                        taken.Select.To(Device.Cpu), taken.Column.To(Device.Cpu), taken.Row.To(Device.Cpu), taken.Count.To(Device.Cpu),
+                        .. kept is null ? [] : new[] { kept.To(Device.Cpu) }];
+                }
             }
         }
     }
@@ -90,4 +99,5 @@ internal static class CandidatesChecks
             }
         }
     }
+
 }

@@ -18,7 +18,8 @@ internal sealed class BcnetDevicePipeline(BcnetHeads heads, FcosConfig config, I
     private readonly DeviceRois _rois = new();
     private readonly DeviceInstancePostprocessor _instances = new(outputs, host);
 
-    public static bool Supports(FcosConfig config) => DeviceFcosPostprocess.Supports(config);
+    /// <summary>All but a cut that keeps ties, whose overflow of the detection slots this pipeline does not check.</summary>
+    public static bool Supports(FcosConfig config) => !config.KeepTiesAtCut;
 
     /// <summary>The instances of one image from its P3–P5 (which stay the caller's).</summary>
     public IReadOnlyList<SegmentedInstance> Run(IReadOnlyList<Tensor> p3ToP5, ImageGeometry geometry, StageClock? clock)
@@ -26,7 +27,7 @@ internal sealed class BcnetDevicePipeline(BcnetHeads heads, FcosConfig config, I
         using var scope = TensorScope.Begin();
         IReadOnlyList<Tensor> pyramid = [.. p3ToP5, .. heads.Top.Forward(p3ToP5[2])];
         var levels = heads.Head.Forward(pyramid);
-        var detections = _detections.Run(levels, 0);
+        var detections = _detections.Run(levels, 0).Detections;
         clock?.Lap(Stages.FcosHead);
 
         var pooled = PyramidRoiPooler.Pool(pyramid, _rois.Of([detections.Boxes]), FcosConfig.MinLevel);

@@ -32,11 +32,12 @@ public sealed class AttentionLayer : Module
     public Tensor Forward(IReadOnlyList<Tensor> boxFeatures, IReadOnlyList<int> levels, IReadOnlyList<int> locations)
     {
         using var scope = TensorScope.Begin();
-        var device = _conv.Weight.Value.Device;
-        var patches = Patches(boxFeatures, levels, locations);
-        var weight = _conv.Weight.Value.Reshape(_conv.OutChannels, -1);
-        return scope.Keep(Functional.Linear(patches.To(device), weight, _conv.Bias!.Value, relu: false));
+        return scope.Keep(Forward(Patches(boxFeatures, levels, locations).To(_conv.Weight.Value.Device)));
     }
+
+    /// <summary>The attentions [D, K·M·M] of the 3×3 patches [D, C·9] about each detection's location, laid out as <see cref="Patches"/> lays them.</summary>
+    public Tensor Forward(Tensor patches) =>
+        Functional.Linear(patches, _conv.Weight.Value.Reshape(_conv.OutChannels, -1), _conv.Bias!.Value, relu: false);
 
     /// <summary>[D, C·9] host rows, channel-major then kernel row then column as the conv weight flattens; zero outside the map as the conv pads.</summary>
     private static Tensor Patches(IReadOnlyList<Tensor> boxFeatures, IReadOnlyList<int> levels, IReadOnlyList<int> locations)

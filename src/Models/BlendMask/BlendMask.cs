@@ -26,6 +26,8 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
     private readonly FcosPostprocess _decode;
     private readonly Blender _blender = new();
     private readonly InstancePostprocessor _postprocessor;
+    // Set on a device: everything after the backbone runs there up to the final instances.
+    private readonly BlendMaskDevicePipeline? _devicePipeline;
     private readonly PreprocessConfig _preprocess;
     private readonly Device _device;
 
@@ -40,7 +42,9 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
         _attention = Child(new AttentionLayer(store, fcos.Channels, _blender.AttentionLength));
         _decode = new FcosPostprocess(fcos);
         // AdelaiDet is detectron2 code: contiguous labels 0–79 map to COCO ids and masks paste the detectron2 way.
-        _postprocessor = new InstancePostprocessor(DetectorConfig.Detectron2CocoOutputs(), _device);
+        var outputs = DetectorConfig.Detectron2CocoOutputs();
+        _postprocessor = new InstancePostprocessor(outputs, _device);
+        if (!_device.IsCpu) _devicePipeline = new BlendMaskDevicePipeline(_head, _basis, _attention, _blender, fcos, _postprocessor, outputs);
     }
 
     public BlendMaskArchitecture Variant { get; }
@@ -73,13 +77,21 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
 
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images) => Segment(images, null);
 
-    /// <summary>One image after the other, as AdelaiDet's test loader feeds them.</summary>
+    /// <summary>
+    /// One image after the other, as AdelaiDet's test loader feeds them. On a device the heads' outputs stay there up
+    /// to the final instances (<see cref="BlendMaskDevicePipeline"/>), unless more detections tie at the cut than its
+    /// slots hold: that image's heads then run again with the host's postprocess.
+    /// </summary>
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images, StageClock? clock) =>
         images.Select(image =>
         {
             using var input = ImagePreprocessor.Run(image, _preprocess, _device);
             clock?.Lap(Stages.Preprocess);
-            return _postprocessor.Run(Detect(input, clock), Geometry(input), clock);
+            var geometry = Geometry(input);
+            using var scope = TensorScope.Begin();
+            var pyramid = Pyramid(input, clock);
+            if (_devicePipeline?.Run(pyramid, geometry, clock) is { } instances) return instances;
+            return _postprocessor.Run(Heads(pyramid, clock, explain: false).Detections, geometry, clock);
         }).ToList();
 
     /// <summary>Detections and their 56×56 mask probabilities for a preprocessed image, in its resized coordinates.</summary>
@@ -102,8 +114,21 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
     private (MaskDetections Detections, IReadOnlyList<IReadOnlyList<ExplanationMap>> Maps) Run(PreprocessedImage input, StageClock? clock, bool explain)
     {
         using var scope = TensorScope.Begin();
+        return Heads(Pyramid(input, clock), clock, explain);
+    }
+
+    /// <summary>P3 up of a preprocessed image, in the caller's scope.</summary>
+    private IReadOnlyList<Tensor> Pyramid(PreprocessedImage input, StageClock? clock)
+    {
         var pyramid = _backbone.Forward(input.On(_device));
         clock?.Lap(Stages.Backbone);
+        return pyramid;
+    }
+
+    /// <summary>The host path's detections and masks from the pyramid: FCOS decoded on the host, the blender at the kept detections.</summary>
+    private (MaskDetections Detections, IReadOnlyList<IReadOnlyList<ExplanationMap>> Maps) Heads(IReadOnlyList<Tensor> pyramid, StageClock? clock, bool explain)
+    {
+        using var scope = TensorScope.Begin();
         var outputs = _head.Forward(pyramid);
         var found = _decode.RunTraced(outputs)[0];
         clock?.Lap(Stages.FcosHead);
@@ -121,4 +146,6 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
     }
 
     private static ImageGeometry Geometry(PreprocessedImage input) => new(input.Height, input.Width, input.OriginalHeight, input.OriginalWidth);
+
+    protected override void OnDispose() => _devicePipeline?.Dispose();
 }

@@ -37,7 +37,15 @@ public sealed class DeviceInstancePostprocessor(DetectorConfig config, InstanceP
     /// <param name="masks">Each image's slot mask probabilities [capacity, M, M] on the device.</param>
     /// <param name="clock">Times the paste and the copies back when benchmarking; null in ordinary use.</param>
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Run(IReadOnlyList<DeviceDetections> detections, IReadOnlyList<Tensor> masks,
-        IReadOnlyList<ImageGeometry> geometries, StageClock? clock = null)
+        IReadOnlyList<ImageGeometry> geometries, StageClock? clock = null) => Run(detections, masks, geometries, [], clock).Instances;
+
+    /// <summary>
+    /// As <see cref="Run(IReadOnlyList{DeviceDetections}, IReadOnlyList{Tensor}, IReadOnlyList{ImageGeometry}, StageClock?)"/>,
+    /// with <paramref name="counts"/> (int64 [1] each, a count the caller kept on the device) brought back in the
+    /// first copy, so that a check of the caller's costs no copy of its own.
+    /// </summary>
+    public (IReadOnlyList<IReadOnlyList<SegmentedInstance>> Instances, long[] Counts) Run(IReadOnlyList<DeviceDetections> detections, IReadOnlyList<Tensor> masks,
+        IReadOnlyList<ImageGeometry> geometries, IReadOnlyList<Tensor> counts, StageClock? clock)
     {
         if (detections.Count != masks.Count || detections.Count != geometries.Count)
             throw new ArgumentException($"device instances: {detections.Count} images' detections, {masks.Count} mask sets and {geometries.Count} geometries");
@@ -47,7 +55,7 @@ public sealed class DeviceInstancePostprocessor(DetectorConfig config, InstanceP
         var deviceScales = _scales.Get(string.Join(";", geometries), () => DeviceConstant.Upload(Tensor.FromArray(Scales(geometries), images, 4), device));
         var rows = new List<Tensor>(images);
         var bits = new List<Tensor>(images);
-        var counts = new List<Tensor>(images);
+        var liveCounts = new List<Tensor>(images);
         var layouts = new List<RunLayout>(images);
         for (int n = 0; n < images; n++)
         {
@@ -61,22 +69,23 @@ public sealed class DeviceInstancePostprocessor(DetectorConfig config, InstanceP
             bits.Add(imageBits);
             layouts.Add(MaskRle.Layout(imageBits, count, height, width));
             rows.Add(Concat.Forward([boxes, scores, maskScores, labels], 1));
-            counts.Add(count);
+            liveCounts.Add(count);
         }
 
-        var header = Concat.Forward([Concat.Forward(counts, 0).Reinterpret(DType.Int32), Concat.Forward(rows, 0).Reinterpret(DType.Int32),
+        int longs = images + counts.Count, slots = detections.Sum(d => d.Boxes.Capacity);
+        var header = Concat.Forward([Concat.Forward([.. liveCounts, .. counts], 0).Reinterpret(DType.Int32), Concat.Forward(rows, 0).Reinterpret(DType.Int32),
             Concat.Forward([.. layouts.Select(l => l.Runs)], 0)], 0).ToArray<int>();
         var live = MemoryMarshal.Cast<int, long>(header.AsSpan(0, 2 * images)).ToArray();
-        int slots = detections.Sum(d => d.Boxes.Capacity);
-        var values = MemoryMarshal.Cast<int, float>(header.AsSpan(2 * images, slots * RowWidth)).ToArray();
-        var runs = header.AsSpan(2 * images + slots * RowWidth, slots).ToArray();
+        var returned = MemoryMarshal.Cast<int, long>(header.AsSpan(2 * images, 2 * counts.Count)).ToArray();
+        var values = MemoryMarshal.Cast<int, float>(header.AsSpan(2 * longs, slots * RowWidth)).ToArray();
+        var runs = header.AsSpan(2 * longs + slots * RowWidth, slots).ToArray();
         var lengths = new List<Tensor>(images);
         for (int n = 0, slot = 0; n < images; slot += detections[n].Boxes.Capacity, n++)
         {
             live[n] = Math.Clamp(live[n], 0, detections[n].Boxes.Capacity);
             long total = runs.AsSpan(slot, (int)live[n]).ToArray().Sum(r => (long)r);
             if (total > int.MaxValue) throw new InvalidOperationException($"image {n}'s {live[n]} masks have {total} runs, more than one tensor holds");
-            if (total > 0) lengths.Add(MaskRle.Encode(bits[n], counts[n], layouts[n], geometries[n].OriginalHeight, geometries[n].OriginalWidth, (int)total));
+            if (total > 0) lengths.Add(MaskRle.Encode(bits[n], liveCounts[n], layouts[n], geometries[n].OriginalHeight, geometries[n].OriginalWidth, (int)total));
         }
         var runLengths = lengths.Count == 0 ? [] : MemoryMarshal.Cast<int, uint>(Concat.Forward(lengths, 0).ToArray<int>()).ToArray();
 
@@ -97,7 +106,7 @@ public sealed class DeviceInstancePostprocessor(DetectorConfig config, InstanceP
             row += detections[n].Boxes.Capacity;
         }
         clock?.Lap(Stages.Paste);
-        return result;
+        return (result, returned);
     }
 
     public void Dispose()

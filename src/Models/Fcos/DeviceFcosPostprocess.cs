@@ -17,9 +17,11 @@ namespace NativeSeg.Models.Fcos;
 /// sigmoid(cls)·sigmoid(ctr) over the (location, class) grid in upstream's location-major order, the candidates that
 /// fail the threshold demoted to −inf, the pre-NMS top-k (equal scores in grid order, as the top-k of upstream's
 /// nonzero() list gives them), and each kept candidate's box (x − l, y − t, x + r, y + b) about its location. Then
-/// √(cls·ctr), class-aware NMS over all levels and the first <see cref="FcosConfig.DetectionsPerImage"/>. Every size
-/// the host decides follows from the maps' shapes, so nothing here copies back or waits; the location centres, which
-/// follow from the shapes alone, are uploaded once per set of map sizes and kept on the device.
+/// √(cls·ctr), class-aware NMS over all levels and the first <see cref="FcosConfig.DetectionsPerImage"/> — or, with
+/// <see cref="FcosConfig.KeepTiesAtCut"/>, those and every later one tied with the last, in <see cref="Capacity"/> slots,
+/// with the count the cut keeps so that a caller can tell when the ties overflowed them. Every size the host decides
+/// follows from the maps' shapes, so nothing here copies back or waits; the location centres and indices, which follow
+/// from the shapes alone, are uploaded once per set of map sizes and kept on the device.
 /// </summary>
 public sealed class DeviceFcosPostprocess(FcosConfig config) : IDisposable
 {
@@ -28,47 +30,55 @@ public sealed class DeviceFcosPostprocess(FcosConfig config) : IDisposable
 
     private readonly DeviceShapeCache<LocationCentres> _shapes = new(CachedShapes);
 
+    // Slots per image, in detections per image, of a cut that keeps ties: the ties past the cut take the second half.
+    private const int TiedCutSlots = 2;
+
     /// <summary>Sets of map sizes whose location centres are on the device now.</summary>
     public int CachedShapeCount => _shapes.Count;
 
-    /// <summary>
-    /// The FCOS configurations this reproduces: all but AdelaiDet's cut that keeps every detection tied with the
-    /// last (its count is known only after the cut); those run <see cref="FcosPostprocess"/>.
-    /// </summary>
-    public static bool Supports(FcosConfig config) => !config.KeepTiesAtCut;
+    /// <summary>Detection slots per image: the detections per image, or twice that when the cut keeps ties.</summary>
+    public int Capacity => config.KeepTiesAtCut ? TiedCutSlots * config.DetectionsPerImage : config.DetectionsPerImage;
 
     /// <summary>Image <paramref name="image"/>'s detections, in batch-image coordinates; labels are 0-based class indices.</summary>
     /// <param name="levels">The FCOS head's outputs per level, P3 first, on the device.</param>
-    public DeviceDetections Run(IReadOnlyList<FcosLevelOutput> levels, int image)
+    public DeviceFcosDetections Run(IReadOnlyList<FcosLevelOutput> levels, int image)
     {
-        if (!Supports(config)) throw new NotSupportedException("the device FCOS postprocess cuts at the detections per image; a cut that keeps ties runs on the host");
         using var scope = TensorScope.Begin();
         string key = string.Join(",", levels.Select(o => $"{o.Logits.Shape[2]}x{o.Logits.Shape[3]}"));
         var centres = _shapes.Get(key, () => LocationCentres.Upload(levels, levels[0].Logits.Device));
-        var perLevel = levels.Select((o, l) => Level(o, image, centres.PerLevel[l], centres.Signs)).ToList();
+        var perLevel = levels.Select((o, l) => Level(o, image, centres.PerLevel[l], centres.Signs, centres.Indices[l])).ToList();
         var boxes = Concat.Forward([.. perLevel.Select(c => c.Boxes)], 0);
         var labels = Concat.Forward([.. perLevel.Select(c => c.Labels)], 0);
+        var locations = Concat.Forward([.. perLevel.Select(c => c.Locations)], 0);
         using var ranked = Concat.Forward([.. perLevel.Select(c => c.Ranked)], 0);
         using var classes = Concat.Forward([.. perLevel.Select(c => c.Classes)], 0);
         // A demoted candidate's −inf became NaN under the square root: the filter demotes it again, class −1.
         using var roots = ActivationOp.Sqrt(ranked);
         var (scores, nmsClasses) = CandidatesOp.Filter(roots, null, classes, null, new CandidateRule(float.NegativeInfinity, Strict: true));
         var (order, _) = NmsOp.BatchedPadded(boxes, scores, nmsClasses, config.NmsThreshold);
-        var taken = CandidatesOp.Take(order, scores, config.DetectionsPerImage);
+        var (taken, kept) = config.KeepTiesAtCut
+            ? CandidatesOp.TakeKeepingTies(order, scores, config.DetectionsPerImage, Capacity)
+            : (CandidatesOp.Take(order, scores, Capacity), (Tensor?)null);
         int m = scores.Shape[0];
         var detections = new DeviceBoxes(scope.Keep(Gather.Rows(boxes, taken.Index)), scope.Keep(taken.Count));
-        return new DeviceDetections(detections, scope.Keep(Gather.Rows(scores.Reshape(m, 1), taken.Index)),
-            scope.Keep(Gather.Rows(labels.Reshape(m, 1), taken.Index)), scope.Keep(taken.Select));
+        return new DeviceFcosDetections(
+            new DeviceDetections(detections, scope.Keep(Gather.Rows(scores.Reshape(m, 1), taken.Index)),
+                scope.Keep(Gather.Rows(labels.Reshape(m, 1), taken.Index)), scope.Keep(taken.Select)),
+            scope.Keep(Gather.Rows(locations.Reshape(m, 1), taken.Index).Reshape(Capacity)), kept is null ? taken.Count : scope.Keep(kept));
     }
 
-    /// <summary>One level's pre-NMS top-k: boxes [k, 4], cls·ctr [k] (−inf past the candidates), int64 classes [k] and float classes [k].</summary>
-    private sealed record LevelCandidates(Tensor Boxes, Tensor Ranked, Tensor Classes, Tensor Labels);
+    /// <summary>
+    /// One level's pre-NMS top-k: boxes [k, 4], cls·ctr [k] (−inf past the candidates), int64 classes [k], float classes [k]
+    /// and int64 locations [k] as rows of all levels' maps.
+    /// </summary>
+    private sealed record LevelCandidates(Tensor Boxes, Tensor Ranked, Tensor Classes, Tensor Labels, Tensor Locations);
 
     public void Dispose() => _shapes.Dispose();
 
     /// <param name="centres">The level's location centres (x, y, x, y) [H·W, 4] on the device.</param>
     /// <param name="signs">(−1, −1, 1, 1) on the device: turns the (l, t, r, b) distances into offsets from the centre.</param>
-    private LevelCandidates Level(FcosLevelOutput output, int image, Tensor centres, Tensor signs)
+    /// <param name="indices">The level's locations as rows of all levels' maps, int64 [H·W, 1] on the device.</param>
+    private LevelCandidates Level(FcosLevelOutput output, int image, Tensor centres, Tensor signs, Tensor indices)
     {
         int k = output.Logits.Shape[1], height = output.Logits.Shape[2], width = output.Logits.Shape[3];
         int locations = height * width, n = locations * k, top = Math.Min(config.PreNmsTopN, n);
@@ -88,27 +98,38 @@ public sealed class DeviceFcosPostprocess(FcosConfig config) : IDisposable
         var distances = Transpose.LastTwo(output.Regression.Slice(image, 1).Reshape(4, locations));
         // x + (−l) is x − l exactly, as upstream computes it.
         var boxes = Arithmetic.Add(centres, Arithmetic.BroadcastAxis(distances, signs, BinaryOp.Mul, axis: 1));
-        return new LevelCandidates(Gather.Rows(boxes, taken.Row), values, Gather.Rows(classes.Reshape(n, 1), taken.Index).Reshape(top), taken.Column);
+        return new LevelCandidates(Gather.Rows(boxes, taken.Row), values, Gather.Rows(classes.Reshape(n, 1), taken.Index).Reshape(top), taken.Column,
+            Gather.Rows(indices, taken.Row).Reshape(top));
     }
 
-    /// <summary>One set of map sizes' location centres per level [H·W, 4] and the distance signs, owned by the cache.</summary>
-    private sealed record LocationCentres(IReadOnlyList<Tensor> PerLevel, Tensor Signs) : IDisposable
+    /// <summary>
+    /// One set of map sizes' location centres per level [H·W, 4], the distance signs, and each level's locations as
+    /// rows of all levels' maps one after another [H·W, 1] (views of one upload), owned by the cache.
+    /// </summary>
+    private sealed record LocationCentres(IReadOnlyList<Tensor> PerLevel, Tensor Signs, Tensor AllIndices, IReadOnlyList<Tensor> Indices) : IDisposable
     {
         public static LocationCentres Upload(IReadOnlyList<FcosLevelOutput> levels, Device device)
         {
             var perLevel = new List<Tensor>(levels.Count);
+            var sizes = levels.Select(o => o.Logits.Shape[2] * o.Logits.Shape[3]).ToArray();
             for (int l = 0; l < levels.Count; l++)
             {
                 int height = levels[l].Logits.Shape[2], width = levels[l].Logits.Shape[3];
                 perLevel.Add(DeviceConstant.Upload(Tensor.FromArray(Centres(height, width, FcosConfig.Strides[l]), height * width, 4), device));
             }
-            return new LocationCentres(perLevel, DeviceConstant.Upload(Tensor.FromArray(new[] { -1f, -1f, 1f, 1f }, 4), device));
+            int total = sizes.Sum();
+            var all = DeviceConstant.Upload(Tensor.FromArray(Enumerable.Range(0, total).Select(i => (long)i).ToArray(), total, 1), device);
+            var indices = new List<Tensor>(levels.Count);
+            for (int l = 0, start = 0; l < levels.Count; start += sizes[l++]) indices.Add(TensorScope.Release(all.Slice(start, sizes[l])));
+            return new LocationCentres(perLevel, DeviceConstant.Upload(Tensor.FromArray(new[] { -1f, -1f, 1f, 1f }, 4), device), all, indices);
         }
 
         public void Dispose()
         {
             foreach (var c in PerLevel) c.Dispose();
             Signs.Dispose();
+            foreach (var i in Indices) i.Dispose();
+            AllIndices.Dispose();
         }
 
         /// <summary>Each location's (x, y, x, y): its shift plus half the stride, in integers as upstream computes them.</summary>

@@ -5,7 +5,7 @@ using NativeSeg.Models.Fcos;
 namespace NativeSeg.Tests.Emulation;
 
 /// <summary>
-/// The device FCOS postprocess uploads its location centres (and the distance signs) on the first image of a set of map
+/// The device FCOS postprocess uploads its location centres (and the distance signs and location indices) on the first image of a set of map
 /// sizes only: a second image of the same sizes gives the same detections with no host-to-device copy at all, maps of
 /// another size upload their own.
 /// </summary>
@@ -26,13 +26,14 @@ public class DeviceFcosCentreUploadTests
         var levels = Outputs(rng, device, Levels);
 
         var before = runtime.Traffic.Counts;
-        var first = postprocess.Run(levels, 0);
+        var first = postprocess.Run(levels, 0).Detections;
         var firstUploads = (runtime.Traffic.Counts - before).HostToDevice;
         before = runtime.Traffic.Counts;
-        var second = postprocess.Run(levels, 0);
+        var second = postprocess.Run(levels, 0).Detections;
         var secondUploads = (runtime.Traffic.Counts - before).HostToDevice;
 
-        Assert.Equal(Levels.Length + 1, firstUploads);
+        // The centres of each level, the distance signs and every level's location indices.
+        Assert.Equal(Levels.Length + 2, firstUploads);
         Assert.Equal(0, secondUploads);
         Assert.True(first.Boxes.Count.ToArray<long>()[0] > 0, "no detection, so the comparison shows nothing");
         Assert.Equal(first.Boxes.Count.ToArray<long>(), second.Boxes.Count.ToArray<long>());
