@@ -18,6 +18,7 @@ internal sealed class BlendMaskDevicePipeline(FcosHead head, BasisModule basis, 
 {
     private readonly DeviceFcosPostprocess _detections = new(config);
     private readonly DeviceAttentionPatches _patches = new();
+    private readonly DeviceRois _rois = new();
     private readonly DeviceInstancePostprocessor _instances = new(outputs, host);
 
     /// <summary>
@@ -35,7 +36,7 @@ internal sealed class BlendMaskDevicePipeline(FcosHead head, BasisModule basis, 
 
         var detections = found.Detections;
         var attentions = attention.Forward(_patches.Patches([.. levels.Select(l => l.BoxFeatures!)], found.Locations));
-        var probabilities = blender.Forward(bases, DeviceRois.Of([detections.Boxes]), attentions);
+        var probabilities = blender.Forward(bases, _rois.Of([detections.Boxes]), attentions);
         clock?.Lap(Stages.Blender);
         var (instances, kept) = _instances.Run([detections], [probabilities], [geometry], [found.Kept], clock);
         return kept[0] <= detections.Boxes.Capacity ? instances[0] : null;
@@ -45,5 +46,7 @@ internal sealed class BlendMaskDevicePipeline(FcosHead head, BasisModule basis, 
     {
         _detections.Dispose();
         _patches.Dispose();
+        _rois.Dispose();
+        _instances.Dispose();
     }
 }
