@@ -28,6 +28,7 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
     private readonly InstancePostprocessor _postprocessor;
     // Set on a device: everything after the backbone runs there up to the final instances.
     private readonly BlendMaskDevicePipeline? _devicePipeline;
+    private readonly PillowTaps _resizeTaps;
     private readonly PreprocessConfig _preprocess;
     private readonly Device _device;
 
@@ -44,6 +45,7 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
         // AdelaiDet is detectron2 code: contiguous labels 0–79 map to COCO ids and masks paste the detectron2 way.
         var outputs = DetectorConfig.Detectron2CocoOutputs();
         _postprocessor = new InstancePostprocessor(outputs, _device);
+        _resizeTaps = new PillowTaps(_device);
         if (!_device.IsCpu) _devicePipeline = new BlendMaskDevicePipeline(_head, _basis, _attention, _blender, fcos, _postprocessor, outputs);
     }
 
@@ -85,7 +87,7 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
     public IReadOnlyList<IReadOnlyList<SegmentedInstance>> Segment(IReadOnlyList<Image> images, StageClock? clock) =>
         images.Select(image =>
         {
-            using var input = ImagePreprocessor.Run(image, _preprocess, _device);
+            using var input = ImagePreprocessor.Run(image, _preprocess, _device, _resizeTaps);
             clock?.Lap(Stages.Preprocess);
             var geometry = Geometry(input);
             using var scope = TensorScope.Begin();
@@ -104,7 +106,7 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
     /// </summary>
     public IReadOnlyList<ExplainedInstance> Explain(Image image)
     {
-        using var input = ImagePreprocessor.Run(image, _preprocess, _device);
+        using var input = ImagePreprocessor.Run(image, _preprocess, _device, _resizeTaps);
         var (detections, maps) = Run(input, null, explain: true);
         var geometry = Geometry(input);
         return OcclusionExplanations.Assemble(_postprocessor.RunTraced(detections, geometry), detections.Boxes, maps,
@@ -147,5 +149,9 @@ public sealed class BlendMask : Module, IInstanceSegmenter, IMaskExplainer
 
     private static ImageGeometry Geometry(PreprocessedImage input) => new(input.Height, input.Width, input.OriginalHeight, input.OriginalWidth);
 
-    protected override void OnDispose() => _devicePipeline?.Dispose();
+    protected override void OnDispose()
+    {
+        _devicePipeline?.Dispose();
+        _resizeTaps.Dispose();
+    }
 }

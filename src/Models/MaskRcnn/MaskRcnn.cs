@@ -24,6 +24,7 @@ public sealed class MaskRcnn : Module, IInstanceSegmenter, IOcclusionExplainer
     private readonly InstancePostprocessor _postprocessor;
     // Set on a device for the configurations whose every stage has device kernels; others run their postprocess on the host.
     private readonly MaskRcnnDevicePipeline? _devicePipeline;
+    private readonly PillowTaps _resizeTaps;
 
     private MaskRcnn(MaskRcnnSetup setup, ParameterStore store)
     {
@@ -32,6 +33,7 @@ public sealed class MaskRcnn : Module, IInstanceSegmenter, IOcclusionExplainer
         _backbone = Child(new ResNetFpn(store, setup.Backbone));
         _heads = Child(new MaskRcnnHeads(store, setup.Heads));
         _postprocessor = new InstancePostprocessor(setup.Heads, Device);
+        _resizeTaps = new PillowTaps(Device);
         if (!Device.IsCpu && MaskRcnnDevicePipeline.Supports(setup.Heads)) _devicePipeline = new MaskRcnnDevicePipeline(_heads, _postprocessor);
     }
 
@@ -112,12 +114,16 @@ public sealed class MaskRcnn : Module, IInstanceSegmenter, IOcclusionExplainer
         });
     }
 
-    protected override void OnDispose() => _devicePipeline?.Dispose();
+    protected override void OnDispose()
+    {
+        _devicePipeline?.Dispose();
+        _resizeTaps.Dispose();
+    }
 
     /// <summary>Runs <paramref name="heads"/> on the FPN levels of the images batched and padded to the largest.</summary>
     private T OnFeatures<T>(IReadOnlyList<Image> images, StageClock? clock, Func<IReadOnlyList<Tensor>, (int H, int W), IReadOnlyList<ImageGeometry>, T> heads)
     {
-        var (batch, geometries) = ImagePreprocessor.Batch(images, Setup.Preprocess, Device);
+        var (batch, geometries) = ImagePreprocessor.Batch(images, Setup.Preprocess, Device, _resizeTaps);
         clock?.Lap(Stages.Preprocess);
         var features = _backbone.Forward(batch);
         clock?.Lap(Stages.Backbone);
